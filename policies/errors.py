@@ -1,0 +1,67 @@
+"""The one exception tree every carenotes package raises from.
+
+Each error carries a message written for the person who has to act on it:
+what went wrong and how to put it right.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BadInput",
+    "CarenotesError",
+    "Conflict",
+    "Forbidden",
+    "InvalidTransition",
+    "ModelUnavailable",
+    "NotFound",
+    "PolicyError",
+]
+
+
+class CarenotesError(Exception):
+    """Base class for every error carenotes raises on purpose."""
+
+    #: HTTP status the web app answers with.
+    status_code = 500
+
+
+class BadInput(CarenotesError):
+    """The input (a file, a form field, an argument) cannot be used."""
+
+    status_code = 400
+
+
+class NotFound(CarenotesError):
+    """The record does not exist, or the user may not know that it does."""
+
+    status_code = 404
+
+
+class Forbidden(CarenotesError):
+    """The user may see the record but may not do this to it."""
+
+    status_code = 403
+
+
+class InvalidTransition(CarenotesError):
+    """The record is not in a state that allows this (e.g. editing an approved note)."""
+
+    status_code = 409
+
+
+class Conflict(CarenotesError):
+    """Someone else changed the record first; nothing of yours was lost."""
+
+    status_code = 409
+
+
+class PolicyError(CarenotesError):
+    """A policy file is invalid; the message names the file and the field."""
+
+    status_code = 500
+
+
+class ModelUnavailable(CarenotesError):
+    """A model cannot be found or loaded; the message says how to provide one."""
+
+    status_code = 503
