@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "BadInput",
     "CarenotesError",
+    "ConfigError",
     "Conflict",
     "Forbidden",
     "InvalidTransition",
@@ -57,6 +58,15 @@ class Conflict(CarenotesError):
 
 class PolicyError(CarenotesError):
     """A policy file is invalid; the message names the file and the field."""
+
+    status_code = 500
+
+
+class ConfigError(CarenotesError):
+    """A setting (an environment variable, a key file) is missing or invalid.
+
+    The message names the setting and says how to set it.
+    """
 
     status_code = 500
 

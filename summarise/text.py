@@ -1,0 +1,260 @@
+"""Plain-text helpers: filler removal, sentence splitting, reported speech, UK spelling."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "british_spelling",
+    "clean_utterance",
+    "content_words",
+    "author_statement",
+    "reported_speech",
+    "speaker_label",
+    "third_person",
+    "split_sentences",
+]
+
+_FILLERS = re.compile(
+    r"(?<![\w'-])(?:u+m+|u+h+m*|e+r+m+|h+m+|mm+-?hmm+|mm+|uh-huh|you know)(?![\w'-])\s*[,.]?",
+    re.IGNORECASE,
+)
+# Only between commas is "like" a filler; elsewhere it may be a verb.
+_COMMA_LIKE = re.compile(r",\s*like\s*,", re.IGNORECASE)
+# Words dropped only at the start of a sentence, where they carry nothing.
+_LEADING = re.compile(
+    r"^(?:(?:and|but|then|now|so|okay|ok|all right|alright|yeah|well|oh|anyway)\b[\s,.]*)+",
+    re.IGNORECASE,
+)
+# Voice-assistant wake words said to a dictation system ("hey dragon, order ...").
+_WAKE_WORDS = re.compile(r"\b(?:hey|ok|okay),?\s+(?:dragon|dax|alexa|siri|google)\b[,.]?\s*", re.I)
+_STUTTER = re.compile(r"\b(\w+(?:'\w+)?)(?:\s*,?\s+\1\b)+", re.IGNORECASE)
+_BROKEN = re.compile(r"\b\w+-\s+(?=\w)")  # "ex- exerting"
+_SPACE_PUNCT = re.compile(r"\s+([,.?!;:])")
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+
+_UK = {
+    "color": "colour",
+    "behavior": "behaviour",
+    "favorite": "favourite",
+    "honor": "honour",
+    "labor": "labour",
+    "neighbor": "neighbour",
+    "center": "centre",
+    "fiber": "fibre",
+    "liter": "litre",
+    "meter": "metre",
+    "program": "programme",
+    "organize": "organise",
+    "organization": "organisation",
+    "recognize": "recognise",
+    "realize": "realise",
+    "apologize": "apologise",
+    "emphasize": "emphasise",
+    "minimize": "minimise",
+    "prioritize": "prioritise",
+    "summarize": "summarise",
+    "analyze": "analyse",
+    "paralyze": "paralyse",
+    "hospitalize": "hospitalise",
+    "catalog": "catalogue",
+    "counseling": "counselling",
+    "counselor": "counsellor",
+    "traveling": "travelling",
+    "canceled": "cancelled",
+    "pediatric": "paediatric",
+    "pediatrician": "paediatrician",
+    "orthopedic": "orthopaedic",
+    "anemia": "anaemia",
+    "edema": "oedema",
+    "esophagus": "oesophagus",
+    "diarrhea": "diarrhoea",
+    "estrogen": "oestrogen",
+    "hemoglobin": "haemoglobin",
+    "anesthesia": "anaesthesia",
+    "gynecology": "gynaecology",
+    "leukemia": "leukaemia",
+    "tumor": "tumour",
+    "gray": "grey",
+    "mom": "mum",
+    "license": "licence",
+    "defense": "defence",
+    "offense": "offence",
+    "practice": "practice",
+    "aging": "ageing",
+    "fetus": "foetus",
+}
+_UK_PATTERN = re.compile(
+    r"\b(" + "|".join(sorted(_UK, key=len, reverse=True)) + r")(s|ed|ing|ation|ations|d)?\b",
+    re.IGNORECASE,
+)
+
+_FIRST_PERSON = [
+    (r"\bi am\b|\bi'm\b", "{they} {be}"),
+    (r"\bi was\b", "{they} {was}"),
+    (r"\bi've\b", "{they} {have}"),
+    (r"\bi'll\b", "{they} will"),
+    (r"\bi'd\b", "{they} would"),
+    (r"\bi\b", "{they}"),
+    (r"\bmyself\b", "{themselves}"),
+    (r"\bmy\b", "{their}"),
+    (r"\bmine\b", "{theirs}"),
+    (r"\bme\b", "{them}"),
+]
+_SECOND_PERSON = [
+    (r"\byou are\b|\byou're\b", "{other} is"),
+    (r"\byou were\b", "{other} was"),
+    (r"\byou've\b|\byou have\b", "{other} has"),
+    (r"\byou'll\b", "{other} will"),
+    (r"\byou'd\b", "{other} would"),
+    (r"\byou do\b", "{other} does"),
+    (r"\byourself\b", "{other}"),
+    (r"\byour\b", "{other_pos}"),
+    (r"\byou\b", "{other}"),
+]
+
+_ROLE_WORDS = {
+    "doctor",
+    "patient",
+    "person",
+    "carer",
+    "parent",
+    "child",
+    "social worker",
+    "supervisor",
+    "practitioner",
+    "chair",
+    "family member",
+    "nurse",
+}
+
+
+def british_spelling(text: str) -> str:
+    """Return ``text`` with common US spellings changed to British ones."""
+
+    def swap(match: re.Match[str]) -> str:
+        word, suffix = match.group(1), match.group(2) or ""
+        uk = _UK[word.lower()]
+        if word[0].isupper():
+            uk = uk[0].upper() + uk[1:]
+        if suffix in ("ed", "ing") and uk.endswith("e") and not word.endswith("e"):
+            uk = uk[:-1]
+        return uk + suffix
+
+    return _UK_PATTERN.sub(swap, text)
+
+
+def clean_utterance(text: str) -> str:
+    """Remove fillers, stutters and spacing artefacts from spoken text.
+
+    The result keeps every content word in its order; it is used to build
+    extractive statements, never quotes (quotes keep the exact words).
+    """
+    text = _BROKEN.sub("", text)
+    text = _SPACE_PUNCT.sub(r"\1", text)
+    text = text.replace(" n't", "n't").replace(" 's", "'s").replace("...", ",")
+    previous = None
+    while previous != text:
+        previous = text
+        text = _FILLERS.sub("", text)
+        text = _COMMA_LIKE.sub(",", text)
+        text = _STUTTER.sub(r"\1", text)
+    text = re.sub(r"([,.?!])(?:\s*[,])+", r"\1", text)
+    text = re.sub(r"(?:^|\s)[,.]+", " ", text)
+    text = re.sub(r"\s+", " ", text).strip(" ,;")
+    text = _WAKE_WORDS.sub("", text)
+    sentences = [_LEADING.sub("", s).strip(" ,;") for s in split_sentences(text)]
+    return " ".join(s for s in sentences if s and s not in ".?!")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text at sentence ends; keeps each sentence's own punctuation."""
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+
+
+def content_words(text: str) -> set[str]:
+    """Return the lower-case words of three or more letters, with simple stems."""
+    words = re.findall(r"[a-z][a-z'-]{2,}", text.lower())
+    return {_stem(w) for w in words}
+
+
+def _stem(word: str) -> str:
+    word = word.replace("'", "")
+    for suffix in ("ing", "ed", "es", "s", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def speaker_label(speaker: str | None, person: str = "The person") -> str:
+    """Return how the note names a speaker: "The patient", "Mrs Jones", "Speaker 1"."""
+    if not speaker:
+        return person
+    cleaned = speaker.strip().replace("_", " ")
+    if cleaned.lower() in _ROLE_WORDS:
+        return "The " + cleaned.lower()
+    if re.fullmatch(r"speaker\s*\d+", cleaned, re.IGNORECASE):
+        return "Speaker " + re.sub(r"\D", "", cleaned)
+    return cleaned
+
+
+def third_person(text: str, other: str, *, keep_first_person: bool = False) -> str:
+    """Change "I/my" to "they/their" and "you/your" to ``other`` ("the patient").
+
+    Args:
+        text: The utterance.
+        other: How the note names the person spoken to.
+        keep_first_person: Leave "I", "my" and "we" as they are (the note's author).
+    """
+    names = {
+        "they": "they", "be": "are", "was": "were", "have": "have",
+        "themselves": "themselves", "their": "their", "theirs": "theirs", "them": "them",
+        "other": other, "other_pos": other + "'s",
+    }  # fmt: skip
+    rules = _SECOND_PERSON if keep_first_person else _FIRST_PERSON + _SECOND_PERSON
+    for pattern, repl in rules:
+        text = re.sub(pattern, repl.format(**names), text, flags=re.IGNORECASE)
+    if not keep_first_person:
+        text = re.sub(r"\bwe\b", "they", text, flags=re.IGNORECASE)
+        text = re.sub(r"\bour\b", "their", text, flags=re.IGNORECASE)
+        text = re.sub(r"\bus\b", "them", text, flags=re.IGNORECASE)
+    else:
+        text = re.sub(r"\bi\b", "I", text)
+        text = re.sub(r"\bi'", "I'", text)
+    return text
+
+
+def author_statement(text: str, other: str) -> str:
+    """The note author's own words as a statement: first person kept, "you" named."""
+    body = third_person(text.rstrip(" ."), other, keep_first_person=True).strip(" ,")
+    if not body or body.endswith("?"):
+        return ""
+    body = body[0].upper() + body[1:]
+    return british_spelling(_capitalise_sentences(body) + ".")
+
+
+def _capitalise_sentences(text: str) -> str:
+    return re.sub(r"([.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
+
+
+def reported_speech(
+    text: str, speaker: str, other: str, *, verb: str = "said"
+) -> str:
+    """Turn a cleaned utterance into a third-person statement.
+
+    Args:
+        text: The cleaned utterance.
+        speaker: How the note names the speaker ("The patient").
+        other: How the note names the person spoken to ("the doctor").
+        verb: Reporting verb ("said", "reported").
+
+    Returns:
+        A sentence such as "The patient said that they feel tired."
+    """
+    body = third_person(text.rstrip(" .!?"), other)
+    body = re.sub(r"\?", ",", body).strip(" ,")
+    if not body:
+        return ""
+    question = text.rstrip().endswith("?")
+    lead = f"{speaker} asked whether" if question else f"{speaker} {verb} that"
+    return british_spelling(_capitalise_sentences(f"{lead} {body}."))

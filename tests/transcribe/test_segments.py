@@ -1,0 +1,71 @@
+"""Whisper's failure modes: repeated-phrase loops and text over silence."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from transcribe import Segment, Word
+from transcribe.diarise import Windows
+from transcribe.segments import collapse_repetitions, flag_hallucinations, label_speakers
+
+
+def _segment(text: str, start: float, step: float = 0.3, **extra: float) -> Segment:
+    words = tuple(
+        Word(start + i * step, start + (i + 1) * step, f" {w}", 0.9)
+        for i, w in enumerate(text.split())
+    )
+    return Segment(-1, start, start + len(words) * step, text, words=words, **extra)
+
+
+def test_a_phrase_looping_inside_a_segment_is_kept_once_and_flagged() -> None:
+    looped = _segment("I will call you back " * 5 + "tomorrow", 0.0)
+    [segment] = collapse_repetitions([looped])
+    assert segment.text == "I will call you back tomorrow"
+    assert segment.flags == ("repetition",)
+    assert segment.words[-1].text == " tomorrow"
+
+
+def test_natural_short_repeats_are_left_alone() -> None:
+    said = _segment("no no no I said no", 0.0)
+    assert collapse_repetitions([said]) == [said]
+
+
+def test_a_segment_repeating_the_previous_one_is_dropped_and_flagged() -> None:
+    first = _segment("thank you for coming today", 0.0)
+    again = _segment("thank you for coming today", 1.6)
+    later = _segment("thank you for coming today", 30.0)
+    out = collapse_repetitions([first, again, later])
+    assert len(out) == 2
+    assert out[0].flags == ("repetition",)
+    assert out[0].end == again.end
+    assert out[1] == later
+
+
+def test_a_high_compression_ratio_is_flagged_as_repetition() -> None:
+    segment = _segment("la la la la", 0.0, compression_ratio=3.1)
+    assert collapse_repetitions([segment])[0].flags == ("repetition",)
+
+
+def test_text_over_silence_or_with_no_speech_signal_is_flagged() -> None:
+    spoken = _segment("we talked about the garden", 1.0)
+    over_silence = _segment("thanks for watching", 20.0)
+    doubtful = _segment("subtitles by the community", 2.0, no_speech_prob=0.8, avg_logprob=-1.2)
+    out = flag_hallucinations([spoken, over_silence, doubtful], [(0.5, 12.0)])
+    assert out[0].flags == ()
+    assert out[1].flags == ("possible-hallucination",)
+    assert out[2].flags == ("possible-hallucination",)
+
+
+def test_segments_split_at_speaker_changes_with_labels_in_order_of_appearance() -> None:
+    segment = _segment("hello how are you fine thanks and you", 0.0, step=0.5)
+    centres = np.arange(0.25, 4.0, 0.5)
+    labels = np.array([1, 1, 1, 1, 0, 0, 1, 1])
+    windows = Windows(centres, centres - 0.25, centres + 0.25, labels)
+    pieces, speakers = label_speakers([segment], windows)
+    assert speakers == ("SPEAKER_1", "SPEAKER_2")
+    assert [(p.speaker, p.text) for p in pieces] == [
+        ("SPEAKER_1", "hello how are you"),
+        ("SPEAKER_2", "fine thanks"),
+        ("SPEAKER_1", "and you"),
+    ]
+    assert pieces[1].start == 2.0 and pieces[1].end == 3.0

@@ -1,0 +1,338 @@
+"""Fixtures for the web app: an app on a temporary database, clients signed in by role.
+
+Database-touching tests run twice: on a temporary SQLite file and on a uniquely named
+database on the machine's PostgreSQL, created for the test session and dropped after.
+The transcriber and the drafter are fakes implementing the Protocols (the real models
+run in the transcribe/summarise tests and in the browser journey test); everything
+else (encryption, storage, drafting logic, database) is real.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from transcribe.types import Segment, TranscribeOptions, Transcript
+
+POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
+PASSWORD = "correct horse battery staple"
+#: Spoken in the fake transcript; must never be found in plaintext on disk.
+CANARY = "purple umbrella canary"
+
+SEGMENTS = (
+    ("SPEAKER_1", "Good morning, how have things been since my last visit?"),
+    ("SPEAKER_2", "Not too bad. My daughter comes round on Tuesdays to help with shopping."),
+    ("SPEAKER_2", "I have been taking twenty milligrams of sertraline every morning."),
+    ("SPEAKER_1", "What matters most to you at the moment?"),
+    ("SPEAKER_2", f"Staying in my own home with the {CANARY} by the window."),
+    ("SPEAKER_1", "I will ask the occupational therapist to visit next week about a grab rail."),
+)
+
+
+class FakeTranscriber:
+    """A Transcriber that reads the decrypted file it is given and returns a fixed transcript.
+
+    Args:
+        delay: Seconds to spend, reporting progress along the way.
+    """
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.calls: list[int] = []
+
+    def transcribe(self, path: str, options: TranscribeOptions, progress: Any = None) -> Transcript:
+        self.calls.append(Path(path).stat().st_size)
+        steps = 10
+        for step in range(steps + 1):
+            if progress:
+                progress(step / steps)
+            if self.delay:
+                time.sleep(self.delay / steps)
+        segments = tuple(
+            Segment(id=i, start=i * 1.8, end=i * 1.8 + 1.7, text=text, speaker=speaker)
+            for i, (speaker, text) in enumerate(SEGMENTS)
+        )
+        return Transcript(
+            segments=segments,
+            language="en",
+            duration=11.0,
+            model="fake",
+            speakers=("SPEAKER_1", "SPEAKER_2"),
+            source=Path(path).name,
+        )
+
+
+class FakeDrafter:
+    """A NoteDrafter whose every answer is junk, so drafting falls back to cited extracts."""
+
+    name = "fake-drafter"
+    sha256 = "0" * 64
+
+    def generate(self, messages: list[dict[str, str]], max_new_tokens: int = 128) -> str:
+        return "<|im_start|>assistant I think I think I think"
+
+
+@pytest.fixture(scope="session")
+def keyring() -> Any:
+    from webapp.crypto import KeyRing, MasterKey, generate_master_key
+
+    return KeyRing(MasterKey.from_text(generate_master_key(), source="test"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    name = f"carenotes_web_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_SERVER + "postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:  # reported as skipped, never silently passed
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_SERVER}: {exc.orig}")
+    try:
+        yield POSTGRES_SERVER + name
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL with no tables: a new SQLite file, or the emptied PostgreSQL one."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'carenotes.db'}"
+    url = request.getfixturevalue("postgres_server_url")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A new SQLite database URL, for tests that need only one database."""
+    return f"sqlite:///{tmp_path / 'carenotes.db'}"
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, keyring: Any) -> Iterator[Callable[..., Any]]:
+    """Build apps on a temporary instance folder; their engines are closed afterwards."""
+    from webapp import create_app
+
+    apps: list[Any] = []
+
+    def build(database_url: str, **overrides: Any) -> Any:
+        config = {
+            "SECRET_KEY": "test-secret-key-" + uuid.uuid4().hex,
+            "DATABASE_URL": database_url,
+            "STORAGE_DIR": str(tmp_path / "storage"),
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "KEYRING": keyring,
+            "TRANSCRIBER": FakeTranscriber(),
+            "DRAFTER": FakeDrafter(),
+            "RUN_WORKER": False,
+            "TESTING": True,
+            "PASSWORD_TIME_COST": 1,
+            "PASSWORD_MEMORY_KIB": 1024,
+            "JOB_LEASE_SECONDS": 30,
+        }
+        config.update(overrides)
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        svc = app.extensions["carenotes"]
+        if svc.worker is not None:
+            svc.worker.stop()
+        svc.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Any], database_url: str) -> Any:
+    """The app on SQLite and on PostgreSQL."""
+    return make_app(database_url)
+
+
+@pytest.fixture
+def svc(app: Any) -> Any:
+    """The app's services."""
+    return app.extensions["carenotes"]
+
+
+class Browser:
+    """A test client that signs in and sends the CSRF token like the pages do."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.client = app.test_client()
+        self.token = ""
+
+    def refresh_token(self, path: str = "/login") -> str:
+        page = self.client.get(path).get_data(as_text=True)
+        found = re.search(r'name="csrf-token" content="([^"]+)"', page)
+        self.token = found.group(1) if found else ""
+        return self.token
+
+    def login(self, username: str, password: str = PASSWORD) -> Any:
+        self.refresh_token("/login")
+        response = self.client.post(
+            "/login", data={"username": username, "password": password, "csrf_token": self.token}
+        )
+        if response.status_code == 302:
+            self.refresh_token("/recordings")
+        return response
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.client.get(path, **kwargs)
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        return self.client.post(path, data={**(data or {}), "csrf_token": self.token}, **kwargs)
+
+    def post_json(self, path: str, body: dict[str, Any]) -> Any:
+        return self.client.post(
+            path,
+            json=body,
+            headers={"X-CSRFToken": self.token, "Accept": "application/json"},
+        )
+
+
+@pytest.fixture
+def make_user(svc: Any) -> Callable[..., int]:
+    """Create a user: ``make_user("sam", "social_worker", teams=("North",))``."""
+    from webapp.services.users import create_user
+
+    def make(username: str, role: str, teams: tuple[str, ...] = ("North",)) -> int:
+        return create_user(svc, username, PASSWORD, role, teams, display_name=username.title())
+
+    return make
+
+
+@pytest.fixture
+def login_as(app: Any, make_user: Callable[..., int]) -> Callable[..., Browser]:
+    """Sign in a new user of ``role`` in ``team`` and return their browser."""
+    counter = iter(range(1000))
+
+    def login(role: str, team: str = "North", username: str | None = None) -> Browser:
+        name = username or f"{role.replace('_', '')}{next(counter)}"
+        make_user(name, role, (team,))
+        browser = Browser(app)
+        response = browser.login(name)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        browser.username = name  # type: ignore[attr-defined]
+        return browser
+
+    return login
+
+
+def upload_form(**overrides: Any) -> dict[str, Any]:
+    """A complete, valid upload form (without the file)."""
+    form: dict[str, Any] = {
+        "case_reference": "CR-2026-0042",
+        "visit_type": "home-visit",
+        "visit_date": "2026-03-14",
+        "participant_name": ["Sam Social Worker", "Mrs P"],
+        "participant_role": ["Social worker", "Person"],
+        "participant_consent": ["0", "1"],
+    }
+    form.update(overrides)
+    return form
+
+
+def upload(browser: Browser, audio: Path, name: str | None = None, **form: Any) -> Any:
+    """Upload ``audio`` with a valid form, asking for a JSON answer."""
+    data = upload_form(**form)
+    with audio.open("rb") as handle:
+        data["audio"] = (handle, name or audio.name)
+        return browser.client.post(
+            "/recordings",
+            data={**data, "csrf_token": browser.token},
+            headers={"Accept": "application/json"},
+            content_type="multipart/form-data",
+        )
+
+
+@pytest.fixture
+def drafted(app: Any, svc: Any, login_as: Callable[..., Browser], data_dir: Path) -> Any:
+    """A social worker's recording processed into a draft; returns ``(browser, recording id)``."""
+    from webapp.jobs import run_one_job
+
+    worker = login_as("social_worker")
+    response = upload(worker, data_dir / "jfk.flac")
+    assert response.status_code == 201, response.get_data(as_text=True)
+    recording_id = response.get_json()["url"].rsplit("/", 1)[-1]
+    assert run_one_job(svc) is not None
+    return worker, recording_id
+
+
+@pytest.fixture(scope="session")
+def web() -> Any:
+    """Helpers for tests: ``web.Browser``, ``web.upload``, ``web.upload_form``, constants."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        Browser=Browser,
+        upload=upload,
+        upload_form=upload_form,
+        PASSWORD=PASSWORD,
+        CANARY=CANARY,
+        FakeTranscriber=FakeTranscriber,
+        FakeDrafter=FakeDrafter,
+    )
+
+
+def note_state(svc: Any, recording_id: str) -> tuple[int, dict[str, Any], dict[str, Any], Any]:
+    """Decrypt a note's ``(version, work, draft, row)`` straight from the database."""
+    from webapp import db
+
+    with svc.engine.connect() as conn:
+        rec = conn.execute(sa.select(db.recordings).where(db.recordings.c.id == recording_id)).one()
+        note = conn.execute(
+            sa.select(db.notes).where(db.notes.c.recording_id == recording_id)
+        ).one()
+    key = svc.vault.data_key(rec.id, rec.wrapped_key)
+    work = svc.vault.open_json(key, "note", note.id, "work", note.work_enc)
+    draft = svc.vault.open_json(key, "note", note.id, "draft", note.draft_enc)
+    return note.version, work, draft, note
+
+
+@pytest.fixture
+def state() -> Callable[..., Any]:
+    """``state(svc, recording_id)`` → ``(version, work, draft, note row)``."""
+    return note_state
+
+
+@pytest.fixture
+def resolve_all() -> Callable[..., int]:
+    """Resolve every flag (confirm) and mark every section reviewed; return the version."""
+
+    def resolve(browser: Browser, svc: Any, recording_id: str) -> int:
+        version, work, draft, _ = note_state(svc, recording_id)
+        for item_id, item in work["items"].items():
+            if item["status"] == "open":
+                response = browser.post_json(
+                    f"/notes/{recording_id}/items/{item_id}",
+                    {"action": "confirm", "version": version},
+                )
+                assert response.status_code == 200, response.get_data(as_text=True)
+                version = response.get_json()["version"]
+        for section in draft["sections"]:
+            response = browser.post_json(
+                f"/notes/{recording_id}/sections/{section['key']}/reviewed", {"version": version}
+            )
+            assert response.status_code == 200, response.get_data(as_text=True)
+            version = response.get_json()["version"]
+        return version
+
+    return resolve

@@ -1,0 +1,174 @@
+"""Every route × every role × own team / other team answers as the policy says.
+
+A record outside what a user may see answers 404 (never 403, so its existence is
+not given away); a record they may see but not change answers 403.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+# Who is asking: (role, team, is the uploader).
+VIEWERS = {
+    "owner": ("social_worker", "North", True),
+    "peer_social_worker": ("social_worker", "North", False),
+    "practitioner": ("practitioner", "North", False),
+    "manager": ("manager", "North", False),
+    "admin": ("admin", "North", False),
+    "other_social_worker": ("social_worker", "South", False),
+    "other_practitioner": ("practitioner", "South", False),
+    "other_manager": ("manager", "South", False),
+    "other_admin": ("admin", "South", False),
+}
+
+H = 404  # hidden
+# Record routes. The note is a draft with unresolved flags, so an allowed approval
+# answers 409 (not yet), downloads 409 (not approved) and addenda 409 (still a draft).
+RECORD_ROUTES = {
+    "GET /recordings/{id}": {"owner": 302, "practitioner": 302, "manager": 302},
+    "GET /recordings/{id}/status": {"owner": 200, "practitioner": 200, "manager": 200},
+    "GET /recordings/{id}/audio": {"owner": 200, "practitioner": 200, "manager": 200},
+    "GET /notes/{id}": {"owner": 200, "practitioner": 200, "manager": 200},
+    "JSON /notes/{id}/items/{item}": {"owner": 200, "practitioner": 200, "manager": 403},
+    "JSON /notes/{id}/sections/{section}/reviewed": {
+        "owner": 200,
+        "practitioner": 200,
+        "manager": 403,
+    },
+    "JSON /notes/{id}/speakers": {"owner": 200, "practitioner": 200, "manager": 403},
+    "JSON /notes/{id}/approve": {"owner": 403, "practitioner": 409, "manager": 403},
+    "FORM /notes/{id}/addenda": {"owner": 409, "practitioner": 409, "manager": 403},
+    "GET /notes/{id}/note.txt": {"owner": 409, "practitioner": 409, "manager": 409},
+    "GET /notes/{id}/note.docx": {"owner": 409, "practitioner": 409, "manager": 409},
+}
+# Routes without a record: the answer depends on the role only.
+ROLE_ROUTES = {
+    "GET /recordings": {"social_worker": 200, "practitioner": 200, "manager": 200, "admin": 200},
+    "GET /recordings/new": {
+        "social_worker": 200,
+        "practitioner": 200,
+        "manager": 403,
+        "admin": 403,
+    },
+    "GET /oversight/audit": {
+        "social_worker": 403,
+        "practitioner": 403,
+        "manager": 200,
+        "admin": 200,
+    },
+    "GET /admin/users": {"social_worker": 403, "practitioner": 403, "manager": 403, "admin": 200},
+    "FORM /admin/users/{user}": {
+        "social_worker": 403,
+        "practitioner": 403,
+        "manager": 403,
+        "admin": 302,
+    },
+    "FORM /admin/users/{user}/disable": {
+        "social_worker": 403,
+        "practitioner": 403,
+        "manager": 403,
+        "admin": 302,
+    },
+}
+
+
+def _call(browser, route, ids, version):
+    method, path = route.split(" ", 1)
+    url = path.format(**ids)
+    if method == "GET":
+        return browser.get(url)
+    if method == "FORM":
+        return browser.post(
+            url, {"text": "An addendum.", "role": "social_worker", "teams": "North"}
+        )
+    body = {
+        "action": "confirm",
+        "version": version,
+        "label": "SPEAKER_1",
+        "name": "Social worker",
+        "password": "correct horse battery staple",
+    }
+    return browser.post_json(url, body)
+
+
+def test_every_route_answers_every_role_in_every_team_as_the_policy_says(
+    app, svc, make_user, login_as, drafted, state, web
+):
+    owner, recording_id = drafted
+    _, work, draft, _ = state(svc, recording_id)
+    flagged = next(i for i, item in work["items"].items() if item["flagged"])
+    ids = {"id": recording_id, "item": flagged, "section": draft["sections"][0]["key"]}
+    browsers = {"owner": owner}
+    for name, (role, team, is_owner) in VIEWERS.items():
+        if not is_owner:
+            browsers[name] = login_as(role, team=team)
+    victim = make_user("victim", "social_worker", ("North",))
+    mismatches = []
+    for route, allowed in RECORD_ROUTES.items():
+        for name, browser in browsers.items():
+            expected = allowed.get(name, H)
+            got = _call(browser, route, ids, state(svc, recording_id)[0]).status_code
+            if got != expected:
+                mismatches.append(f"{route} as {name}: expected {expected}, got {got}")
+    for route, by_role in ROLE_ROUTES.items():
+        for name, browser in browsers.items():
+            role = VIEWERS[name][0]
+            got = _call(browser, route, {**ids, "user": victim}, 0).status_code
+            if got != by_role[role]:
+                mismatches.append(f"{route} as {name}: expected {by_role[role]}, got {got}")
+            if route.endswith("/disable") and got == 302:
+                browser.post(f"/admin/users/{victim}/enable")
+    assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.parametrize(
+    "route", ["GET /recordings", "GET /notes/x", "GET /oversight/audit", "GET /admin/users"]
+)
+def test_a_visitor_who_is_not_signed_in_is_sent_to_sign_in(app, web, route):
+    browser = web.Browser(app)
+    response = browser.get(route.split(" ", 1)[1])
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_script_whose_session_ended_gets_401_not_a_page(app, web):
+    browser = web.Browser(app)
+    response = browser.client.post(
+        "/notes/x/items/y",
+        json={"action": "confirm", "version": 1},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code in (400, 401)
+
+
+def test_an_admin_moving_a_user_to_another_team_changes_what_they_see(
+    app, svc, make_user, login_as, drafted
+):
+    owner, recording_id = drafted
+    admin = login_as("admin")
+    practitioner = login_as("practitioner", team="South")
+    assert practitioner.get(f"/notes/{recording_id}").status_code == 404
+    import sqlalchemy as sa
+
+    from webapp import db
+
+    with svc.engine.connect() as conn:
+        user_id = conn.execute(
+            sa.select(db.users.c.id).where(db.users.c.username == practitioner.username)
+        ).scalar_one()
+    response = admin.post(f"/admin/users/{user_id}", {"role": "practitioner", "teams": "North"})
+    assert response.status_code == 302
+    assert practitioner.get(f"/notes/{recording_id}").status_code == 200
+    with svc.engine.connect() as conn:
+        actions = conn.execute(sa.select(db.audit_log.c.action)).scalars().all()
+    assert "user_update" in actions
+
+
+def test_a_manager_sees_only_their_teams_in_the_audit_trail(svc, login_as, drafted):
+    owner, recording_id = drafted
+    north = login_as("manager", team="North")
+    south = login_as("manager", team="South")
+    north_page = north.get("/oversight/audit").get_data(as_text=True)
+    south_page = south.get("/oversight/audit").get_data(as_text=True)
+    assert owner.username in north_page and "upload" in north_page
+    assert owner.username not in south_page
+    assert "The audit chain is intact" in north_page

@@ -1,0 +1,49 @@
+"""Local transcription with speaker labels.
+
+``transcribe_file(path, options)`` turns a recording into a timed,
+speaker-labelled :class:`Transcript`, on this machine only.
+"""
+
+from __future__ import annotations
+
+from transcribe.audio import AudioInfo, probe_audio
+from transcribe.catalogue import ModelEntry, list_models
+from transcribe.diarise import SpeakerTurn
+from transcribe.errors import AudioError
+from transcribe.metrics import (
+    DER_COLLAR_S,
+    diarisation_error_rate,
+    read_rttm,
+    transcript_turns,
+    word_error_rate,
+)
+from transcribe.models import prepare_base_model
+from transcribe.types import Progress, Segment, TranscribeOptions, Transcriber, Transcript, Word
+from transcribe.whisper import WhisperTranscriber, load_transcriber, transcribe_file
+from transcribe.writers import FORMATS, write_transcript
+
+__all__ = [
+    "DER_COLLAR_S",
+    "FORMATS",
+    "AudioError",
+    "AudioInfo",
+    "ModelEntry",
+    "Progress",
+    "Segment",
+    "SpeakerTurn",
+    "TranscribeOptions",
+    "Transcriber",
+    "Transcript",
+    "WhisperTranscriber",
+    "Word",
+    "diarisation_error_rate",
+    "list_models",
+    "load_transcriber",
+    "prepare_base_model",
+    "probe_audio",
+    "read_rttm",
+    "transcribe_file",
+    "transcript_turns",
+    "word_error_rate",
+    "write_transcript",
+]

@@ -1,0 +1,268 @@
+"""Who spoke when: local speaker labels from Resemblyzer voice embeddings.
+
+Voice embeddings are taken over short overlapping windows inside the speech the
+voice-activity detector found, chunk by chunk (so only the small embeddings are
+kept, never the audio). At the end they are clustered on cosine distance and each
+word is given the speaker of the nearest window.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.cluster.vq import kmeans2
+from scipy.ndimage import gaussian_filter
+from scipy.spatial.distance import cdist
+
+from transcribe.audio import SAMPLE_RATE
+
+__all__ = ["DiarisationOptions", "SpeakerEmbedder", "SpeakerTurn", "Windows", "cluster_windows"]
+
+logger = logging.getLogger(__name__)
+
+_encoder_lock = threading.Lock()
+_encoders: dict[str, object] = {}
+#: Clustering is done on at most this many windows; the rest join the nearest centre.
+_MAX_CLUSTERED = 1500
+
+
+@dataclass(frozen=True)
+class DiarisationOptions:
+    """Tuning of the speaker-labelling step.
+
+    Attributes:
+        window_s: Length of each embedding window in seconds.
+        hop_s: Step between windows in seconds.
+        min_region_s: Speech regions shorter than this are not embedded.
+        keep_share: Share of each window's affinities kept when refining the
+            affinity matrix (the rest are damped), as in spectral diarisation.
+        gap_tolerance: The speaker count is the smallest whose eigengap is at least
+            this fraction of the largest, so that noise does not add speakers.
+        min_windows: Recordings with fewer embedded windows get one speaker.
+        batch: Windows embedded per forward pass.
+    """
+
+    window_s: float = 1.0
+    hop_s: float = 0.75
+    min_region_s: float = 0.5
+    keep_share: float = 0.3
+    gap_tolerance: float = 0.8
+    min_windows: int = 6
+    batch: int = 256
+
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    """A stretch of time given to one speaker.
+
+    Attributes:
+        start: Start in seconds.
+        end: End in seconds.
+        speaker: Speaker label.
+    """
+
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Embedded windows and, once clustered, their speaker numbers.
+
+    Attributes:
+        centres: Centre time of each window in seconds, increasing.
+        starts: Start time of each window.
+        ends: End time of each window.
+        labels: Cluster number of each window (0-based).
+    """
+
+    centres: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    labels: np.ndarray
+
+    def speaker_at(self, times: np.ndarray) -> np.ndarray:
+        """Cluster number of the window whose centre is nearest to each time."""
+        if len(self.centres) == 0:
+            return np.zeros(len(times), dtype=int)
+        right = np.clip(np.searchsorted(self.centres, times), 1, len(self.centres) - 1)
+        left = right - 1
+        nearer_left = np.abs(times - self.centres[left]) <= np.abs(self.centres[right] - times)
+        index = np.where(nearer_left, left, right) if len(self.centres) > 1 else left * 0
+        return self.labels[index]
+
+
+def _resemblyzer() -> Any:
+    """Import Resemblyzer, hiding its use of a deprecated SciPy path."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="resemblyzer")
+        warnings.filterwarnings("ignore", message=".*scipy.ndimage.morphology.*")
+        import resemblyzer
+        import resemblyzer.audio
+    return resemblyzer
+
+
+def _load_encoder(device: str) -> object:
+    VoiceEncoder = _resemblyzer().VoiceEncoder  # noqa: N806 - a class
+
+    with _encoder_lock:
+        if device not in _encoders:
+            _encoders[device] = VoiceEncoder(device=device, verbose=False)
+            logger.info("loaded the speaker encoder on %s", device)
+        return _encoders[device]
+
+
+class SpeakerEmbedder:
+    """Collects voice embeddings chunk by chunk.
+
+    Args:
+        device: ``"cpu"`` or ``"cuda"``.
+        options: Window sizes and thresholds.
+    """
+
+    def __init__(self, device: str = "cpu", options: DiarisationOptions | None = None) -> None:
+        self.options = options or DiarisationOptions()
+        self._encoder = _load_encoder(device)
+        self._embeddings: list[np.ndarray] = []
+        self._starts: list[float] = []
+        self._ends: list[float] = []
+
+    def add(self, samples: np.ndarray, offset: float, regions: list[tuple[int, int]]) -> None:
+        """Embed the windows of one chunk's speech regions.
+
+        Args:
+            samples: The chunk, 16 kHz mono float32.
+            offset: Start of the chunk in seconds.
+            regions: Speech regions as (start, end) sample indices within the chunk.
+        """
+        import torch
+
+        audio = _resemblyzer().audio
+
+        opts = self.options
+        win = int(opts.window_s * 100)  # mel frames are 10 ms
+        hop = int(opts.hop_s * 100)
+        mels: list[np.ndarray] = []
+        for start, end in regions:
+            if (end - start) < opts.min_region_s * SAMPLE_RATE:
+                continue
+            wav = audio.normalize_volume(samples[start:end], -30, increase_only=True)
+            frames = audio.wav_to_mel_spectrogram(wav.astype(np.float32))
+            n = len(frames)
+            positions = list(range(0, max(n - win, 0) + 1, hop)) if n >= win else [0]
+            for pos in positions:
+                piece = frames[pos : pos + win]
+                if len(piece) < win:  # short region: pad by repeating, keeps the timbre
+                    piece = np.resize(piece, (win, piece.shape[1]))
+                mels.append(piece)
+                t0 = offset + start / SAMPLE_RATE + pos / 100
+                self._starts.append(t0)
+                self._ends.append(t0 + min(win, n) / 100)
+        device = self._encoder.device  # type: ignore[attr-defined]
+        for i in range(0, len(mels), opts.batch):
+            batch = torch.from_numpy(np.stack(mels[i : i + opts.batch])).to(device)
+            with torch.inference_mode():
+                embeds = self._encoder(batch)  # type: ignore[operator]
+            self._embeddings.append(embeds.cpu().numpy())
+
+    def windows(self, num_speakers: int | None, max_speakers: int) -> Windows:
+        """Cluster everything collected so far.
+
+        Args:
+            num_speakers: The number of speakers if known, else ``None`` to estimate.
+            max_speakers: Upper bound when estimating.
+
+        Returns:
+            The windows with their cluster numbers.
+        """
+        starts = np.asarray(self._starts, dtype=float)
+        ends = np.asarray(self._ends, dtype=float)
+        if not self._embeddings:
+            empty = np.zeros(0)
+            return Windows(empty, empty, empty, np.zeros(0, dtype=int))
+        embeds = np.concatenate(self._embeddings)
+        labels = cluster_windows(embeds, num_speakers, max_speakers, self.options)
+        centres = (starts + ends) / 2
+        order = np.argsort(centres, kind="stable")
+        return Windows(centres[order], starts[order], ends[order], labels[order])
+
+
+def _refined_affinity(embeds: np.ndarray, keep_share: float) -> np.ndarray:
+    """Cosine affinity, blurred, thresholded per row, symmetrised and diffused."""
+    affinity = embeds @ embeds.T
+    np.fill_diagonal(affinity, 0.0)
+    np.fill_diagonal(affinity, affinity.max(axis=1))
+    affinity = gaussian_filter(affinity, sigma=1.0)
+    threshold = np.quantile(affinity, 1.0 - keep_share, axis=1, keepdims=True)
+    affinity = np.where(affinity >= threshold, affinity, affinity * 0.01)
+    affinity = np.maximum(affinity, affinity.T)
+    affinity = affinity @ affinity.T
+    affinity = affinity / affinity.max(axis=1, keepdims=True)
+    return (affinity + affinity.T) / 2
+
+
+def _spectral(
+    embeds: np.ndarray, num_speakers: int | None, max_speakers: int, opts: DiarisationOptions
+) -> np.ndarray:
+    affinity = _refined_affinity(embeds, opts.keep_share)
+    degree = affinity.sum(axis=1)
+    laplacian = affinity / np.sqrt(np.outer(degree, degree))
+    values, vectors = np.linalg.eigh(laplacian)
+    values, vectors = values[::-1], vectors[:, ::-1]
+    if num_speakers is None:
+        top = min(max_speakers, len(values) - 1)
+        gaps = values[1:top] / np.maximum(values[2 : top + 1], 1e-9)  # gaps[i]: k = i + 2
+        if len(gaps) == 0:
+            return np.zeros(len(embeds), dtype=int)
+        good = np.flatnonzero(gaps >= opts.gap_tolerance * gaps.max())
+        num_speakers = int(good[0]) + 2
+    k = min(num_speakers, len(embeds))
+    points = vectors[:, :k] / np.linalg.norm(vectors[:, :k], axis=1, keepdims=True)
+    best_inertia, best_labels = np.inf, np.zeros(len(embeds), dtype=int)
+    for seed in range(5):  # a few k-means++ starts, fixed seeds: same input, same labels
+        centres, labels = kmeans2(points, k, minit="++", seed=seed)
+        inertia = float(((points - centres[labels]) ** 2).sum())
+        if inertia < best_inertia:
+            best_inertia, best_labels = inertia, labels
+    return best_labels
+
+
+def cluster_windows(
+    embeds: np.ndarray,
+    num_speakers: int | None,
+    max_speakers: int,
+    options: DiarisationOptions | None = None,
+) -> np.ndarray:
+    """Spectral clustering of voice embeddings on cosine affinity.
+
+    The affinity matrix is refined as in Wang et al. (2018), "Speaker diarization
+    with LSTM". With ``num_speakers`` unknown the count is read from the eigengaps,
+    from 2 to ``max_speakers``, preferring fewer speakers when gaps are close.
+
+    Args:
+        embeds: One L2-normalised embedding per row.
+        num_speakers: The number of speakers if known.
+        max_speakers: Upper bound when estimating.
+        options: Tuning.
+
+    Returns:
+        A cluster number (0-based) per row.
+    """
+    opts = options or DiarisationOptions()
+    n = len(embeds)
+    if num_speakers == 1 or n < max(opts.min_windows, 2):
+        return np.zeros(n, dtype=int)
+    step = max(1, int(np.ceil(n / _MAX_CLUSTERED)))
+    sample = embeds[::step]
+    labels = _spectral(sample, num_speakers, max_speakers, opts)
+    if step == 1:
+        return labels.astype(int)
+    present = np.unique(labels)
+    centres = np.stack([sample[labels == c].mean(axis=0) for c in present])
+    return present[np.argmin(cdist(embeds, centres, metric="cosine"), axis=1)].astype(int)

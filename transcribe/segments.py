@@ -1,0 +1,211 @@
+"""Tidying Whisper's segments: loops, invented phrases and speaker changes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from transcribe.diarise import Windows
+from transcribe.types import Segment, Word
+
+__all__ = [
+    "HALLUCINATION",
+    "REPETITION",
+    "collapse_repetitions",
+    "flag_hallucinations",
+    "label_speakers",
+    "renumber",
+]
+
+REPETITION = "repetition"
+HALLUCINATION = "possible-hallucination"
+
+#: Whisper's own signal of a looping segment (gzip compresses repeats well).
+_LOOP_COMPRESSION_RATIO = 2.4
+#: A window "probably held no speech" and the text was decoded with low confidence.
+_NO_SPEECH_PROB = 0.5
+_LOW_LOGPROB = -0.8
+#: Less than this share of a segment inside detected speech: text over silence.
+_MIN_SPEECH_SHARE = 0.3
+_MAX_NGRAM = 8
+_WORD = re.compile(r"[\w']+")
+
+
+def _norm(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def _with_flag(segment: Segment, flag: str) -> Segment:
+    if flag in segment.flags:
+        return segment
+    return replace(segment, flags=(*segment.flags, flag))
+
+
+def _text_of(words: Sequence[Word]) -> str:
+    return "".join(w.text for w in words).strip()
+
+
+def _collapse_words(words: tuple[Word, ...]) -> tuple[Word, ...]:
+    """Remove immediate repeats of the same phrase beyond its first occurrence."""
+    tokens = [_norm(w.text) for w in words]
+    kept: list[Word] = []
+    i = 0
+    while i < len(words):
+        collapsed = False
+        for n in range(_MAX_NGRAM, 0, -1):
+            gram = tokens[i : i + n]
+            if len(gram) < n or not all(gram):
+                continue
+            reps = 1
+            while tokens[i + reps * n : i + (reps + 1) * n] == gram:
+                reps += 1
+            # Two- and one-word phrases repeat naturally ("no, no, no"); demand more.
+            if reps >= (3 if n >= 3 else 4):
+                kept.extend(words[i : i + n])
+                i += reps * n
+                collapsed = True
+                break
+        if not collapsed:
+            kept.append(words[i])
+            i += 1
+    return tuple(kept)
+
+
+def collapse_repetitions(segments: Sequence[Segment]) -> list[Segment]:
+    """Collapse Whisper's repeated-phrase loops and flag the segments concerned.
+
+    A phrase repeated back to back within a segment is kept once; a segment that
+    repeats the one before it word for word (three words or more) is dropped; and a
+    segment whose compression ratio shows a loop is flagged ``"repetition"``.
+
+    Args:
+        segments: Segments in time order.
+
+    Returns:
+        The tidied segments (ids not yet renumbered).
+    """
+    out: list[Segment] = []
+    for segment in segments:
+        current = segment
+        if segment.words:
+            words = _collapse_words(segment.words)
+            if len(words) < len(segment.words):
+                current = replace(segment, words=words, text=_text_of(words))
+                current = _with_flag(current, REPETITION)
+        if current.compression_ratio > _LOOP_COMPRESSION_RATIO:
+            current = _with_flag(current, REPETITION)
+        norm = _norm(current.text)
+        if (
+            out
+            and norm
+            and len(norm.split()) >= 3
+            and norm == _norm(out[-1].text)
+            and current.start - out[-1].end < 2.0
+        ):
+            out[-1] = _with_flag(replace(out[-1], end=max(out[-1].end, current.end)), REPETITION)
+            continue
+        out.append(current)
+    return out
+
+
+def _speech_share(start: float, end: float, regions: np.ndarray) -> float:
+    if end <= start or len(regions) == 0:
+        return 0.0 if len(regions) == 0 else 1.0
+    overlap = np.clip(np.minimum(regions[:, 1], end) - np.maximum(regions[:, 0], start), 0, None)
+    return float(overlap.sum() / (end - start))
+
+
+def flag_hallucinations(
+    segments: Sequence[Segment], speech: Sequence[tuple[float, float]]
+) -> list[Segment]:
+    """Flag segments that Whisper may have invented.
+
+    A segment is flagged ``"possible-hallucination"`` when Whisper itself thought the
+    window held no speech yet decoded it with low confidence, or when most of it lies
+    outside the speech found by voice-activity detection.
+
+    Args:
+        segments: Segments in time order.
+        speech: Detected speech as (start, end) seconds.
+
+    Returns:
+        The segments, flagged where needed.
+    """
+    regions = np.asarray(speech, dtype=float).reshape(-1, 2)
+    out = []
+    for segment in segments:
+        doubtful = segment.no_speech_prob > _NO_SPEECH_PROB and segment.avg_logprob < _LOW_LOGPROB
+        if doubtful or _speech_share(segment.start, segment.end, regions) < _MIN_SPEECH_SHARE:
+            segment = _with_flag(segment, HALLUCINATION)
+        out.append(segment)
+    return out
+
+
+def _split(segment: Segment, labels: Sequence[int]) -> list[tuple[int, Segment]]:
+    pieces: list[tuple[int, Segment]] = []
+    begin = 0
+    for i in range(1, len(segment.words) + 1):
+        if i == len(segment.words) or labels[i] != labels[begin]:
+            words = segment.words[begin:i]
+            piece = replace(segment, start=words[0].start, end=words[-1].end)
+            pieces.append((labels[begin], replace(piece, words=words, text=_text_of(words))))
+            begin = i
+    return pieces
+
+
+def _smooth(labels: list[int], words: Sequence[Word], min_turn_s: float) -> list[int]:
+    """Give very short runs sandwiched inside one speaker's turn to that speaker."""
+    out = list(labels)
+    i = 0
+    while i < len(out):
+        j = i
+        while j + 1 < len(out) and out[j + 1] == out[i]:
+            j += 1
+        inside = 0 < i and j + 1 < len(out) and out[i - 1] == out[j + 1]
+        if inside and words[j].end - words[i].start < min_turn_s:
+            out[i : j + 1] = [out[i - 1]] * (j + 1 - i)
+        i = j + 1
+    return out
+
+
+def label_speakers(
+    segments: Sequence[Segment], windows: Windows, min_turn_s: float = 0.4
+) -> tuple[list[Segment], tuple[str, ...]]:
+    """Give each word the speaker of the nearest embedding window and split segments.
+
+    Args:
+        segments: Segments in time order.
+        windows: Clustered embedding windows.
+        min_turn_s: Turns shorter than this, inside another speaker's turn, are
+            taken as noise in the embeddings and merged.
+
+    Returns:
+        The segments split at speaker changes, labelled ``SPEAKER_1``... in order of
+        first appearance, and the labels in that order.
+    """
+    words = [w for s in segments for w in s.words]
+    mids = np.array([(w.start + w.end) / 2 for w in words])
+    word_labels = _smooth(list(windows.speaker_at(mids)), words, min_turn_s) if words else []
+    pieces: list[tuple[int, Segment]] = []
+    k = 0
+    for segment in segments:
+        if segment.words:
+            n = len(segment.words)
+            pieces.extend(_split(segment, word_labels[k : k + n]))
+            k += n
+        else:
+            mid = np.array([(segment.start + segment.end) / 2])
+            pieces.append((int(windows.speaker_at(mid)[0]), segment))
+    names: dict[int, str] = {}
+    for cluster, _ in pieces:
+        names.setdefault(int(cluster), f"SPEAKER_{len(names) + 1}")
+    labelled = [replace(seg, speaker=names[int(cluster)]) for cluster, seg in pieces]
+    return labelled, tuple(names.values())
+
+
+def renumber(segments: Sequence[Segment]) -> tuple[Segment, ...]:
+    """Set each segment's id to its position."""
+    return tuple(replace(s, id=i) for i, s in enumerate(segments))

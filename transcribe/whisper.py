@@ -1,0 +1,341 @@
+"""The real transcriber: faster-whisper, chunk by chunk, with speaker labels."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from policies.errors import ModelUnavailable
+from transcribe.audio import SAMPLE_RATE, AudioChunk, iter_chunks, probe_audio
+from transcribe.diarise import DiarisationOptions, SpeakerEmbedder
+from transcribe.errors import AudioError
+from transcribe.models import ResolvedModel, resolve_device, resolve_model
+from transcribe.segments import (
+    collapse_repetitions,
+    flag_hallucinations,
+    label_speakers,
+    renumber,
+)
+from transcribe.types import Progress, Segment, TranscribeOptions, Transcript, Word
+
+__all__ = ["WhisperTranscriber", "load_transcriber", "transcribe_file"]
+
+logger = logging.getLogger(__name__)
+
+_cache_lock = threading.Lock()
+_transcribers: dict[tuple[str, str, str, int], WhisperTranscriber] = {}
+
+
+@dataclass
+class _Collected:
+    """What the chunk loop gathers before the final assembly."""
+
+    segments: list[Segment] = field(default_factory=list)
+    translation: list[Segment] = field(default_factory=list)
+    speech: list[tuple[float, float]] = field(default_factory=list)
+    language: str | None = None
+    language_probability: float = 1.0
+    duration: float = 0.0
+
+
+def _convert(raw: Any, offset: float) -> Segment:
+    words = tuple(
+        Word(
+            start=round(offset + w.start, 3),
+            end=round(offset + w.end, 3),
+            text=w.word,
+            probability=round(float(w.probability), 4),
+        )
+        for w in (raw.words or ())
+    )
+    return Segment(
+        id=-1,
+        start=round(offset + raw.start, 3),
+        end=round(offset + raw.end, 3),
+        text=raw.text.strip(),
+        words=words,
+        avg_logprob=float(raw.avg_logprob),
+        no_speech_prob=float(raw.no_speech_prob),
+        compression_ratio=float(raw.compression_ratio),
+    )
+
+
+class WhisperTranscriber:
+    """faster-whisper behind the :class:`~transcribe.types.Transcriber` protocol.
+
+    Load it with :func:`load_transcriber`, which keeps one per model and device.
+
+    Args:
+        resolved: The model folder.
+        device: ``"cpu"`` or ``"cuda"``.
+        compute_type: CTranslate2 compute type, e.g. ``"int8"`` or ``"float16"``.
+        cpu_threads: CPU threads, 0 for CTranslate2's choice.
+    """
+
+    def __init__(
+        self, resolved: ResolvedModel, device: str, compute_type: str, cpu_threads: int = 0
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+        try:
+            self.model = WhisperModel(
+                str(resolved.path),
+                device=device,
+                compute_type=compute_type,
+                cpu_threads=cpu_threads,
+                local_files_only=True,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelUnavailable(
+                f"The Whisper model in {resolved.path} could not be loaded ({exc}). Check "
+                "that the folder holds a complete CTranslate2 Whisper model."
+            ) from exc
+        self.batched = BatchedInferencePipeline(self.model)
+        #: Tuning of the speaker labels (window sizes, clustering thresholds).
+        self.diarisation = DiarisationOptions()
+        self.name = resolved.name
+        self.device = device
+        self.compute_type = compute_type
+        logger.info("loaded Whisper model %s on %s (%s)", resolved.name, device, compute_type)
+
+    @property
+    def multilingual(self) -> bool:
+        """Whether the model knows languages other than English."""
+        return bool(self.model.model.is_multilingual)
+
+    def _speech(self, samples: np.ndarray) -> list[dict[str, int]]:
+        """Speech regions (sample indices), fine enough to tell speakers' turns apart."""
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        return list(get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=500)))
+
+    def _decode(
+        self,
+        samples: np.ndarray,
+        speech: list[dict[str, int]],
+        options: TranscribeOptions,
+        language: str | None,
+        task: str,
+    ) -> tuple[list[Any], Any]:
+        from faster_whisper.transcribe import restore_speech_timestamps
+        from faster_whisper.vad import collect_chunks
+
+        common: dict[str, Any] = {
+            "language": language,
+            "task": task,
+            "beam_size": options.beam_size,
+            "word_timestamps": True,
+            "condition_on_previous_text": False,
+            "compression_ratio_threshold": 2.4,
+            "log_prob_threshold": -1.0,
+            "no_speech_threshold": 0.6,
+            "hotwords": ", ".join(options.vocabulary) or None,
+        }
+        if options.batch_size > 0:
+            if options.vad:
+                spans = _merge_spans([(s["start"], s["end"]) for s in speech], 30 * SAMPLE_RATE)
+            else:  # fixed 30-second windows when voice-activity detection is off
+                step = 30 * SAMPLE_RATE
+                spans = [(a, min(a + step, len(samples))) for a in range(0, len(samples), step)]
+            clips = [{"start": a / SAMPLE_RATE, "end": b / SAMPLE_RATE} for a, b in spans]
+            raw, info = self.batched.transcribe(
+                samples, batch_size=options.batch_size, clip_timestamps=clips, **common
+            )
+            return list(raw), info
+        common["hallucination_silence_threshold"] = 2.0
+        if not options.vad:
+            raw, info = self.model.transcribe(samples, vad_filter=False, **common)
+            return list(raw), info
+        # Pauses under 2 s stay in, as faster-whisper's own VAD filter does: Whisper
+        # reads better with the natural gaps between words.
+        spans = _merge_spans([(s["start"], s["end"]) for s in speech], None, 2 * SAMPLE_RATE)
+        kept = [{"start": a, "end": b} for a, b in spans]
+        pieces, _ = collect_chunks(samples, kept)
+        raw, info = self.model.transcribe(np.concatenate(pieces), vad_filter=False, **common)
+        return list(restore_speech_timestamps(raw, kept, SAMPLE_RATE)), info
+
+    def _chunk(
+        self,
+        chunk: AudioChunk,
+        options: TranscribeOptions,
+        found: _Collected,
+        embedder: SpeakerEmbedder | None,
+    ) -> None:
+        speech = self._speech(chunk.samples)
+        found.duration = chunk.offset + chunk.duration
+        found.speech.extend(
+            (chunk.offset + s["start"] / SAMPLE_RATE, chunk.offset + s["end"] / SAMPLE_RATE)
+            for s in speech
+        )
+        if not speech:
+            return
+        language = options.language or found.language
+        raw, info = self._decode(chunk.samples, speech, options, language, "transcribe")
+        if found.language is None:
+            found.language = info.language
+            found.language_probability = float(info.language_probability)
+        found.segments.extend(_convert(r, chunk.offset) for r in raw)
+        if options.translate and self.multilingual and found.language != "en":
+            translated, _ = self._decode(
+                chunk.samples, speech, options, found.language, "translate"
+            )
+            found.translation.extend(_convert(r, chunk.offset) for r in translated)
+        if embedder is not None:
+            embedder.add(chunk.samples, chunk.offset, [(s["start"], s["end"]) for s in speech])
+
+    def transcribe(
+        self, path: str | Path, options: TranscribeOptions, progress: Progress | None = None
+    ) -> Transcript:
+        """Transcribe a recording, with speaker labels unless turned off.
+
+        Args:
+            path: The recording (any format FFmpeg reads).
+            options: How to transcribe; ``options.model`` is informative here, the
+                model is the one this transcriber was loaded with.
+            progress: Called with the fraction of audio processed.
+
+        Returns:
+            The transcript.
+
+        Raises:
+            AudioError: The recording cannot be used (see :func:`probe_audio`), or
+                holds no speech.
+        """
+        path = Path(path)
+        info = probe_audio(path, options.max_duration_s)
+        total = info.duration
+        embedder = SpeakerEmbedder(self.device, self.diarisation) if options.diarise else None
+        found = _Collected()
+        for chunk in iter_chunks(path, options.chunk_seconds, options.max_duration_s):
+            self._chunk(chunk, options, found, embedder)
+            if progress is not None:
+                done = found.duration / total if total else 0.0
+                progress(min(done, 0.99))
+            logger.debug("transcribed up to %.1f s", found.duration)
+        segments = [s for s in found.segments if s.text]
+        if not segments:
+            raise AudioError(
+                f"{path.name}: no speech was found in the recording. Check that it is "
+                "the right file and that the microphone picked up the conversation."
+            )
+        segments = flag_hallucinations(collapse_repetitions(segments), found.speech)
+        translation = [s for s in found.translation if s.text] or None
+        speakers: tuple[str, ...] = ()
+        if embedder is not None:
+            windows = embedder.windows(options.num_speakers, options.max_speakers)
+            segments, speakers = label_speakers(segments, windows)
+            if translation:
+                translation = _speakers_by_overlap(translation, segments)
+        if progress is not None:
+            progress(1.0)
+        return Transcript(
+            segments=renumber(segments),
+            language=found.language or options.language or "en",
+            duration=round(found.duration, 3),
+            model=self.name,
+            language_probability=found.language_probability,
+            speakers=speakers,
+            translation=renumber(translation) if translation else None,
+            source=path.name,
+        )
+
+
+def _merge_spans(
+    spans: list[tuple[int, int]], longest: int | None, widest_gap: int | None = None
+) -> list[tuple[int, int]]:
+    """Join neighbouring speech regions (sample indices).
+
+    Args:
+        spans: Regions in order.
+        longest: Joined spans stay at most this long (``None``: no limit). Whisper
+            reads 30-second windows; one window per short region would waste most
+            of each, so in batched decoding neighbours share one.
+        widest_gap: Only join across pauses shorter than this (``None``: any).
+
+    Returns:
+        The joined regions.
+    """
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        fits = longest is None or end - merged[-1][0] <= longest if merged else False
+        close = widest_gap is None or start - merged[-1][1] < widest_gap if merged else False
+        if merged and fits and close:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _speakers_by_overlap(translation: list[Segment], original: list[Segment]) -> list[Segment]:
+    """Give each translated segment the speaker who talks most during it."""
+    from dataclasses import replace
+
+    out = []
+    for seg in translation:
+        talk: dict[str, float] = {}
+        for o in original:
+            overlap = min(seg.end, o.end) - max(seg.start, o.start)
+            if overlap > 0 and o.speaker:
+                talk[o.speaker] = talk.get(o.speaker, 0.0) + overlap
+        out.append(replace(seg, speaker=max(talk, key=lambda k: talk[k]) if talk else None))
+    return out
+
+
+def load_transcriber(options: TranscribeOptions | None = None) -> WhisperTranscriber:
+    """Load the Whisper model the options name, once per process.
+
+    Args:
+        options: Which model, device and compute type; defaults when ``None``.
+
+    Returns:
+        A transcriber shared by every caller asking for the same model and device.
+
+    Raises:
+        ModelUnavailable: The model cannot be found or loaded.
+    """
+    options = options or TranscribeOptions()
+    resolved = resolve_model(options.model)
+    device, compute_type = resolve_device(options.device, options.compute_type)
+    key = (str(resolved.path), device, compute_type, options.cpu_threads)
+    with _cache_lock:
+        if key not in _transcribers:
+            _transcribers[key] = WhisperTranscriber(
+                resolved, device, compute_type, options.cpu_threads
+            )
+        return _transcribers[key]
+
+
+def transcribe_file(
+    path: str | Path,
+    options: TranscribeOptions | None = None,
+    progress: Progress | None = None,
+    *,
+    transcriber: Any = None,
+) -> Transcript:
+    """Transcribe a recording into a timed, speaker-labelled transcript.
+
+    Args:
+        path: The recording: WAV, FLAC, MP3, M4A/AAC, OGG/Opus, WebM or a video's sound.
+        options: How to transcribe; defaults when ``None``.
+        progress: Called with the fraction of audio processed (0 to 1).
+        transcriber: Anything implementing the ``Transcriber`` protocol; by default
+            the cached faster-whisper transcriber for ``options.model``.
+
+    Returns:
+        The transcript.
+
+    Raises:
+        AudioError: The recording cannot be used; the message says why.
+        ModelUnavailable: The model cannot be found or loaded.
+    """
+    options = options or TranscribeOptions()
+    transcriber = transcriber or load_transcriber(options)
+    result: Transcript = transcriber.transcribe(str(path), options, progress)
+    return result

@@ -1,0 +1,119 @@
+"""The carenotes web app: upload, background transcription and drafting, review, approval.
+
+Nothing happens at import time; :func:`create_app` builds everything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
+
+
+def _load_templates() -> dict[str, Any]:
+    from policies.templates import load_templates
+
+    return dict(load_templates())
+
+
+def _transcriber_factory(settings: Any) -> Any:
+    def load() -> Any:
+        import transcribe
+        from webapp.jobs import transcribe_options
+
+        return transcribe.load_transcriber(transcribe_options(settings))
+
+    return load
+
+
+def _drafter_factory(settings: Any) -> Any:
+    def load() -> Any:
+        import summarise
+
+        return summarise.load_drafter(settings.llm_model or None)
+
+    return load
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Any:
+    """Build the Flask app.
+
+    Args:
+        config: Overrides. Upper-case :class:`~webapp.settings.Settings` field names
+            (``SECRET_KEY``, ``DATABASE_URL``, ``RUN_WORKER``...), plus ``KEYRING`` (a
+            :class:`webapp.crypto.KeyRing`, else read from the environment),
+            ``TRANSCRIBER`` and ``DRAFTER`` (model objects, else the packaged models
+            are loaded on first use), ``INSTANCE_PATH`` and ``TESTING``.
+
+    Returns:
+        The app.
+
+    Raises:
+        ConfigError: The secret key or master key is missing; the message says how
+            to set them.
+        PolicyError: A policy file is invalid.
+    """
+    from flask import Flask
+    from flask_wtf.csrf import CSRFProtect
+
+    from policies.access import load_access_policy
+    from webapp import blueprints, crypto, db, web, worker
+    from webapp.context import Services, Vault
+    from webapp.settings import load_settings
+    from webapp.storage import BlobStore
+
+    config = dict(config or {})
+    app = Flask(
+        __name__,
+        instance_path=config.get("INSTANCE_PATH"),
+        instance_relative_config=True,
+    )
+    settings = load_settings(app.instance_path, config)
+    ring = config.get("KEYRING") or crypto.KeyRing.from_env()
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        TESTING=bool(config.get("TESTING", False)),
+        SESSION_COOKIE_NAME="carenotes_session",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=settings.cookie_secure,
+    )
+    if "WTF_CSRF_ENABLED" in config:
+        app.config["WTF_CSRF_ENABLED"] = bool(config["WTF_CSRF_ENABLED"])
+
+    engine = db.create_engine(settings.database_url)
+    db.init_schema(engine)
+    store = BlobStore(Path(settings.storage_dir))
+    removed = store.remove_stale_temp()
+    if removed:
+        logger.warning("removed %d temporary files left by an earlier crash", removed)
+
+    transcriber = config.get("TRANSCRIBER")
+    drafter = config.get("DRAFTER")
+    svc = Services(
+        settings=settings,
+        engine=engine,
+        policy=load_access_policy(settings.policy_file or None),
+        vault=Vault(ring=ring, store=store),
+        templates=config.get("TEMPLATES") or _load_templates(),
+        transcriber_factory=(lambda: transcriber)
+        if transcriber
+        else _transcriber_factory(settings),
+        drafter_factory=(lambda: drafter) if drafter else _drafter_factory(settings),
+    )
+    app.extensions["carenotes"] = svc
+
+    CSRFProtect(app)
+    web.init_app(app)
+    blueprints.register(app)
+    if settings.run_worker:
+        svc.worker = worker.start_worker(app)
+    return app

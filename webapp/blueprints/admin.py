@@ -1,0 +1,84 @@
+"""Administration: users, their roles and teams (no case content)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from policies.access import ROLE_NAMES
+from webapp.context import services
+from webapp.services.access import require
+from webapp.services.users import create_user, list_teams, list_users, set_active, update_user
+from webapp.web import current_user, login_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _require_admin() -> None:
+    require(current_user(), "manage_users", "Only administrators can manage users.")
+
+
+@bp.get("/users")
+@login_required
+def users() -> Any:
+    """Users and teams."""
+    _require_admin()
+    svc = services()
+    return render_template(
+        "admin/users.html",
+        users=list_users(svc),
+        teams=list_teams(svc),
+        roles=[(name, svc.policy.role(name).label) for name in ROLE_NAMES],
+    )
+
+
+@bp.post("/users")
+@login_required
+def create() -> Any:
+    """Create a user."""
+    _require_admin()
+    form = request.form
+    teams = [t.strip() for t in form.get("teams", "").split(",") if t.strip()]
+    create_user(
+        services(),
+        form.get("username", ""),
+        form.get("password", ""),
+        form.get("role", ""),
+        teams,
+        form.get("display_name", ""),
+        actor=current_user(),
+    )
+    flash("The user was created. Give them their password in person.")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>")
+@login_required
+def update(user_id: int) -> Any:
+    """Change a user's role and teams."""
+    _require_admin()
+    teams = [t.strip() for t in request.form.get("teams", "").split(",") if t.strip()]
+    update_user(services(), current_user(), user_id, request.form.get("role", ""), teams)
+    flash("The user's role and teams were saved.")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/disable")
+@login_required
+def disable(user_id: int) -> Any:
+    """Disable a user and end their sessions."""
+    _require_admin()
+    set_active(services(), current_user(), user_id, False)
+    flash("The user was disabled and signed out everywhere.")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/enable")
+@login_required
+def enable(user_id: int) -> Any:
+    """Enable a disabled user."""
+    _require_admin()
+    set_active(services(), current_user(), user_id, True)
+    flash("The user was enabled.")
+    return redirect(url_for("admin.users"))

@@ -1,0 +1,61 @@
+"""Signing in and out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, redirect, render_template, request, session, url_for
+
+from policies.errors import Forbidden
+from webapp.context import services
+from webapp.services.auth import authenticate, end_session, start_session
+from webapp.web import current_user, login_required
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: never send someone on to another site after signing in.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("recordings.index")
+
+
+@bp.get("/")
+def home() -> Any:
+    """Send people to their recordings, or to sign in."""
+    if g.get("user") is None:
+        return redirect(url_for("auth.login"))
+    if current_user().can("manage_users") and not current_user().can("case_content"):
+        return redirect(url_for("admin.users"))
+    return redirect(url_for("recordings.index"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """The sign-in form."""
+    message = None
+    status = 200
+    if g.get("session_ended"):
+        message = "Your session ended. Sign in again to carry on."
+    if request.method == "POST":
+        username = request.form.get("username", "")
+        password = request.form.get("password", "")
+        try:
+            user_id = authenticate(services(), username, password, request.remote_addr or "")
+        except Forbidden as exc:
+            message, status = str(exc), 401
+        else:
+            session.clear()  # a fresh session on sign-in: no fixation
+            session["token"] = start_session(services(), user_id)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", message=message), status
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Any:
+    """End the session on the server, then forget the cookie."""
+    end_session(services(), current_user())
+    session.clear()
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,188 @@
+"""Recordings: the list, the upload form, processing progress, the audio stream."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+
+from policies.errors import BadInput, NotFound
+from webapp import db, jobs
+from webapp.context import aad, services
+from webapp.services.access import get_recording, readable_recordings, require
+from webapp.services.audit_trail import record
+from webapp.services.recordings import UploadDetails, create_recording, recording_allowed
+from webapp.web import current_user, login_required, wants_json
+
+bp = Blueprint("recordings", __name__, url_prefix="/recordings")
+
+_MIME = {
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "mp3": "audio/mpeg",
+    "ogg": "audio/ogg",
+    "webm": "audio/webm",
+    "mp4": "audio/mp4",
+}
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+
+
+@bp.get("")
+@login_required
+def index() -> Any:
+    """The recordings the user may see."""
+    svc = services()
+    with svc.engine.connect() as conn:
+        rows = readable_recordings(conn, current_user())
+    return render_template("recordings/index.html", recordings=rows, templates=svc.templates)
+
+
+@bp.get("/new")
+@login_required
+def new() -> Any:
+    """The upload and record form."""
+    svc = services()
+    require(current_user(), "upload", "Your role cannot upload recordings.")
+    choices = [
+        (name, getattr(t, "title", name), *recording_allowed(svc, name))
+        for name, t in sorted(svc.templates.items())
+    ]
+    with svc.engine.connect() as conn:
+        teams = conn.execute(
+            sa.select(db.teams.c.id, db.teams.c.name).where(
+                db.teams.c.id.in_(current_user().team_ids)
+            )
+        ).all()
+    return render_template(
+        "recordings/new.html",
+        choices=choices,
+        teams=teams,
+        today=db.utcnow().date().isoformat(),
+        max_mib=svc.settings.max_content_length // (1024 * 1024),
+    )
+
+
+def _details_from_form() -> UploadDetails:
+    form = request.form
+    names = form.getlist("participant_name")
+    roles = form.getlist("participant_role")
+    if len(names) != len(roles):
+        raise BadInput("Each participant needs a name and a role.")
+    confirmed = set(form.getlist("participant_consent"))
+    rows = [(n, r) for n, r in zip(names, roles, strict=True) if n.strip() or r.strip()]
+    consent = tuple(
+        str(i) in confirmed
+        for i, (n, r) in enumerate(zip(names, roles, strict=True))
+        if n.strip() or r.strip()
+    )
+    team = form.get("team_id", "").strip()
+    return UploadDetails(
+        case_reference=form.get("case_reference", ""),
+        visit_type=form.get("visit_type", ""),
+        visit_date=form.get("visit_date", ""),
+        participants=tuple(rows),
+        consent=consent,
+        team_id=int(team) if team.isdigit() else None,
+    )
+
+
+@bp.post("")
+@login_required
+def upload() -> Any:
+    """Receive an uploaded or browser-made recording."""
+    details = _details_from_form()
+    audio = request.files.get("audio")
+    if audio is None or not audio.filename:
+        raise BadInput("Choose a recording to upload, or record one in the browser.")
+    recording_id = create_recording(
+        services(), current_user(), details, audio.stream, audio.filename
+    )
+    target = url_for("recordings.show", recording_id=recording_id)
+    if wants_json():
+        return jsonify(url=target), 201
+    return redirect(target)
+
+
+@bp.get("/<recording_id>")
+@login_required
+def show(recording_id: str) -> Any:
+    """Processing progress; the review screen once the draft is ready."""
+    svc = services()
+    with svc.engine.connect() as conn:
+        rec = get_recording(svc, conn, current_user(), recording_id)
+        status = jobs.job_status(conn, recording_id)
+    if rec.status in ("draft_ready", "approved"):
+        return redirect(url_for("review.show", recording_id=recording_id))
+    return render_template("recordings/show.html", rec=rec, status=status)
+
+
+@bp.get("/<recording_id>/status")
+@login_required
+def status(recording_id: str) -> Any:
+    """Job progress as JSON, polled by the progress page."""
+    svc = services()
+    with svc.engine.connect() as conn:
+        rec = get_recording(svc, conn, current_user(), recording_id)
+        job = jobs.job_status(conn, recording_id)
+    ready = rec.status in ("draft_ready", "approved")
+    return jsonify(
+        state=job.state if job else "none",
+        stage=job.stage if job else "",
+        percent=job.percent if job else 0,
+        attempts=job.attempts if job else 0,
+        error=job.error if job else None,
+        review_url=url_for("review.show", recording_id=recording_id) if ready else None,
+    )
+
+
+@bp.get("/<recording_id>/audio")
+@login_required
+def audio(recording_id: str) -> Any:
+    """The decrypted audio, streamed (with byte ranges so the player can seek)."""
+    svc = services()
+    user = current_user()
+    with svc.engine.begin() as conn:
+        rec = get_recording(svc, conn, user, recording_id)
+        wanted = _RANGE.match(request.headers.get("Range", "").strip())
+        if rec.audio_blob is None:
+            raise NotFound(
+                "The audio of this recording was deleted under the retention policy; "
+                "the approved note is kept."
+            )
+        if wanted is None or wanted.group(1) in ("", "0"):
+            record(conn, user.id, user.username, "listen", "recording", rec.id)
+    key = svc.vault.data_key(rec.id, rec.wrapped_key)
+    size = int(rec.audio_bytes)
+    start, end = 0, size - 1
+    if wanted:
+        if wanted.group(1):
+            start = int(wanted.group(1))
+            end = int(wanted.group(2)) if wanted.group(2) else size - 1
+        elif wanted.group(2):
+            start = max(0, size - int(wanted.group(2)))
+        end = min(end, size - 1)
+        if start > end:
+            return Response(status=416, headers={"Content-Range": f"bytes */{size}"})
+    chunks = svc.vault.store.iter_plain(rec.audio_blob, key, aad("recording", rec.id, "audio"))
+
+    def body() -> Any:
+        position = 0
+        for chunk in chunks:
+            chunk_end = position + len(chunk)
+            if chunk_end > start and position <= end:
+                yield chunk[max(0, start - position) : end - position + 1]
+            position = chunk_end
+            if position > end:
+                break
+
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1)}
+    if wanted:
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return Response(
+        body(),
+        status=206 if wanted else 200,
+        mimetype=_MIME.get(rec.audio_type, "application/octet-stream"),
+        headers=headers,
+    )

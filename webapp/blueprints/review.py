@@ -1,0 +1,262 @@
+"""The review screen: draft beside transcript and audio; edits, approval, downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+
+from policies.errors import BadInput, CarenotesError, InvalidTransition
+from webapp import db
+from webapp.context import services
+from webapp.services import approval
+from webapp.services import notes as note_service
+from webapp.services.access import get_recording
+from webapp.services.audit_trail import record
+from webapp.services.exports import render_docx, render_text
+from webapp.services.history import note_history
+from webapp.web import current_user, login_required, wants_json
+
+bp = Blueprint("review", __name__, url_prefix="/notes")
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _sections(loaded: note_service.LoadedNote) -> list[dict[str, Any]]:
+    work = loaded.work
+    sections = []
+    for section in loaded.draft["sections"]:
+        sources = [(st["id"], st) for st in section.get("statements", ())]
+        sources += [
+            (note_service.item_id_for_action(section["key"], i), {**a, "quote": False})
+            for i, a in enumerate(section.get("actions", ()))
+        ]
+        items = []
+        for item_id, source in sources:
+            state = work["items"][item_id]
+            items.append(
+                {
+                    "id": item_id,
+                    "text": state["text"],
+                    "status": state["status"],
+                    "flagged": state["flagged"],
+                    "flags": source.get("flags", ()),
+                    "quote": source.get("quote", False) and state["status"] != "edited",
+                    "citations": [
+                        {**c, "label": _clock(c["start"])} for c in source.get("citations", ())
+                    ],
+                }
+            )
+        sections.append(
+            {
+                "key": section["key"],
+                "title": section["title"],
+                "style": section["style"],
+                "note": section.get("note", ""),
+                "items": items,
+                "reviewed": section["key"] in work["reviewed"],
+            }
+        )
+    return sections
+
+
+def _segments(loaded: note_service.LoadedNote) -> list[dict[str, Any]]:
+    names = loaded.work["speakers"]
+    return [
+        {
+            "id": s["id"],
+            "start": s["start"],
+            "end": s["end"],
+            "clock": _clock(s["start"]),
+            "speaker": names.get(s.get("speaker") or "", s.get("speaker") or ""),
+            "label": s.get("speaker") or "",
+            "text": s["text"],
+            "flags": s.get("flags", ()),
+        }
+        for s in loaded.transcript["segments"]
+    ]
+
+
+def _allowed(recording_id: str, need: str) -> bool:
+    svc = services()
+    try:
+        with svc.engine.connect() as conn:
+            get_recording(svc, conn, current_user(), recording_id, need=need)
+    except CarenotesError:
+        return False
+    return True
+
+
+@bp.get("/<recording_id>")
+@login_required
+def show(recording_id: str) -> Any:
+    """The review screen."""
+    loaded = note_service.load_note(services(), current_user(), recording_id)
+    draft_state = loaded.note.state == "draft"
+    approver = None
+    if not draft_state:
+        approver = _approver(loaded)
+    return render_template(
+        "review/show.html",
+        loaded=loaded,
+        rec=loaded.recording,
+        meta=loaded.meta,
+        sections=_sections(loaded),
+        segments=_segments(loaded),
+        speakers=loaded.work["speakers"],
+        blockers=loaded.blockers(),
+        can_edit=draft_state and _allowed(recording_id, "edit"),
+        can_approve=draft_state and _allowed(recording_id, "approve"),
+        can_addendum=not draft_state and _allowed(recording_id, "edit"),
+        approver=approver,
+        history=note_history(services(), loaded.recording, loaded.note.id),
+        approved_text=(
+            None if draft_state else render_text(loaded.meta, loaded.draft, loaded.work)
+        ),
+    )
+
+
+def _approver(loaded: note_service.LoadedNote) -> str:
+    import sqlalchemy as sa
+
+    with services().engine.connect() as conn:
+        name = conn.execute(
+            sa.select(db.users.c.display_name).where(db.users.c.id == loaded.note.approved_by)
+        ).scalar()
+    at = db.as_utc(loaded.note.approved_at)
+    when = at.strftime("%d %B %Y at %H:%M UTC") if at else ""
+    return (
+        f"Approved by {name} on {when}. SHA-256 of the approved text: {loaded.note.approved_sha256}"
+    )
+
+
+def _payload() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadInput("The request was not understood; reload the page.")
+    try:
+        data["version"] = int(data.get("version"))
+    except (TypeError, ValueError):
+        raise BadInput("The request did not say which version of the note it changes.") from None
+    return data
+
+
+@bp.post("/<recording_id>/items/<item_id>")
+@login_required
+def update_item(recording_id: str, item_id: str) -> Any:
+    """Confirm, edit or delete one statement (autosave from the page)."""
+    data = _payload()
+    version = note_service.update_item(
+        services(),
+        current_user(),
+        recording_id,
+        item_id,
+        str(data.get("action", "")),
+        data["version"],
+        str(data.get("text", "")),
+    )
+    return jsonify(version=version)
+
+
+@bp.post("/<recording_id>/sections/<section_key>/reviewed")
+@login_required
+def section_reviewed(recording_id: str, section_key: str) -> Any:
+    """Mark a section as reviewed."""
+    data = _payload()
+    version = note_service.mark_section_reviewed(
+        services(), current_user(), recording_id, section_key, data["version"]
+    )
+    return jsonify(version=version)
+
+
+@bp.post("/<recording_id>/speakers")
+@login_required
+def speakers(recording_id: str) -> Any:
+    """Rename a speaker."""
+    data = _payload()
+    version = note_service.rename_speaker(
+        services(),
+        current_user(),
+        recording_id,
+        str(data.get("label", "")),
+        str(data.get("name", "")),
+        data["version"],
+    )
+    return jsonify(version=version)
+
+
+@bp.post("/<recording_id>/approve")
+@login_required
+def approve(recording_id: str) -> Any:
+    """Approve after re-entering the password."""
+    form = request.get_json(silent=True) if request.is_json else request.form
+    try:
+        version = int(form.get("version", ""))
+    except (TypeError, ValueError):
+        raise BadInput("The approval did not say which version of the note it approves.") from None
+    result = approval.approve_note(
+        services(), current_user(), recording_id, str(form.get("password", "")), version
+    )
+    if wants_json():
+        return jsonify(sha256=result.sha256, already=result.already)
+    flash(
+        "The note was already approved by you."
+        if result.already
+        else "The note is approved and locked."
+    )
+    return redirect(url_for("review.show", recording_id=recording_id))
+
+
+@bp.post("/<recording_id>/addenda")
+@login_required
+def addendum(recording_id: str) -> Any:
+    """Add an addendum to an approved note."""
+    approval.add_addendum(services(), current_user(), recording_id, request.form.get("text", ""))
+    flash("The addendum was added.")
+    return redirect(url_for("review.show", recording_id=recording_id))
+
+
+def _approved(recording_id: str, fmt: str) -> note_service.LoadedNote:
+    loaded = note_service.load_note(services(), current_user(), recording_id, audit_action=None)
+    if loaded.note.state != "approved":
+        raise InvalidTransition("Only an approved note can be downloaded; approve it first.")
+    with services().engine.begin() as conn:
+        record(
+            conn,
+            current_user().id,
+            current_user().username,
+            "download",
+            "note",
+            loaded.note.id,
+            {"format": fmt},
+        )
+    return loaded
+
+
+@bp.get("/<recording_id>/note.txt")
+@login_required
+def download_text(recording_id: str) -> Any:
+    """The approved note as plain text (with any addenda)."""
+    loaded = _approved(recording_id, "txt")
+    text = render_text(loaded.meta, loaded.draft, loaded.work, loaded.addenda)
+    return Response(
+        text,
+        mimetype="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="note-{recording_id[:8]}.txt"'},
+    )
+
+
+@bp.get("/<recording_id>/note.docx")
+@login_required
+def download_docx(recording_id: str) -> Any:
+    """The approved note as a Word document."""
+    loaded = _approved(recording_id, "docx")
+    data = render_docx(loaded.meta, loaded.draft, loaded.work, _approver(loaded), loaded.addenda)
+    return Response(
+        data,
+        mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        headers={"Content-Disposition": f'attachment; filename="note-{recording_id[:8]}.docx"'},
+    )

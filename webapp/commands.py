@@ -1,0 +1,176 @@
+"""``carenotes serve``, ``users create``, ``keys generate|rotate``, ``audit verify``,
+``retention run`` and ``worker``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+import time
+from typing import Any
+
+__all__ = ["add_commands"]
+
+logger = logging.getLogger(__name__)
+
+
+def _app(run_worker: bool = False) -> Any:
+    from webapp import create_app
+
+    return create_app({"RUN_WORKER": run_worker})
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from webapp.services.users import create_first_admin
+
+    app = _app(run_worker=not args.no_worker)
+    first = create_first_admin(app.extensions["carenotes"])
+    if first is not None:
+        print(
+            "No users existed, so an administrator was created. Write this down now; it "
+            f"will not be shown again:\n  username: {first[0]}\n  password: {first[1]}\n"
+            "Sign in and create the other users from the Users page, or with "
+            "`carenotes users create`."
+        )
+    print(f"carenotes is running on http://{args.host}:{args.port}/ (Ctrl+C to stop)")
+    app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
+    return 0
+
+
+def _users_create(args: argparse.Namespace) -> int:
+    from webapp.services.users import create_user
+
+    app = _app()
+    password = args.password_stdin and sys.stdin.readline().rstrip("\n")
+    if not password:
+        password = getpass.getpass(f"Password for {args.username} (12 characters or more): ")
+        if password != getpass.getpass("The same password again: "):
+            print("carenotes: the two passwords differ; nothing was created.", file=sys.stderr)
+            return 2
+    user_id = create_user(
+        app.extensions["carenotes"],
+        args.username,
+        password,
+        args.role,
+        args.team or (),
+        args.name or "",
+    )
+    print(f"Created user {args.username} (id {user_id}, role {args.role}).")
+    return 0
+
+
+def _keys_generate(_args: argparse.Namespace) -> int:
+    from webapp.crypto import generate_master_key
+
+    print(generate_master_key())
+    print(
+        "Set it as CARENOTES_MASTER_KEY, or save it in a file only the service can read "
+        "and set CARENOTES_MASTER_KEY_FILE. Keep a copy somewhere safe, away from the "
+        "database backups.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _keys_rotate(_args: argparse.Namespace) -> int:
+    from webapp.services.keys import rotate_keys
+
+    app = _app()
+    done, skipped = rotate_keys(app.extensions["carenotes"])
+    print(
+        f"Re-wrapped {done} data key(s) under the current master key; {skipped} were "
+        "already under it. The previous master keys can now be removed from "
+        "CARENOTES_PREVIOUS_MASTER_KEYS."
+    )
+    return 0
+
+
+def _audit_verify(_args: argparse.Namespace) -> int:
+    from webapp import audit, db
+
+    app = _app()
+    with app.extensions["carenotes"].engine.connect() as conn:
+        check = audit.verify(conn, db.audit_log)
+    if check.ok:
+        print(f"The audit trail is intact: {check.checked} entries checked.")
+        return 0
+    print(
+        f"The audit trail is NOT intact: entry {check.first_bad_id}: {check.problem}",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _retention(_args: argparse.Namespace) -> int:
+    from webapp.services.retention import apply_retention
+
+    result = apply_retention(_app().extensions["carenotes"])
+    print(
+        f"Deleted the audio of {result.audio_deleted} approved recording(s) and "
+        f"{result.drafts_deleted} unapproved draft(s) past their retention period."
+    )
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from webapp.jobs import run_one_job
+
+    app = _app()
+    svc = app.extensions["carenotes"]
+    print("carenotes worker started (Ctrl+C to stop)")
+    while True:
+        if run_one_job(svc) is None:
+            if args.once:
+                return 0
+            time.sleep(svc.settings.worker_poll_seconds)
+
+
+def add_commands(subparsers: Any) -> None:
+    """Register the web app's subcommands on the ``carenotes`` parser."""
+    serve = subparsers.add_parser("serve", help="run the web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument(
+        "--no-worker", action="store_true", help="do not run jobs here (use `carenotes worker`)"
+    )
+    serve.set_defaults(func=_serve)
+
+    users = subparsers.add_parser("users", help="manage users")
+    users_sub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    create = users_sub.add_parser("create", help="create a user")
+    create.add_argument("username")
+    create.add_argument(
+        "--role", required=True, choices=("social_worker", "practitioner", "manager", "admin")
+    )
+    create.add_argument("--team", action="append", help="team name (repeat for several)")
+    create.add_argument("--name", help="full name shown on pages")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    create.set_defaults(func=_users_create)
+
+    keys = subparsers.add_parser("keys", help="master keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    keys_sub.add_parser("generate", help="print a new random master key").set_defaults(
+        func=_keys_generate
+    )
+    keys_sub.add_parser(
+        "rotate", help="re-wrap every data key under the current master key"
+    ).set_defaults(func=_keys_rotate)
+
+    audit_cmd = subparsers.add_parser("audit", help="the audit trail")
+    audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    audit_sub.add_parser(
+        "verify", help="check that no entry was edited, deleted or reordered"
+    ).set_defaults(func=_audit_verify)
+
+    retention = subparsers.add_parser("retention", help="apply the retention policy")
+    retention_sub = retention.add_subparsers(dest="retention_command", required=True)
+    retention_sub.add_parser("run", help="delete what is past its retention period").set_defaults(
+        func=_retention
+    )
+
+    worker = subparsers.add_parser("worker", help="run background jobs in this process")
+    worker.add_argument("--once", action="store_true", help="stop when no job is waiting")
+    worker.set_defaults(func=_worker)

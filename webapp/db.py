@@ -1,0 +1,226 @@
+"""Database tables (SQLAlchemy Core) and the engine, for SQLite and PostgreSQL.
+
+Case content never sits in a column as plain text: the ``*_enc`` columns hold
+AES-256-GCM blobs made by :mod:`webapp.crypto`, bound to their record and field.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from webapp import audit
+
+__all__ = [
+    "addenda",
+    "audit_log",
+    "create_engine",
+    "init_schema",
+    "jobs",
+    "metadata",
+    "note_versions",
+    "notes",
+    "recordings",
+    "sessions",
+    "teams",
+    "user_teams",
+    "users",
+    "utcnow",
+]
+
+logger = logging.getLogger(__name__)
+
+metadata = sa.MetaData()
+
+
+def utcnow() -> datetime:
+    """The current time in UTC, timezone-aware."""
+    return datetime.now(UTC)
+
+
+_ts = sa.DateTime(timezone=True)
+
+teams = sa.Table(
+    "teams",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(120), nullable=False, unique=True),
+    sa.Column("created_at", _ts, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(120), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("password_hash", sa.String(300), nullable=False),
+    sa.Column("role", sa.String(40), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
+    sa.Column("locked_until", _ts, nullable=True),
+    sa.Column("created_at", _ts, nullable=False),
+)
+
+user_teams = sa.Table(
+    "user_teams",
+    metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("team_id", sa.ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# Server-side sessions: the cookie carries only a random token; its sha256 is the key.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("last_seen_at", _ts, nullable=False),
+    sa.Column("revoked_at", _ts, nullable=True),
+)
+
+recordings = sa.Table(
+    "recordings",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("team_id", sa.ForeignKey("teams.id"), nullable=False, index=True),
+    sa.Column("owner_id", sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("visit_type", sa.String(80), nullable=False),
+    sa.Column("visit_date", sa.String(10), nullable=False),
+    sa.Column("case_ref_enc", sa.LargeBinary, nullable=False),
+    sa.Column("participants_enc", sa.LargeBinary, nullable=False),
+    sa.Column("wrapped_key", sa.LargeBinary, nullable=False),
+    sa.Column("audio_blob", sa.String(64), nullable=True),
+    sa.Column("audio_type", sa.String(40), nullable=False),
+    sa.Column("audio_bytes", sa.BigInteger, nullable=False),
+    sa.Column("duration_s", sa.Float, nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("audio_deleted_at", _ts, nullable=True),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("recording_id", sa.ForeignKey("recordings.id"), nullable=False, index=True),
+    sa.Column("state", sa.String(20), nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("worker_id", sa.String(80), nullable=True),
+    sa.Column("lease_until", _ts, nullable=True),
+    sa.Column("heartbeat_at", _ts, nullable=True),
+    sa.Column("stage", sa.String(40), nullable=False, default="queued"),
+    sa.Column("progress", sa.Float, nullable=False, default=0.0),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("started_at", _ts, nullable=True),
+    sa.Column("finished_at", _ts, nullable=True),
+)
+
+# One note per recording. ``work_enc`` is the reviewer's working state (statement
+# texts and resolutions, sections reviewed, speaker names); ``version`` rises with
+# every change so that racing changes are detected.
+notes = sa.Table(
+    "notes",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("recording_id", sa.ForeignKey("recordings.id"), nullable=False, unique=True),
+    sa.Column("transcript_enc", sa.LargeBinary, nullable=False),
+    sa.Column("draft_enc", sa.LargeBinary, nullable=False),
+    sa.Column("work_enc", sa.LargeBinary, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("updated_at", _ts, nullable=False),
+    sa.Column("approved_by", sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("approved_at", _ts, nullable=True),
+    sa.Column("approved_sha256", sa.String(64), nullable=True),
+    sa.Column("approved_text_enc", sa.LargeBinary, nullable=True),
+)
+
+note_versions = sa.Table(
+    "note_versions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("note_id", sa.ForeignKey("notes.id"), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("target", sa.String(80), nullable=True),
+    sa.Column("actor_id", sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("at", _ts, nullable=False),
+    sa.Column("before_enc", sa.LargeBinary, nullable=True),
+    sa.Column("after_enc", sa.LargeBinary, nullable=True),
+    sa.UniqueConstraint("note_id", "version", name="uq_note_versions_note_version"),
+)
+
+addenda = sa.Table(
+    "addenda",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("note_id", sa.ForeignKey("notes.id"), nullable=False, index=True),
+    sa.Column("author_id", sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("at", _ts, nullable=False),
+    sa.Column("text_enc", sa.LargeBinary, nullable=False),
+)
+
+audit_log = audit.audit_table(metadata)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Take over transaction control from the driver so that every transaction can
+    # start with BEGIN IMMEDIATE (below).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    # A deferred transaction that reads and then writes fails outright when another
+    # connection wrote in between; taking the write lock up front makes it wait
+    # (busy_timeout) instead, so read-check-update sequences are serialised.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str) -> sa.Engine:
+    """Return an engine for ``url``, with SQLite made safe for several threads.
+
+    Args:
+        url: A SQLAlchemy URL (``sqlite:///path`` or ``postgresql+psycopg://...``).
+    """
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def init_schema(engine: sa.Engine) -> None:
+    """Create the tables that do not exist yet (idempotent)."""
+    metadata.create_all(engine)
+    installer = getattr(audit, "install_append_only_guard", None)
+    if installer is not None:
+        installer(engine, audit_log)
+    logger.info("database schema ready")
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Return ``value`` as an aware UTC datetime (SQLite gives naive ones back)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

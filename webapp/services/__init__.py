@@ -1,0 +1,1 @@
+"""Services: the app's operations, called by thin views and raising from policies.errors."""

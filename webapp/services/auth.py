@@ -1,0 +1,245 @@
+"""Passwords (argon2id), sign-in with lockout, server-side sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from policies.access import Role
+from policies.errors import BadInput, Forbidden
+from webapp import db
+from webapp.context import Services
+from webapp.services.audit_trail import record
+
+__all__ = [
+    "CurrentUser",
+    "authenticate",
+    "check_password",
+    "end_session",
+    "hash_password",
+    "load_session",
+    "revoke_user_sessions",
+    "start_session",
+]
+
+logger = logging.getLogger(__name__)
+
+_FAILED = "The username or password is not right, or the account is locked. Try again later."
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """The signed-in person.
+
+    Attributes:
+        id: User id.
+        username: Sign-in name.
+        display_name: Name shown on pages.
+        role: Their role from the access policy.
+        team_ids: Teams they belong to.
+        session_id: Hash of their session token.
+    """
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    team_ids: frozenset[int]
+    session_id: str = ""
+
+    def can(self, permission: str) -> bool:
+        """Return whether the user's role has ``permission``."""
+        return self.role.can(permission)
+
+
+def _hasher(svc: Services) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=svc.settings.password_time_cost,
+        memory_cost=svc.settings.password_memory_kib,
+        parallelism=1,
+        type=Type.ID,
+    )
+
+
+def hash_password(svc: Services, password: str) -> str:
+    """Return the argon2id hash of ``password``.
+
+    Raises:
+        BadInput: The password is shorter than 12 characters.
+    """
+    if len(password) < 12:
+        raise BadInput("Passwords must be at least 12 characters long.")
+    return _hasher(svc).hash(password)
+
+
+def _verify(svc: Services, stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher(svc).verify(stored_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def check_password(svc: Services, conn: sa.Connection, user_id: int, password: str) -> bool:
+    """Return whether ``password`` is the user's current password (for approvals)."""
+    stored = conn.execute(
+        sa.select(db.users.c.password_hash).where(db.users.c.id == user_id)
+    ).scalar_one_or_none()
+    return stored is not None and _verify(svc, stored, password)
+
+
+def _lock_seconds(svc: Services, failures: int) -> int:
+    over = failures - svc.settings.lockout_threshold
+    if over < 0:
+        return 0
+    return int(min(svc.settings.lockout_max_seconds, svc.settings.lockout_base_seconds * 2**over))
+
+
+def authenticate(svc: Services, username: str, password: str, remote: str = "") -> int:
+    """Check a sign-in and return the user id; count failures and lock after too many.
+
+    Raises:
+        Forbidden: Wrong username or password, disabled or locked account (one
+            message for all, so the answer does not reveal which).
+    """
+    now = db.utcnow()
+    with svc.engine.begin() as conn:
+        row = conn.execute(
+            sa.select(db.users).where(db.users.c.username == username.strip())
+        ).one_or_none()
+        locked = row is not None and db.as_utc(row.locked_until) is not None
+        locked = locked and db.as_utc(row.locked_until) > now  # type: ignore[operator]
+        if row is None or not row.active or locked or not _verify(svc, row.password_hash, password):
+            if row is not None and not locked:
+                failures = row.failed_logins + 1
+                wait = _lock_seconds(svc, failures)
+                conn.execute(
+                    sa.update(db.users)
+                    .where(db.users.c.id == row.id)
+                    .values(
+                        failed_logins=failures,
+                        locked_until=now + timedelta(seconds=wait) if wait else None,
+                    )
+                )
+            record(
+                conn,
+                None,
+                username.strip()[:120] or "(blank)",
+                "sign_in_failed",
+                "user",
+                row.id if row is not None else None,
+                {"locked": bool(locked), "remote": remote},
+            )
+            logger.info("failed sign-in for user id %s", row.id if row is not None else None)
+            user_id = None
+        else:
+            user_id = int(row.id)
+            conn.execute(
+                sa.update(db.users)
+                .where(db.users.c.id == row.id)
+                .values(failed_logins=0, locked_until=None)
+            )
+            record(conn, row.id, row.username, "sign_in", "user", row.id, {"remote": remote})
+    # Raised after the commit so the failure count and its audit entry are kept.
+    if user_id is None:
+        raise Forbidden(_FAILED)
+    return user_id
+
+
+def start_session(svc: Services, user_id: int) -> str:
+    """Create a server-side session and return its token (for the cookie)."""
+    token = secrets.token_urlsafe(32)
+    now = db.utcnow()
+    with svc.engine.begin() as conn:
+        conn.execute(
+            sa.insert(db.sessions).values(
+                id=_digest(token), user_id=user_id, created_at=now, last_seen_at=now
+            )
+        )
+    return token
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def load_session(svc: Services, token: str | None) -> CurrentUser | None:
+    """Return the user of a live session, ending it if idle or too old.
+
+    Args:
+        svc: The app's services.
+        token: The session token from the cookie, if any.
+    """
+    if not token:
+        return None
+    sid = _digest(token)
+    now = db.utcnow()
+    idle = timedelta(minutes=svc.settings.session_idle_minutes)
+    absolute = timedelta(hours=svc.settings.session_absolute_hours)
+    with svc.engine.begin() as conn:
+        row = conn.execute(
+            sa.select(
+                db.sessions.c.user_id,
+                db.sessions.c.created_at,
+                db.sessions.c.last_seen_at,
+                db.sessions.c.revoked_at,
+                db.users.c.username,
+                db.users.c.display_name,
+                db.users.c.role,
+                db.users.c.active,
+            )
+            .join(db.users, db.users.c.id == db.sessions.c.user_id)
+            .where(db.sessions.c.id == sid)
+        ).one_or_none()
+        if row is None or row.revoked_at is not None:
+            return None
+        last_seen = db.as_utc(row.last_seen_at) or now
+        created = db.as_utc(row.created_at) or now
+        if not row.active or now - last_seen > idle or now - created > absolute:
+            conn.execute(
+                sa.update(db.sessions).where(db.sessions.c.id == sid).values(revoked_at=now)
+            )
+            return None
+        # Writing on every request would serialise readers on SQLite; a minute is enough.
+        if now - last_seen > timedelta(seconds=60):
+            conn.execute(
+                sa.update(db.sessions).where(db.sessions.c.id == sid).values(last_seen_at=now)
+            )
+        team_ids = conn.execute(
+            sa.select(db.user_teams.c.team_id).where(db.user_teams.c.user_id == row.user_id)
+        ).scalars()
+        return CurrentUser(
+            id=row.user_id,
+            username=row.username,
+            display_name=row.display_name,
+            role=svc.policy.role(row.role),
+            team_ids=frozenset(team_ids),
+            session_id=sid,
+        )
+
+
+def end_session(svc: Services, user: CurrentUser) -> None:
+    """Revoke the user's current session (sign-out)."""
+    with svc.engine.begin() as conn:
+        conn.execute(
+            sa.update(db.sessions)
+            .where(db.sessions.c.id == user.session_id)
+            .values(revoked_at=db.utcnow())
+        )
+        record(conn, user.id, user.username, "sign_out", "user", user.id)
+
+
+def revoke_user_sessions(conn: sa.Connection, user_id: int) -> int:
+    """Revoke every live session of a user; return how many were revoked."""
+    result = conn.execute(
+        sa.update(db.sessions)
+        .where(db.sessions.c.user_id == user_id, db.sessions.c.revoked_at.is_(None))
+        .values(revoked_at=db.utcnow())
+    )
+    return int(result.rowcount or 0)

@@ -1,0 +1,353 @@
+"""Reviewing a draft note: edits, flag resolutions, sections reviewed, speakers, approval.
+
+The reviewer's working state (each statement's current text and resolution, the
+sections marked reviewed, speaker names) is one encrypted JSON value on the note.
+Every change is a new version: the UPDATE only succeeds if the note is still at the
+version the reviewer saw, so of two racing changes exactly one wins and the other is
+told, with its text kept in the page.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from policies.errors import BadInput, Conflict, InvalidTransition, NotFound
+from webapp import db
+from webapp.context import Services
+from webapp.services.access import get_recording
+from webapp.services.audit_trail import record
+from webapp.services.auth import CurrentUser
+from webapp.services.exports import NoteMeta
+
+__all__ = [
+    "LoadedNote",
+    "blockers",
+    "initial_work",
+    "item_id_for_action",
+    "load_note",
+    "mark_section_reviewed",
+    "rename_speaker",
+    "update_item",
+]
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT = 5000
+_ITEM_ACTIONS = ("confirm", "edit", "delete")
+
+
+def item_id_for_action(section_key: str, index: int) -> str:
+    """The stable id of the ``index``-th action of a section."""
+    return f"{section_key}-action-{index}"
+
+
+def _action_text(action: dict[str, Any]) -> str:
+    text = f"{action['who']}: {action['what']}"
+    return f"{text} (by {action['by_when']})" if action.get("by_when") else text
+
+
+def initial_work(draft: dict[str, Any], transcript: dict[str, Any]) -> dict[str, Any]:
+    """The working state of a fresh draft: every item as drafted, nothing reviewed."""
+    items: dict[str, dict[str, Any]] = {}
+    for section in draft["sections"]:
+        for st in section.get("statements", ()):
+            items[st["id"]] = {
+                "section": section["key"],
+                "text": st["text"],
+                "status": "open" if st.get("flags") else "ok",
+                "flagged": bool(st.get("flags")),
+            }
+        for i, action in enumerate(section.get("actions", ())):
+            items[item_id_for_action(section["key"], i)] = {
+                "section": section["key"],
+                "text": _action_text(action),
+                "status": "open" if action.get("flags") else "ok",
+                "flagged": bool(action.get("flags")),
+            }
+    speakers = {}
+    for seg in transcript.get("segments", ()):
+        label = seg.get("speaker")
+        if label and label not in speakers:
+            speakers[label] = label
+    return {"items": items, "reviewed": [], "speakers": speakers}
+
+
+@dataclass(frozen=True)
+class LoadedNote:
+    """A note decrypted for one request.
+
+    Attributes:
+        recording: The recording row.
+        note: The note row.
+        meta: Case reference, visit type and date, for headings and exports.
+        transcript: The transcript as a dictionary.
+        draft: The draft as a dictionary.
+        work: The working state.
+        addenda: ``(author name, ISO time, text)`` for each addendum.
+    """
+
+    recording: Any
+    note: Any
+    meta: NoteMeta
+    transcript: dict[str, Any]
+    draft: dict[str, Any]
+    work: dict[str, Any]
+    addenda: tuple[tuple[str, str, str], ...]
+
+    def blockers(self) -> list[str]:
+        """Why the note cannot be approved yet (empty when it can)."""
+        return blockers(self.draft, self.work)
+
+
+def blockers(draft: dict[str, Any], work: dict[str, Any]) -> list[str]:
+    problems = []
+    open_flags = sum(1 for i in work["items"].values() if i["status"] == "open")
+    if open_flags:
+        problems.append(
+            f"{open_flags} flagged statement(s) still need checking: confirm each against "
+            "the audio, edit it or delete it."
+        )
+    unreviewed = [s["title"] for s in draft["sections"] if s["key"] not in work["reviewed"]]
+    if unreviewed:
+        problems.append("Sections not yet marked reviewed: " + ", ".join(unreviewed) + ".")
+    return problems
+
+
+def note_row(conn: sa.Connection, recording_id: str, lock: bool = False) -> Any:
+    query = sa.select(db.notes).where(db.notes.c.recording_id == recording_id)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).one_or_none()
+    if row is None:
+        raise NotFound("This recording has no draft yet; wait for processing to finish.")
+    return row
+
+
+def load_note(
+    svc: Services, user: CurrentUser, recording_id: str, audit_action: str | None = "view"
+) -> LoadedNote:
+    """Decrypt a note for someone allowed to read it, recording the view in the audit log.
+
+    Raises:
+        NotFound: No such note, or not visible to the user.
+    """
+    vault = svc.vault
+    with svc.engine.begin() as conn:
+        rec = get_recording(svc, conn, user, recording_id)
+        note = note_row(conn, recording_id)
+        key = vault.data_key(rec.id, rec.wrapped_key)
+        rows = conn.execute(
+            sa.select(db.addenda, db.users.c.display_name)
+            .join(db.users, db.users.c.id == db.addenda.c.author_id)
+            .where(db.addenda.c.note_id == note.id)
+            .order_by(db.addenda.c.at)
+        ).all()
+        if audit_action:
+            record(conn, user.id, user.username, audit_action, "note", note.id)
+    addenda = tuple(
+        (
+            r.display_name,
+            db.as_utc(r.at).isoformat(timespec="minutes"),  # type: ignore[union-attr]
+            vault.open_text(key, "addendum", r.id, "text", r.text_enc),
+        )
+        for r in rows
+    )
+    meta = NoteMeta(
+        case_reference=vault.open_text(
+            key, "recording", rec.id, "case_reference", rec.case_ref_enc
+        ),
+        visit_type=rec.visit_type,
+        visit_date=rec.visit_date,
+        template_title=getattr(svc.templates.get(rec.visit_type), "title", rec.visit_type),
+    )
+    return LoadedNote(
+        recording=rec,
+        note=note,
+        meta=meta,
+        transcript=vault.open_json(key, "note", note.id, "transcript", note.transcript_enc),
+        draft=vault.open_json(key, "note", note.id, "draft", note.draft_enc),
+        work=vault.open_json(key, "note", note.id, "work", note.work_enc),
+        addenda=addenda,
+    )
+
+
+def stale_error(conn: sa.Connection, note: Any, expected: int) -> Exception:
+    if note.state == "approved":
+        who = conn.execute(
+            sa.select(db.users.c.display_name).where(db.users.c.id == note.approved_by)
+        ).scalar()
+        return InvalidTransition(
+            f"This note was approved by {who} and is now locked, so your change was not "
+            "saved. Your text is still in the box: copy it into an addendum if it is needed."
+        )
+    return Conflict(
+        f"Someone else changed this note while you were working (it is now at version "
+        f"{note.version}, you had version {expected}). Your change was not saved but is "
+        "still in the box: reload the page to see their change, then apply yours again."
+    )
+
+
+def _mutate(
+    svc: Services,
+    user: CurrentUser,
+    recording_id: str,
+    expected_version: int,
+    action: str,
+    target: str,
+    change: Callable[[dict[str, Any], dict[str, Any]], tuple[Any, Any]],
+) -> int:
+    vault = svc.vault
+    with svc.engine.begin() as conn:
+        rec = get_recording(svc, conn, user, recording_id, need="edit")
+        note = note_row(conn, recording_id, lock=True)
+        if note.state != "draft" or note.version != expected_version:
+            raise stale_error(conn, note, expected_version)
+        key = vault.data_key(rec.id, rec.wrapped_key)
+        work = vault.open_json(key, "note", note.id, "work", note.work_enc)
+        draft = vault.open_json(key, "note", note.id, "draft", note.draft_enc)
+        before, after = change(work, draft)
+        new_version = note.version + 1
+        now = db.utcnow()
+        updated = conn.execute(
+            sa.update(db.notes)
+            .where(
+                db.notes.c.id == note.id,
+                db.notes.c.version == expected_version,
+                db.notes.c.state == "draft",
+            )
+            .values(
+                work_enc=vault.seal(key, "note", note.id, "work", work),
+                version=new_version,
+                updated_at=now,
+            )
+        )
+        if updated.rowcount != 1:
+            fresh = note_row(conn, recording_id)
+            raise stale_error(conn, fresh, expected_version)
+        version_id = uuid.uuid4().hex
+        conn.execute(
+            sa.insert(db.note_versions).values(
+                id=version_id,
+                note_id=note.id,
+                version=new_version,
+                action=action,
+                target=target,
+                actor_id=user.id,
+                at=now,
+                before_enc=vault.seal(key, "note_version", version_id, "before", before),
+                after_enc=vault.seal(key, "note_version", version_id, "after", after),
+            )
+        )
+        record(
+            conn,
+            user.id,
+            user.username,
+            action,
+            "note",
+            note.id,
+            {"target": target, "version": new_version},
+        )
+    return new_version
+
+
+def update_item(
+    svc: Services,
+    user: CurrentUser,
+    recording_id: str,
+    item_id: str,
+    action: str,
+    expected_version: int,
+    text: str = "",
+) -> int:
+    """Confirm, edit or delete one statement or action; return the note's new version.
+
+    Raises:
+        BadInput: Unknown action or item, or an empty or over-long text.
+        Conflict: The note changed since ``expected_version``.
+        InvalidTransition: The note is approved.
+    """
+    if action not in _ITEM_ACTIONS:
+        raise BadInput(f"Unknown action {action!r}; use confirm, edit or delete.")
+    text = text.strip()
+    if action == "edit" and not text:
+        raise BadInput("An edited statement cannot be empty; delete it instead.")
+    if len(text) > MAX_TEXT:
+        raise BadInput(f"A statement can be at most {MAX_TEXT} characters long.")
+
+    def change(work: dict[str, Any], _draft: dict[str, Any]) -> tuple[Any, Any]:
+        item = work["items"].get(item_id)
+        if item is None:
+            raise BadInput(f"This note has no statement {item_id!r}; reload the page.")
+        before = {"text": item["text"], "status": item["status"]}
+        if action == "edit":
+            item["text"] = text
+            item["status"] = "edited"
+        elif action == "delete":
+            item["status"] = "deleted"
+        else:
+            item["status"] = "confirmed"
+        return before, {"text": item["text"], "status": item["status"]}
+
+    audit_action = "flag_resolve" if action != "edit" else "edit"
+    return _mutate(svc, user, recording_id, expected_version, audit_action, item_id, change)
+
+
+def mark_section_reviewed(
+    svc: Services, user: CurrentUser, recording_id: str, section_key: str, expected_version: int
+) -> int:
+    """Mark a section as looked at; return the note's new version."""
+
+    def change(work: dict[str, Any], draft: dict[str, Any]) -> tuple[Any, Any]:
+        if section_key not in {s["key"] for s in draft["sections"]}:
+            raise BadInput(f"This note has no section {section_key!r}; reload the page.")
+        before = sorted(work["reviewed"])
+        if section_key not in work["reviewed"]:
+            work["reviewed"].append(section_key)
+        return before, sorted(work["reviewed"])
+
+    return _mutate(
+        svc, user, recording_id, expected_version, "section_reviewed", section_key, change
+    )
+
+
+def _as_written(name: str) -> str:
+    # How a draft names an unrenamed speaker label: "SPEAKER_2" is written "Speaker 2".
+    found = re.fullmatch(r"speaker[_\s]*(\d+)", name.strip(), re.IGNORECASE)
+    return f"Speaker {found.group(1)}" if found else name
+
+
+def rename_speaker(
+    svc: Services, user: CurrentUser, recording_id: str, label: str, name: str, version: int
+) -> int:
+    """Give a speaker label a role or name, in the transcript and the draft's wording.
+
+    Returns:
+        The note's new version.
+    """
+    name = " ".join(name.split())
+    if not name or len(name) > 80:
+        raise BadInput("A speaker's name must be 1 to 80 characters long.")
+
+    def change(work: dict[str, Any], _draft: dict[str, Any]) -> tuple[Any, Any]:
+        if label not in work["speakers"]:
+            raise BadInput(f"This transcript has no speaker {label!r}; reload the page.")
+        old = work["speakers"][label]
+        work["speakers"][label] = name
+        pattern = re.compile(rf"\b{re.escape(_as_written(old))}\b")
+        changed = {}
+        for item_id, item in work["items"].items():
+            new_text = pattern.sub(name, item["text"])
+            if new_text != item["text"]:
+                changed[item_id] = (item["text"], new_text)
+                item["text"] = new_text
+        before = {"speaker": old, "items": {k: v[0] for k, v in changed.items()}}
+        return before, {"speaker": name, "items": {k: v[1] for k, v in changed.items()}}
+
+    return _mutate(svc, user, recording_id, version, "speaker_rename", label, change)

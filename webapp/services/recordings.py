@@ -1,0 +1,220 @@
+"""Taking a recording in: checks, encryption at rest, queueing its processing.
+
+A file is refused unless its first bytes are those of an audio container and it
+really decodes; nothing is stored unless everything succeeds.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import IO, Any
+
+import sqlalchemy as sa
+
+from policies.errors import BadInput, Forbidden
+from webapp import db, jobs
+from webapp.context import Services, aad
+from webapp.services.access import require
+from webapp.services.audit_trail import record
+from webapp.services.auth import CurrentUser
+from webapp.storage import new_blob_name
+
+__all__ = ["UploadDetails", "create_recording", "recording_allowed", "sniff_audio_type"]
+
+logger = logging.getLogger(__name__)
+
+_ACCEPTED = "WAV, FLAC, MP3, M4A, OGG or WebM"
+
+
+@dataclass(frozen=True)
+class UploadDetails:
+    """What the social worker says about a recording.
+
+    Attributes:
+        case_reference: The person's case reference.
+        visit_type: Template name.
+        visit_date: ISO date (``YYYY-MM-DD``).
+        participants: ``(name or description, role)`` for each person present.
+        consent: Whether consent was confirmed, one per participant.
+        team_id: The team the record belongs to; the user's only team if ``None``.
+    """
+
+    case_reference: str
+    visit_type: str
+    visit_date: str
+    participants: tuple[tuple[str, str], ...]
+    consent: tuple[bool, ...]
+    team_id: int | None = None
+
+
+def sniff_audio_type(head: bytes) -> str | None:
+    """Name the audio container from a file's first bytes, or ``None`` if not audio."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "webm"
+    if head[4:8] == b"ftyp":
+        return "mp4"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "mp3"
+    return None
+
+
+def recording_allowed(svc: Services, visit_type: str) -> tuple[bool, str]:
+    """Whether policy allows recording this visit type, and if not, why."""
+    template = svc.templates.get(visit_type)
+    if visit_type in svc.policy.forbidden_visit_types or (
+        template is not None and not getattr(template, "recording_allowed", True)
+    ):
+        return False, svc.policy.forbidden_reason
+    return True, ""
+
+
+def _check_details(svc: Services, user: CurrentUser, details: UploadDetails) -> int:
+    reference = details.case_reference.strip()
+    if not reference or len(reference) > 64:
+        raise BadInput("Enter the person's case reference (up to 64 characters).")
+    if details.visit_type not in svc.templates:
+        raise BadInput("Choose a visit type from the list.")
+    allowed, reason = recording_allowed(svc, details.visit_type)
+    if not allowed:
+        raise Forbidden(reason)
+    try:
+        visit = date.fromisoformat(details.visit_date)
+    except ValueError:
+        raise BadInput("Enter the visit date as a date, for example 2026-03-14.") from None
+    if visit > db.utcnow().date() + timedelta(days=1):
+        raise BadInput("The visit date is in the future; check it.")
+    if not details.participants:
+        raise BadInput("Add at least one participant, with their role.")
+    if len(details.consent) != len(details.participants):
+        raise BadInput("Confirm consent for each participant.")
+    for (name, role), consented in zip(details.participants, details.consent, strict=True):
+        if not name.strip() or not role.strip():
+            raise BadInput("Each participant needs a name (or description) and a role.")
+        if not consented:
+            raise BadInput(
+                f"Consent to record has not been confirmed for {name.strip()} "
+                f"({role.strip()}). Without it the recording cannot be kept."
+            )
+    if details.team_id is None:
+        if len(user.team_ids) != 1:
+            raise BadInput("Choose which of your teams this record belongs to.")
+        return next(iter(user.team_ids))
+    if details.team_id not in user.team_ids:
+        raise BadInput("Choose one of your own teams.")
+    return details.team_id
+
+
+def _probe(path: Any, filename: str, max_duration_s: float) -> float | None:
+    import transcribe
+
+    try:
+        info = transcribe.probe_audio(path, max_duration_s=max_duration_s)
+    except transcribe.AudioError as exc:
+        message = str(exc)
+        if message.startswith(f"{path.name}:"):
+            message = message[len(path.name) + 1 :].strip()
+        raise BadInput(f"The file \u201c{filename}\u201d was refused: {message}") from None
+    return info.duration
+
+
+def create_recording(
+    svc: Services, user: CurrentUser, details: UploadDetails, stream: IO[bytes], filename: str
+) -> str:
+    """Check, encrypt and store an uploaded recording, and queue its processing.
+
+    Args:
+        svc: The app's services.
+        user: The uploader.
+        details: Case reference, visit type, date, participants and consent.
+        stream: The file's contents, readable from the start.
+        filename: The name the browser gave (shown in messages only, never stored).
+
+    Returns:
+        The new recording's id.
+
+    Raises:
+        Forbidden: The user may not upload, or policy forbids recording this visit type.
+        BadInput: A detail is missing or wrong, or the file is not a usable recording.
+    """
+    require(user, "upload", "Your role cannot upload recordings.")
+    team_id = _check_details(svc, user, details)
+    filename = filename or "the recording"
+    head = stream.read(16)
+    audio_type = sniff_audio_type(head)
+    if audio_type is None:
+        raise BadInput(
+            f"The file \u201c{filename}\u201d is not a recording this app can read (its "
+            f"contents are not audio, whatever its name says). Upload {_ACCEPTED}."
+        )
+    stream.seek(0)
+    recording_id = uuid.uuid4().hex
+    key, wrapped = svc.vault.new_key(recording_id)
+    blob = new_blob_name()
+    store = svc.vault.store
+    audio_aad = aad("recording", recording_id, "audio")
+    size = store.put_stream(blob, key, stream, audio_aad, max_bytes=svc.settings.max_content_length)
+    try:
+        suffix = jobs._SUFFIX.get(audio_type, "")
+        with store.decrypted_copy(blob, key, audio_aad, suffix=suffix) as plain:
+            limit = jobs.transcribe_options(svc.settings).max_duration_s
+            duration = _probe(plain, filename, limit)
+        participants = [{"name": n.strip(), "role": r.strip()} for n, r in details.participants]
+        seal = svc.vault.seal
+        with svc.engine.begin() as conn:
+            conn.execute(
+                sa.insert(db.recordings).values(
+                    id=recording_id,
+                    team_id=team_id,
+                    owner_id=user.id,
+                    visit_type=details.visit_type,
+                    visit_date=details.visit_date,
+                    case_ref_enc=seal(
+                        key,
+                        "recording",
+                        recording_id,
+                        "case_reference",
+                        details.case_reference.strip(),
+                    ),
+                    participants_enc=seal(
+                        key, "recording", recording_id, "participants", participants
+                    ),
+                    wrapped_key=wrapped,
+                    audio_blob=blob,
+                    audio_type=audio_type,
+                    audio_bytes=size,
+                    duration_s=duration,
+                    status="queued",
+                    created_at=db.utcnow(),
+                )
+            )
+            job_id = jobs.enqueue(conn, recording_id, svc.settings.job_max_attempts)
+            record(
+                conn,
+                user.id,
+                user.username,
+                "upload",
+                "recording",
+                recording_id,
+                {"bytes": size, "type": audio_type, "job": job_id, "team_id": team_id},
+            )
+    except BaseException:
+        store.delete(blob)
+        raise
+    logger.info("recording %s stored (%d bytes), job %s queued", recording_id, size, job_id)
+    return recording_id
+
+
+def participants_of(svc: Services, rec: Any) -> Sequence[dict[str, str]]:
+    """Decrypt a recording's participants."""
+    key = svc.vault.data_key(rec.id, rec.wrapped_key)
+    return svc.vault.open_json(key, "recording", rec.id, "participants", rec.participants_enc)

@@ -1,0 +1,236 @@
+"""Users and teams: creation, disabling, the first-run administrator."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from policies.access import ROLE_NAMES
+from policies.errors import BadInput, Conflict, NotFound
+from webapp import db
+from webapp.context import Services
+from webapp.services.audit_trail import record
+from webapp.services.auth import CurrentUser, hash_password, revoke_user_sessions
+
+__all__ = [
+    "UserSummary",
+    "create_first_admin",
+    "create_user",
+    "ensure_team",
+    "list_teams",
+    "list_users",
+    "set_active",
+    "update_user",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    """A user as the admin page lists them.
+
+    Attributes:
+        id: User id.
+        username: Sign-in name.
+        display_name: Name shown on pages.
+        role: Role name.
+        active: False once disabled.
+        teams: Team names.
+        locked: Whether the account is locked after failed sign-ins.
+    """
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    teams: tuple[str, ...]
+    locked: bool
+
+
+def ensure_team(conn: sa.Connection, name: str) -> int:
+    """Return the id of the team called ``name``, creating it if needed."""
+    name = name.strip()
+    if not name:
+        raise BadInput("A team needs a name.")
+    found = conn.execute(sa.select(db.teams.c.id).where(db.teams.c.name == name)).scalar()
+    if found is not None:
+        return int(found)
+    result = conn.execute(sa.insert(db.teams).values(name=name, created_at=db.utcnow()))
+    return int(result.inserted_primary_key[0])
+
+
+def create_user(
+    svc: Services,
+    username: str,
+    password: str,
+    role: str,
+    teams: Iterable[str] = (),
+    display_name: str = "",
+    actor: CurrentUser | None = None,
+) -> int:
+    """Create a user and return their id.
+
+    Args:
+        svc: The app's services.
+        username: Sign-in name (letters, digits, ``.``, ``-``, ``_``).
+        password: At least 12 characters.
+        role: One of the policy's roles.
+        teams: Team names (created when new).
+        display_name: Name shown on pages; the username when empty.
+        actor: The admin doing it (``None`` from the command line).
+
+    Raises:
+        BadInput: A field is not acceptable.
+        Conflict: The username is taken.
+    """
+    username = username.strip()
+    if not username or not all(ch.isalnum() or ch in "._-" for ch in username):
+        raise BadInput("A username may use letters, digits, '.', '-' and '_' only.")
+    if role not in ROLE_NAMES:
+        raise BadInput(f"Unknown role {role!r}; choose one of {', '.join(ROLE_NAMES)}.")
+    password_hash = hash_password(svc, password)
+    with svc.engine.begin() as conn:
+        taken = conn.execute(sa.select(db.users.c.id).where(db.users.c.username == username))
+        if taken.first() is not None:
+            raise Conflict(f"The username {username!r} is already taken; choose another.")
+        result = conn.execute(
+            sa.insert(db.users).values(
+                username=username,
+                display_name=display_name.strip() or username,
+                password_hash=password_hash,
+                role=role,
+                active=True,
+                failed_logins=0,
+                created_at=db.utcnow(),
+            )
+        )
+        user_id = int(result.inserted_primary_key[0])
+        team_ids = [ensure_team(conn, t) for t in teams if t.strip()]
+        for team_id in team_ids:
+            conn.execute(sa.insert(db.user_teams).values(user_id=user_id, team_id=team_id))
+        record(
+            conn,
+            actor.id if actor else None,
+            actor.username if actor else "system",
+            "user_create",
+            "user",
+            user_id,
+            {"role": role, "team_ids": team_ids},
+        )
+    logger.info("created user id %s with role %s", user_id, role)
+    return user_id
+
+
+def create_first_admin(svc: Services) -> tuple[str, str] | None:
+    """On first run (no users at all), create an admin with a random password.
+
+    Returns:
+        ``(username, password)`` to show once, or ``None`` when users exist.
+    """
+    with svc.engine.connect() as conn:
+        if conn.execute(sa.select(sa.func.count()).select_from(db.users)).scalar_one():
+            return None
+    password = secrets.token_urlsafe(18)
+    try:
+        create_user(svc, "admin", password, "admin", display_name="Administrator")
+    except Conflict:
+        return None  # another process created it first
+    return "admin", password
+
+
+def set_active(svc: Services, actor: CurrentUser, user_id: int, active: bool) -> None:
+    """Enable or disable a user; disabling ends all their sessions at once.
+
+    Raises:
+        NotFound: No such user.
+        BadInput: An admin tried to disable themselves.
+    """
+    if user_id == actor.id and not active:
+        raise BadInput("You cannot disable your own account; ask another administrator.")
+    with svc.engine.begin() as conn:
+        result = conn.execute(
+            sa.update(db.users).where(db.users.c.id == user_id).values(active=active)
+        )
+        if not result.rowcount:
+            raise NotFound("There is no such user.")
+        revoked = 0 if active else revoke_user_sessions(conn, user_id)
+        record(
+            conn,
+            actor.id,
+            actor.username,
+            "user_enable" if active else "user_disable",
+            "user",
+            user_id,
+            {"sessions_revoked": revoked},
+        )
+
+
+def update_user(
+    svc: Services, actor: CurrentUser, user_id: int, role: str, teams: Iterable[str]
+) -> None:
+    """Change a user's role and teams (takes effect on their next request).
+
+    Raises:
+        NotFound: No such user.
+        BadInput: Unknown role, or an admin removing their own admin role.
+    """
+    if role not in ROLE_NAMES:
+        raise BadInput(f"Unknown role {role!r}; choose one of {', '.join(ROLE_NAMES)}.")
+    if user_id == actor.id and role != actor.role.name:
+        raise BadInput("You cannot change your own role; ask another administrator.")
+    with svc.engine.begin() as conn:
+        result = conn.execute(sa.update(db.users).where(db.users.c.id == user_id).values(role=role))
+        if not result.rowcount:
+            raise NotFound("There is no such user.")
+        team_ids = sorted({ensure_team(conn, t) for t in teams if t.strip()})
+        conn.execute(sa.delete(db.user_teams).where(db.user_teams.c.user_id == user_id))
+        for team_id in team_ids:
+            conn.execute(sa.insert(db.user_teams).values(user_id=user_id, team_id=team_id))
+        record(
+            conn,
+            actor.id,
+            actor.username,
+            "user_update",
+            "user",
+            user_id,
+            {"role": role, "team_ids": team_ids},
+        )
+
+
+def list_users(svc: Services) -> list[UserSummary]:
+    """Every user, by username."""
+    now = db.utcnow()
+    with svc.engine.connect() as conn:
+        rows = conn.execute(sa.select(db.users).order_by(db.users.c.username)).all()
+        memberships = conn.execute(
+            sa.select(db.user_teams.c.user_id, db.teams.c.name).join(
+                db.teams, db.teams.c.id == db.user_teams.c.team_id
+            )
+        ).all()
+    by_user: dict[int, list[str]] = {}
+    for user_id, name in memberships:
+        by_user.setdefault(user_id, []).append(name)
+    return [
+        UserSummary(
+            id=r.id,
+            username=r.username,
+            display_name=r.display_name,
+            role=r.role,
+            active=r.active,
+            teams=tuple(sorted(by_user.get(r.id, []))),
+            locked=(db.as_utc(r.locked_until) or now) > now,
+        )
+        for r in rows
+    ]
+
+
+def list_teams(svc: Services) -> list[tuple[int, str]]:
+    """Every team as ``(id, name)``."""
+    with svc.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(db.teams.c.id, db.teams.c.name))]  # type: ignore[misc]

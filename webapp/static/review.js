@@ -1,0 +1,171 @@
+// The review screen: autosave edits, resolve flags, mark sections reviewed,
+// rename speakers, play cited moments, and enable Approve only when allowed.
+"use strict";
+(function () {
+  var root = document.getElementById("review");
+  if (!root) { return; }
+  var base = root.getAttribute("data-base");
+  var editable = root.getAttribute("data-editable") === "yes";
+  var player = document.getElementById("player");
+  var saveState = document.getElementById("save-state");
+  var errorBox = document.getElementById("review-error");
+  var queue = Promise.resolve();
+
+  function version() { return parseInt(root.getAttribute("data-version"), 10); }
+  function setVersion(v) {
+    root.setAttribute("data-version", String(v));
+    var hidden = document.getElementById("approve-version");
+    if (hidden) { hidden.value = String(v); }
+  }
+  function showError(message) { errorBox.textContent = message; errorBox.hidden = false; }
+
+  // Changes go one at a time, each carrying the version the previous one produced.
+  function send(path, body) {
+    queue = queue.then(function () {
+      body.version = version();
+      saveState.textContent = "Saving…";
+      return window.carenotes.postJSON(base + path, body).then(function (data) {
+        setVersion(data.version);
+        errorBox.hidden = true;
+        saveState.textContent = "All changes saved.";
+        return data;
+      });
+    }).catch(function (error) {
+      saveState.textContent = "Not saved.";
+      showError(error.message);
+      throw error;
+    });
+    var mine = queue;
+    queue = queue.catch(function () {});
+    return mine;
+  }
+
+  var labels = { confirmed: "Confirmed against audio", edited: "Edited", deleted: "Deleted", open: "Needs checking", ok: "" };
+  function setStatus(item, status) {
+    item.setAttribute("data-status", status);
+    item.className = item.className.replace(/status-\S+/, "status-" + status);
+    item.querySelector(".item-status").textContent = labels[status] || "";
+    var confirm = item.querySelector(".confirm");
+    if (confirm) { confirm.hidden = status !== "open"; }
+    var del = item.querySelector(".delete");
+    if (del) { del.hidden = status === "deleted"; }
+    var text = item.querySelector(".item-text");
+    if (text) { text.disabled = status === "deleted"; }
+    refreshApproval();
+  }
+
+  function refreshApproval() {
+    var button = document.getElementById("approve-button");
+    var list = document.getElementById("blockers");
+    if (!button || !list) { return; }
+    var open = document.querySelectorAll('.item[data-flagged="yes"][data-status="open"]').length;
+    var unreviewed = [];
+    document.querySelectorAll(".note-section").forEach(function (s) {
+      if (!s.classList.contains("reviewed")) { unreviewed.push(s.querySelector("h3").textContent); }
+    });
+    list.innerHTML = "";
+    function add(text) { var li = document.createElement("li"); li.textContent = text; list.appendChild(li); }
+    if (open) { add(open + " flagged statement(s) still need checking: confirm each against the audio, edit it or delete it."); }
+    if (unreviewed.length) { add("Sections not yet marked reviewed: " + unreviewed.join(", ") + "."); }
+    button.disabled = open > 0 || unreviewed.length > 0;
+  }
+
+  if (editable) {
+    document.querySelectorAll(".item").forEach(function (item) {
+      var id = item.getAttribute("data-item");
+      var path = "/items/" + encodeURIComponent(id);
+      var text = item.querySelector(".item-text");
+      var timer = null;
+      var saved = text ? text.value : "";
+      function save() {
+        window.clearTimeout(timer);
+        if (!text || text.value === saved || !text.value.trim()) { return; }
+        var value = text.value;
+        send(path, { action: "edit", text: value }).then(function () {
+          saved = value;
+          setStatus(item, "edited");
+        }, function () {});
+      }
+      if (text) {
+        text.addEventListener("input", function () { window.clearTimeout(timer); timer = window.setTimeout(save, 1200); });
+        text.addEventListener("blur", save);
+      }
+      var confirm = item.querySelector(".confirm");
+      if (confirm) {
+        confirm.addEventListener("click", function () {
+          send(path, { action: "confirm" }).then(function () { setStatus(item, "confirmed"); }, function () {});
+        });
+      }
+      var del = item.querySelector(".delete");
+      if (del) {
+        del.addEventListener("click", function () {
+          send(path, { action: "delete" }).then(function () { setStatus(item, "deleted"); }, function () {});
+        });
+      }
+    });
+    document.querySelectorAll(".mark-reviewed").forEach(function (button) {
+      var section = button.closest(".note-section");
+      button.addEventListener("click", function () {
+        send("/sections/" + encodeURIComponent(section.getAttribute("data-section")) + "/reviewed", {})
+          .then(function () {
+            section.classList.add("reviewed");
+            button.hidden = true;
+            section.querySelector(".reviewed-label").hidden = false;
+            refreshApproval();
+          }, function () {});
+      });
+    });
+    document.querySelectorAll(".speaker-form").forEach(function (form) {
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var label = form.getAttribute("data-label");
+        var name = form.querySelector("input").value;
+        send("/speakers", { label: label, name: name }).then(function () {
+          document.querySelectorAll('.speaker[data-label="' + label + '"]').forEach(function (s) { s.textContent = name; });
+        }, function () {});
+      });
+    });
+  }
+
+  // Citations: play that moment and highlight the segment it rests on.
+  function highlight(segmentId) {
+    document.querySelectorAll(".segment.playing").forEach(function (s) { s.classList.remove("playing"); });
+    var seg = document.getElementById("seg-" + segmentId);
+    if (seg) { seg.classList.add("playing"); seg.scrollIntoView({ block: "nearest", behavior: "smooth" }); }
+  }
+  document.querySelectorAll(".cite").forEach(function (button) {
+    button.addEventListener("click", function () {
+      highlight(button.getAttribute("data-segment"));
+      if (player) {
+        player.currentTime = parseFloat(button.getAttribute("data-start"));
+        player.play().catch(function () {});
+      }
+    });
+  });
+  if (player) {
+    player.addEventListener("timeupdate", function () {
+      var t = player.currentTime;
+      document.querySelectorAll(".segment").forEach(function (seg) {
+        var on = t >= parseFloat(seg.getAttribute("data-start")) && t < parseFloat(seg.getAttribute("data-end"));
+        seg.classList.toggle("current", on);
+      });
+    });
+  }
+
+  var copy = document.getElementById("copy-note");
+  if (copy) {
+    copy.addEventListener("click", function () {
+      var text = document.getElementById("approved-text").textContent;
+      navigator.clipboard.writeText(text).then(function () { saveState.textContent = "The note was copied."; },
+        function () { showError("The browser did not allow copying; download the text instead."); });
+    });
+  }
+  var approveForm = document.getElementById("approve-form");
+  if (approveForm) {
+    approveForm.addEventListener("submit", function () {
+      // A second click while the first is on its way does nothing.
+      window.setTimeout(function () { document.getElementById("approve-button").disabled = true; }, 0);
+    });
+  }
+  refreshApproval();
+})();
