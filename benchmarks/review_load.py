@@ -32,6 +32,10 @@ from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# Run as a script, this folder comes first on the path, and its transcribe.py would hide
+# the transcribe package: put the repository there instead.
+if sys.path and Path(sys.path[0]).resolve() == REPO / "benchmarks":
+    sys.path[0] = str(REPO)
 RECORDING = REPO / "tests" / "data" / "jfk.flac"
 TEAM = "Benchmark team"
 _CSRF = re.compile(r'name="csrf[-_]token"\s+(?:value|content)="([^"]+)"')

@@ -12,6 +12,8 @@ from policies.errors import (
     NotFound,
     PolicyError,
 )
+from policies.templates import Template, TemplateSection, load_templates
+from policies.topics import Topic, load_topics
 
 __all__ = [
     "AccessPolicy",
@@ -26,4 +28,9 @@ __all__ = [
     "ModelUnavailable",
     "NotFound",
     "PolicyError",
+    "Template",
+    "TemplateSection",
+    "Topic",
+    "load_templates",
+    "load_topics",
 ]

@@ -67,6 +67,8 @@ class DraftOptions:
         dedupe_similarity: Units at least this similar to one already kept are dropped.
         max_model_calls: Most rewrite calls to the language model per draft; the rest
             of the statements stay extractive. 0 turns the model off.
+        max_rewrite_words: Only utterances up to this many words are given to the
+            model to rewrite.
         long_visit_words: Per-section caps grow by one step for every this many words.
         support_threshold: Grounding support below this is flagged ``"unsupported"``.
         device: Device for the embedding model (``"auto"``, ``"cpu"``, ``"cuda"``).
@@ -77,7 +79,8 @@ class DraftOptions:
     max_unit_words: int = 40
     min_similarity: float = 0.05
     dedupe_similarity: float = 0.9
-    max_model_calls: int = 16
+    max_model_calls: int = 12
+    max_rewrite_words: int = 25
     long_visit_words: int = 5000
     support_threshold: float = SUPPORT_THRESHOLD
     device: str = "auto"
@@ -326,13 +329,24 @@ def _build_sections(
                 items.insert(0, ("quote", quoted))
         planned.append((section, items))
     done, total = 0, max(1, sum(len(items) for _, items in planned))
+    # The model rewrites what other people said (the author's words need no rewrite),
+    # shortest first: short utterances are the ones a small model rewrites faithfully.
+    eligible = sorted(
+        (item[2].words, id(item[2]))
+        for _, items in planned
+        for item in items
+        if item[0] == "statement"
+        and _role(item[2].segment.speaker) not in template.author_roles
+        and item[2].words <= options.max_rewrite_words
+    )
+    to_rewrite = {key for _, key in eligible[: options.max_model_calls]}
     finished: list[list[tuple[str, Any, Segment]]] = []
     for _section, items in planned:
         out: list[tuple[str, Any, Segment]] = []
         for item in items:
             if item[0] == "statement":
                 _, text, unit, speaker = item
-                if calls < options.max_model_calls:
+                if id(unit) in to_rewrite:
                     calls += 1
                     rewrite = rewrite_statement(drafter, unit.text, speaker)
                     if rewrite.text:

@@ -133,6 +133,12 @@ class TransformersDrafter:
         self.name = name
         self.sha256 = sha256
         self.device = device
+        # A reply is one line: stop at the end of turn or at a new line, whichever first.
+        stops = [tokenizer.eos_token_id]
+        newline = tokenizer.encode("\n", add_special_tokens=False)
+        if len(newline) == 1:
+            stops.append(newline[0])
+        self._stop_ids = [s for s in stops if s is not None]
 
     def generate(self, messages: list[dict[str, str]], max_new_tokens: int = 128) -> str:
         """Return the model's reply to chat ``messages``, special tokens included.
@@ -158,7 +164,7 @@ class TransformersDrafter:
                 attention_mask=torch.ones_like(input_ids),
                 max_new_tokens=max_new_tokens,
                 do_sample=False,
-                repetition_penalty=1.0,
+                eos_token_id=self._stop_ids,
                 pad_token_id=tok.pad_token_id or tok.eos_token_id,
             )
         reply: str = tok.decode(output[0][input_ids.shape[1] :], skip_special_tokens=False)

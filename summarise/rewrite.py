@@ -135,7 +135,7 @@ def validate_rewrite(reply: str, utterance: str, speaker: str) -> Rewrite:
 
 
 def rewrite_statement(
-    drafter: NoteDrafter, utterance: str, speaker: str, max_new_tokens: int = 64
+    drafter: NoteDrafter, utterance: str, speaker: str, max_new_tokens: int | None = None
 ) -> Rewrite:
     """Ask the model to rewrite one utterance in the third person, and validate it.
 
@@ -143,12 +143,15 @@ def rewrite_statement(
         drafter: The loaded language model.
         utterance: The cleaned utterance (fillers removed).
         speaker: How the note names the speaker ("The patient", "Mrs Jones").
-        max_new_tokens: Longest reply accepted.
+        max_new_tokens: Longest reply asked for; by default a little more than a
+            faithful rewrite needs, so a looping model is cut short.
 
     Returns:
         The validated rewrite, or ``None`` with the reason it was refused. Any
         exception from the model counts as a refusal, never as a failure of the draft.
     """
+    if max_new_tokens is None:
+        max_new_tokens = min(80, 2 * len(utterance.split()) + 16)
     try:
         reply = drafter.generate(_messages(speaker, utterance), max_new_tokens=max_new_tokens)
     except Exception as exc:  # noqa: BLE001 - a broken model must not break the draft

@@ -15,6 +15,7 @@ __all__ = [
     "HALLUCINATION",
     "REPETITION",
     "collapse_repetitions",
+    "fit_words_to_speech",
     "flag_hallucinations",
     "label_speakers",
     "renumber",
@@ -140,6 +141,41 @@ def flag_hallucinations(
         doubtful = segment.no_speech_prob > _NO_SPEECH_PROB and segment.avg_logprob < _LOW_LOGPROB
         if doubtful or _speech_share(segment.start, segment.end, regions) < _MIN_SPEECH_SHARE:
             segment = _with_flag(segment, HALLUCINATION)
+        out.append(segment)
+    return out
+
+
+def _fit_word(word: Word, regions: np.ndarray) -> Word:
+    inside = np.flatnonzero((regions[:, 0] < word.end) & (regions[:, 1] > word.start))
+    if len(inside) < 2 or _speech_share(word.start, word.end, regions) > 0.6:
+        return word
+    # The word straddles a pause: keep it in the region holding its end, where
+    # Whisper's alignment is usually right and the stretch back is the error.
+    start = max(word.start, float(regions[inside[-1], 0]))
+    return replace(word, start=round(min(start, word.end), 3))
+
+
+def fit_words_to_speech(
+    segments: Sequence[Segment], speech: Sequence[tuple[float, float]], longest: float = 1.0
+) -> list[Segment]:
+    """Shorten words that Whisper stretched across a pause in speech.
+
+    Args:
+        segments: Segments in time order.
+        speech: Detected speech as (start, end) seconds.
+        longest: Only words longer than this many seconds are checked.
+
+    Returns:
+        The segments, with such words starting where speech resumes.
+    """
+    regions = np.asarray(speech, dtype=float).reshape(-1, 2)
+    out = []
+    for segment in segments:
+        if any(w.end - w.start > longest for w in segment.words) and len(regions):
+            words = tuple(
+                _fit_word(w, regions) if w.end - w.start > longest else w for w in segment.words
+            )
+            segment = replace(segment, words=words, start=min(segment.start, words[0].start))
         out.append(segment)
     return out
 

@@ -18,6 +18,7 @@ from transcribe.errors import AudioError
 from transcribe.models import ResolvedModel, resolve_device, resolve_model
 from transcribe.segments import (
     collapse_repetitions,
+    fit_words_to_speech,
     flag_hallucinations,
     label_speakers,
     renumber,
@@ -47,8 +48,8 @@ class _Collected:
 def _convert(raw: Any, offset: float) -> Segment:
     words = tuple(
         Word(
-            start=round(offset + w.start, 3),
-            end=round(offset + w.end, 3),
+            start=round(float(offset + w.start), 3),
+            end=round(float(offset + w.end), 3),
             text=w.word,
             probability=round(float(w.probability), 4),
         )
@@ -56,8 +57,8 @@ def _convert(raw: Any, offset: float) -> Segment:
     )
     return Segment(
         id=-1,
-        start=round(offset + raw.start, 3),
-        end=round(offset + raw.end, 3),
+        start=round(float(offset + raw.start), 3),
+        end=round(float(offset + raw.end), 3),
         text=raw.text.strip(),
         words=words,
         avg_logprob=float(raw.avg_logprob),
@@ -211,7 +212,7 @@ class WhisperTranscriber:
         path = Path(path)
         info = probe_audio(path, options.max_duration_s)
         total = info.duration
-        embedder = SpeakerEmbedder(self.device, self.diarisation) if options.diarise else None
+        embedder = SpeakerEmbedder(_torch_device(), self.diarisation) if options.diarise else None
         found = _Collected()
         for chunk in iter_chunks(path, options.chunk_seconds, options.max_duration_s):
             self._chunk(chunk, options, found, embedder)
@@ -226,6 +227,8 @@ class WhisperTranscriber:
                 "the right file and that the microphone picked up the conversation."
             )
         segments = flag_hallucinations(collapse_repetitions(segments), found.speech)
+        if options.vad:
+            segments = fit_words_to_speech(segments, found.speech)
         translation = [s for s in found.translation if s.text] or None
         speakers: tuple[str, ...] = ()
         if embedder is not None:
@@ -245,6 +248,13 @@ class WhisperTranscriber:
             translation=renumber(translation) if translation else None,
             source=path.name,
         )
+
+
+def _torch_device() -> str:
+    """Device for the speaker encoder: CTranslate2 may see a GPU that PyTorch cannot."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _merge_spans(

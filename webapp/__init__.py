@@ -16,9 +16,9 @@ logger = logging.getLogger(__name__)
 
 
 def _load_templates() -> dict[str, Any]:
-    from policies.templates import load_templates
+    import policies
 
-    return dict(load_templates())
+    return dict(policies.load_templates())
 
 
 def _transcriber_factory(settings: Any) -> Any:

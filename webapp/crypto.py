@@ -132,6 +132,7 @@ def wrapped_key_id(wrapped: bytes) -> str:
     Raises:
         DecryptionError: ``wrapped`` is not a wrapped key.
     """
+    wrapped = bytes(wrapped)  # a driver may hand back a memoryview
     header_len = len(_WRAP_MAGIC) + KEY_ID_BYTES
     if len(wrapped) < header_len + NONCE_BYTES + TAG_BYTES or not wrapped.startswith(_WRAP_MAGIC):
         raise DecryptionError("A stored data key is not in the expected format.")
@@ -153,6 +154,7 @@ def unwrap_key(ring: KeyRing, wrapped: bytes, aad: bytes) -> bytes:
         MissingMasterKey: The master key that wrapped it is not in the ring.
         DecryptionError: It was altered, or belongs to another record.
     """
+    wrapped = bytes(wrapped)
     key_id = wrapped_key_id(wrapped)
     master = ring.find(key_id)
     if master is None:
@@ -214,6 +216,7 @@ def decrypt(data_key: bytes, blob: bytes, aad: bytes) -> bytes:
             or field (wrong ``aad``), or the key is wrong.
     """
     _check_key(data_key)
+    blob = bytes(blob)
     if len(blob) < 1 + NONCE_BYTES + TAG_BYTES or blob[:1] != _BLOB_VERSION:
         raise DecryptionError("A stored value is not in the expected encrypted format.")
     nonce = blob[1 : 1 + NONCE_BYTES]

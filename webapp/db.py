@@ -122,6 +122,8 @@ jobs = sa.Table(
     sa.Column("created_at", _ts, nullable=False),
     sa.Column("started_at", _ts, nullable=True),
     sa.Column("finished_at", _ts, nullable=True),
+    # When a Celery task was last sent for the job (revision 0002); NULL when none was.
+    sa.Column("dispatched_at", _ts, nullable=True),
 )
 
 # One note per recording. ``work_enc`` is the reviewer's working state (statement
@@ -209,11 +211,10 @@ def create_engine(url: str) -> sa.Engine:
 
 
 def init_schema(engine: sa.Engine) -> None:
-    """Create the tables that do not exist yet (idempotent)."""
-    metadata.create_all(engine)
-    installer = getattr(audit, "install_append_only_guard", None)
-    if installer is not None:
-        installer(engine, audit_log)
+    """Bring the schema to the newest migration (idempotent; see :mod:`webapp.migrate`)."""
+    from webapp.migrate import migrate
+
+    migrate(engine)
     logger.info("database schema ready")
 
 

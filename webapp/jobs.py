@@ -30,6 +30,7 @@ from webapp.services.audit_trail import record
 from webapp.services.notes import initial_work
 
 __all__ = [
+    "AUDIO_SUFFIX",
     "JobStatus",
     "LeaseLost",
     "enqueue",
@@ -40,7 +41,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_SUFFIX = {
+#: File suffix for each sniffed audio type, for tools that go by the name.
+AUDIO_SUFFIX = {
     "wav": ".wav",
     "flac": ".flac",
     "mp3": ".mp3",
@@ -270,7 +272,7 @@ def _process(svc: Services, job: Any, report: _Reporter) -> tuple[dict[str, Any]
     transcriber = svc.model("transcriber")
     drafter = svc.model("drafter")
     report("transcribing", 0.05, force=True)
-    suffix = _SUFFIX.get(rec.audio_type, "")
+    suffix = AUDIO_SUFFIX.get(rec.audio_type, "")
     audio_aad = aad("recording", rec.id, "audio")
     with svc.vault.store.decrypted_copy(rec.audio_blob, key, audio_aad, suffix=suffix) as path:
         transcript = transcriber.transcribe(

@@ -37,7 +37,8 @@ _NAME = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _PART_SUFFIX = ".part"
 _PRIVATE_DIR = 0o700
 
-# Decrypted copies in use by this process, so a clean-up never pulls one from under us.
+# Decrypted copies and uploads in progress in this process, so a clean-up never pulls
+# one from under us.
 _active: set[Path] = set()
 _active_lock = threading.Lock()
 
@@ -110,6 +111,8 @@ class BlobStore:
             raise Conflict(f"Stored file {name} already exists; nothing was overwritten.")
         part = self._blobs / f".{name}.{os.getpid()}.{secrets.token_hex(4)}{_PART_SUFFIX}"
         source = cast(BinaryIO, _LimitedReader(src, max_bytes)) if max_bytes is not None else src
+        with _active_lock:
+            _active.add(part)
         try:
             fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as out:
@@ -122,6 +125,9 @@ class BlobStore:
         except BaseException:
             part.unlink(missing_ok=True)
             raise
+        finally:
+            with _active_lock:
+                _active.discard(part)
         _fsync_dir(self._blobs)
         logger.info("stored blob %s (%d bytes)", name, size)
         return size
@@ -235,8 +241,9 @@ class BlobStore:
         if pid is None or not _process_running(pid):
             return True
         if pid == os.getpid():
+            # Ours (or left by an earlier process that had the same id): stale unless in use.
             with _active_lock:
-                return entry not in _active and entry.suffix != _PART_SUFFIX
+                return entry not in _active
         return False
 
 

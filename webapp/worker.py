@@ -37,6 +37,8 @@ class Worker:
                 next_retention = time.monotonic() + _RETENTION_EVERY_S
                 try:
                     apply_retention(self.svc)
+                    # Another process on this store may have died holding a decrypted copy.
+                    self.svc.vault.store.remove_stale_temp()
                 except Exception:
                     logger.exception("retention run failed; it will be tried again")
             try:

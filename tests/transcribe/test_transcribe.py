@@ -153,14 +153,14 @@ def test_progress_is_reported_as_a_rising_fraction_ending_at_one(
 def test_a_long_recording_is_decoded_in_chunks_with_increasing_times(
     tmp_path: Path, data_dir: Path, encode, tiny_transcriber: WhisperTranscriber
 ) -> None:
-    long_file = encode(data_dir / "jfk.flac", tmp_path / "long.flac", "flac", rate=16000, repeat=12)
+    long_file = encode(data_dir / "jfk.flac", tmp_path / "long.flac", "flac", rate=16000, repeat=8)
     transcript = transcribe_file(
         long_file,
-        TranscribeOptions(model="tiny.en", chunk_seconds=25, diarise=False),
+        TranscribeOptions(model="tiny.en", chunk_seconds=20, diarise=False),
         transcriber=tiny_transcriber,
     )
-    assert transcript.duration == pytest.approx(132.0, abs=0.5)
+    assert transcript.duration == pytest.approx(88.0, abs=0.5)
     starts = [w.start for s in transcript.segments for w in s.words]
     assert starts == sorted(starts)
-    assert starts[-1] > 120.0
-    assert transcript.text.lower().count("ask not what your country") >= 10
+    assert starts[-1] > 80.0
+    assert transcript.text.lower().count("ask not what your country") >= 7

@@ -169,3 +169,19 @@ def test_start_up_without_a_master_key_says_how_to_set_one(tmp_path, monkeypatch
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ConfigError, match="carenotes keys generate"):
         create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "s" * 32, "RUN_WORKER": False})
+
+
+def test_guessing_the_password_at_approval_locks_the_account_and_signs_out(
+    drafted, svc, login_as, state
+):
+    _, recording_id = drafted
+    approver = login_as("practitioner")
+    version = state(svc, recording_id)[0]
+    for attempt in range(svc.settings.lockout_threshold):
+        response = approver.post_json(
+            f"/notes/{recording_id}/approve", {"password": f"guess {attempt}", "version": version}
+        )
+        assert response.status_code == 403
+    assert "locked" in response.get_json()["error"]
+    assert approver.get("/recordings").status_code == 302  # signed out
+    assert approver.login(approver.username).status_code == 401  # locked

@@ -102,7 +102,6 @@ def served(real_models, database_url, tmp_path) -> Iterator[dict[str, Any]]:
     """The app on a free loopback port, with a social worker and a practitioner."""
     from werkzeug.serving import make_server
 
-    from policies.templates import load_templates
     from webapp import create_app
     from webapp.crypto import KeyRing, MasterKey, generate_master_key
     from webapp.services.users import create_user
@@ -119,7 +118,6 @@ def served(real_models, database_url, tmp_path) -> Iterator[dict[str, Any]]:
             "PASSWORD_MEMORY_KIB": 8192,
             "WORKER_POLL_SECONDS": 0.5,
             "TRANSCRIBE_MODEL": "tiny.en",
-            "TEMPLATES": load_templates(),
             **real_models,
         }
     )
@@ -205,6 +203,28 @@ def test_a_recording_goes_from_upload_to_an_approved_downloaded_note(
     assert page.locator("#approve-form").count() == 0  # social workers do not approve
 
     logger.info("journey: draft ready at %s", review_url)
+
+    # The decrypted audio plays in the page; a citation jumps to its moment and
+    # highlights the segment it rests on.
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+    assert page.evaluate("document.getElementById('player').duration") == pytest.approx(11, abs=1)
+    citation = page.locator(".transcript .cite").last
+    citation.click()
+    segment_id = citation.get_attribute("data-segment")
+    page.wait_for_selector(f"#seg-{segment_id}.playing")
+    assert page.evaluate("document.getElementById('player').currentTime") == pytest.approx(
+        float(citation.get_attribute("data-start")), abs=0.6
+    )
+
+    # Speakers can be renamed to their role.
+    first_label = page.locator(".speaker-form").first.get_attribute("data-label")
+    page.click(".speakers summary")
+    page.locator(".speaker-form input").first.fill("President Kennedy")
+    page.locator(".speaker-form button").first.click()
+    _wait_saved(page)
+    page.reload()
+    assert "President Kennedy" in page.locator(".transcript").inner_text()
+    assert first_label not in page.locator(".transcript").inner_text()
     # Resolve every flag: confirm the first against the audio, delete the rest.
     flagged = page.locator("li.item[data-flagged=yes]")
     flags_at_start = flagged.count()
@@ -284,7 +304,9 @@ def test_a_recording_goes_from_upload_to_an_approved_downloaded_note(
         hashlib.sha256((approved_body.rstrip("\n") + "\n").encode()).hexdigest(),
     )
     assert check.ok, check.problem
-    assert {"sign_in", "upload", "draft_created", "view", "approve", "download"} <= actions
+    expected = {"sign_in", "upload", "draft_created", "view", "listen", "speaker_rename"}
+    expected |= {"edit", "flag_resolve", "section_reviewed", "approve", "download", "sign_out"}
+    assert expected <= actions, expected - actions
 
     # Nothing said in the recording or typed by the reviewer is stored in plaintext.
     if database_url.startswith("sqlite"):

@@ -430,3 +430,35 @@ def test_seeking_skips_earlier_chunks_but_still_checks_the_chunk_it_lands_on() -
     swapped = header + frames[0] + frames[2] + frames[1] + frames[3]
     with pytest.raises(DecryptionError, match="Part 1"):
         b"".join(iter_decrypt(key, io.BytesIO(swapped), AAD, start=CHUNK))
+
+
+def test_values_read_back_as_memoryviews_from_a_driver_still_decrypt() -> None:
+    ring, data_key = _ring(), new_data_key()
+    wrapped = wrap_key(ring, data_key, AAD)
+    assert unwrap_key(ring, memoryview(wrapped), AAD) == data_key
+    blob = encrypt(data_key, b"note", AAD)
+    assert decrypt(data_key, memoryview(blob), AAD) == b"note"
+
+
+def test_no_key_material_is_logged_during_a_rotation_and_a_stored_recording(
+    tmp_path, caplog
+) -> None:
+    from webapp.storage import BlobStore, new_blob_name
+
+    old_text, new_text = generate_master_key(), generate_master_key()
+    old = MasterKey.from_text(old_text, source="old")
+    new = MasterKey.from_text(new_text, source="new")
+    data_key = new_data_key()
+    with caplog.at_level(logging.DEBUG):
+        wrapped = rewrap_key(KeyRing(new, (old,)), wrap_key(KeyRing(old), data_key, AAD), AAD)
+        store = BlobStore(tmp_path)
+        name = new_blob_name()
+        store.put_stream(name, data_key, io.BytesIO(b"audio" * 100), AAD)
+        with store.decrypted_copy(name, data_key, AAD):
+            pass
+        with pytest.raises(MissingMasterKey):
+            unwrap_key(KeyRing(old), wrapped, AAD)
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert caplog.records, "expected the store to log its work"
+    for secret in (old_text, new_text, data_key.hex(), old.secret.hex(), new.secret.hex()):
+        assert secret.rstrip("=") not in logged

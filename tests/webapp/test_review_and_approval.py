@@ -34,6 +34,7 @@ def test_the_review_page_shows_draft_transcript_speakers_times_and_flags(drafted
     for section in draft["sections"]:
         assert section["title"] in html
     assert "SPEAKER_2" in html and "0:01" in html  # speaker labels and segment times
+    assert "Present: Sam Social Worker (Social worker), Mrs P (Person)" in html
     assert 'class="item status-open flagged"' in html
     assert "Check against the audio" in html
     assert f'src="/recordings/{recording_id}/audio"' in html

@@ -226,3 +226,13 @@ def test_a_blob_can_be_read_from_an_offset_for_byte_range_requests(store) -> Non
     store.put_stream(name, key, io.BytesIO(audio), AAD, chunk_size=1024)
     for start in (0, 1023, 1024, 5000, 9999):
         assert b"".join(store.iter_plain(name, key, AAD, start=start)) == audio[start:]
+
+
+def test_leftovers_carrying_this_process_id_from_an_earlier_run_are_removed(store) -> None:
+    # After a restart in a container the new process often gets the same id as the old.
+    key, name = new_data_key(), new_blob_name()
+    store.put_stream(name, key, io.BytesIO(b"audio"), AAD)
+    stale_part = store.path_of(name).with_name(f".{new_blob_name()}.{os.getpid()}.ab12cd34.part")
+    stale_part.write_bytes(b"ciphertext")
+    assert store.remove_stale_temp() == 1
+    assert not stale_part.exists() and store.exists(name)

@@ -196,3 +196,16 @@ def test_the_form_without_a_file_says_what_is_missing(login_as, web):
     )
     assert response.status_code == 400
     assert "Choose a recording" in response.get_json()["error"]
+
+
+def test_the_list_shows_own_recordings_by_case_reference_and_hides_others(
+    svc, login_as, data_dir, web
+):
+    mine = login_as("social_worker")
+    other = login_as("social_worker")
+    web.upload(mine, data_dir / "jfk.flac", case_reference="CR-MINE-1")
+    web.upload(other, data_dir / "jfk.flac", case_reference="CR-THEIRS-2")
+    page = mine.get("/recordings").get_data(as_text=True)
+    assert "CR-MINE-1" in page and "CR-THEIRS-2" not in page
+    team_view = login_as("practitioner").get("/recordings").get_data(as_text=True)
+    assert "CR-MINE-1" in team_view and "CR-THEIRS-2" in team_view

@@ -36,7 +36,19 @@ def index() -> Any:
     svc = services()
     with svc.engine.connect() as conn:
         rows = readable_recordings(conn, current_user())
-    return render_template("recordings/index.html", recordings=rows, templates=svc.templates)
+    references = {
+        rec.id: svc.vault.open_text(
+            svc.vault.data_key(rec.id, rec.wrapped_key),
+            "recording",
+            rec.id,
+            "case_reference",
+            rec.case_ref_enc,
+        )
+        for rec in rows
+    }
+    return render_template(
+        "recordings/index.html", recordings=rows, references=references, templates=svc.templates
+    )
 
 
 @bp.get("/new")

@@ -15,6 +15,7 @@ from webapp.services.access import get_recording
 from webapp.services.audit_trail import record
 from webapp.services.exports import render_docx, render_text
 from webapp.services.history import note_history
+from webapp.services.recordings import participants_of
 from webapp.web import current_user, login_required, wants_json
 
 bp = Blueprint("review", __name__, url_prefix="/notes")
@@ -113,6 +114,7 @@ def show(recording_id: str) -> Any:
         can_addendum=not draft_state and _allowed(recording_id, "edit"),
         approver=approver,
         history=note_history(services(), loaded.recording, loaded.note.id),
+        participants=participants_of(services(), loaded.recording),
         approved_text=(
             None if draft_state else render_text(loaded.meta, loaded.draft, loaded.work)
         ),

@@ -18,7 +18,7 @@ from webapp import db
 from webapp.context import Services
 from webapp.services.access import get_recording
 from webapp.services.audit_trail import record
-from webapp.services.auth import CurrentUser, check_password
+from webapp.services.auth import CurrentUser, check_password, count_password_failure
 from webapp.services.exports import NoteMeta, render_text
 from webapp.services.notes import MAX_TEXT, blockers, note_row, stale_error
 
@@ -53,10 +53,12 @@ def approve_note(
     """
     with svc.engine.connect() as conn:
         get_recording(svc, conn, user, recording_id, need="approve")
-        password_ok = check_password(svc, conn, user.id, password)
         conn.rollback()
+    password_ok = check_password(svc, user.id, password)
     if not password_ok:
+        # Guessing through the approval form counts like guessing at sign-in.
         with svc.engine.begin() as conn:
+            locked = count_password_failure(svc, conn, user.id)
             record(
                 conn,
                 user.id,
@@ -64,9 +66,16 @@ def approve_note(
                 "approve_refused",
                 "recording",
                 recording_id,
-                {"reason": "password"},
+                {"reason": "password", "locked": locked},
+            )
+        if locked:
+            raise Forbidden(
+                "The password was wrong too many times: the account is locked for a while "
+                "and you have been signed out. The note was not approved."
             )
         raise Forbidden("The password was not right; the note was not approved.")
+    with svc.engine.begin() as conn:
+        conn.execute(sa.update(db.users).where(db.users.c.id == user.id).values(failed_logins=0))
     vault = svc.vault
     with svc.engine.begin() as conn:
         rec = get_recording(svc, conn, user, recording_id, need="approve")

@@ -22,6 +22,7 @@ __all__ = [
     "CurrentUser",
     "authenticate",
     "check_password",
+    "count_password_failure",
     "end_session",
     "hash_password",
     "load_session",
@@ -86,11 +87,16 @@ def _verify(svc: Services, stored_hash: str, password: str) -> bool:
         return False
 
 
-def check_password(svc: Services, conn: sa.Connection, user_id: int, password: str) -> bool:
-    """Return whether ``password`` is the user's current password (for approvals)."""
-    stored = conn.execute(
-        sa.select(db.users.c.password_hash).where(db.users.c.id == user_id)
-    ).scalar_one_or_none()
+def check_password(svc: Services, user_id: int, password: str) -> bool:
+    """Return whether ``password`` is the user's current password (for approvals).
+
+    The slow hash check runs after the read transaction has ended.
+    """
+    with svc.engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(db.users.c.password_hash).where(db.users.c.id == user_id)
+        ).scalar_one_or_none()
+        conn.rollback()
     return stored is not None and _verify(svc, stored, password)
 
 
@@ -101,6 +107,30 @@ def _lock_seconds(svc: Services, failures: int) -> int:
     return int(min(svc.settings.lockout_max_seconds, svc.settings.lockout_base_seconds * 2**over))
 
 
+def count_password_failure(svc: Services, conn: sa.Connection, user_id: int) -> bool:
+    """Count a wrong password; lock the account (and end its sessions) after too many.
+
+    Returns:
+        Whether the account is now locked.
+    """
+    failures = (
+        conn.execute(sa.select(db.users.c.failed_logins).where(db.users.c.id == user_id)).scalar()
+        or 0
+    ) + 1
+    wait = _lock_seconds(svc, failures)
+    conn.execute(
+        sa.update(db.users)
+        .where(db.users.c.id == user_id)
+        .values(
+            failed_logins=failures,
+            locked_until=db.utcnow() + timedelta(seconds=wait) if wait else None,
+        )
+    )
+    if wait:
+        revoke_user_sessions(conn, user_id)
+    return bool(wait)
+
+
 def authenticate(svc: Services, username: str, password: str, remote: str = "") -> int:
     """Check a sign-in and return the user id; count failures and lock after too many.
 
@@ -109,24 +139,20 @@ def authenticate(svc: Services, username: str, password: str, remote: str = "") 
             message for all, so the answer does not reveal which).
     """
     now = db.utcnow()
-    with svc.engine.begin() as conn:
+    with svc.engine.connect() as conn:
         row = conn.execute(
             sa.select(db.users).where(db.users.c.username == username.strip())
         ).one_or_none()
-        locked = row is not None and db.as_utc(row.locked_until) is not None
-        locked = locked and db.as_utc(row.locked_until) > now  # type: ignore[operator]
-        if row is None or not row.active or locked or not _verify(svc, row.password_hash, password):
+        conn.rollback()
+    locked_until = db.as_utc(row.locked_until) if row is not None else None
+    locked = locked_until is not None and locked_until > now
+    # The hash is checked outside any transaction: argon2 is slow on purpose, and
+    # holding the database meanwhile would stall every other request.
+    ok = row is not None and row.active and not locked and _verify(svc, row.password_hash, password)
+    with svc.engine.begin() as conn:
+        if not ok:
             if row is not None and not locked:
-                failures = row.failed_logins + 1
-                wait = _lock_seconds(svc, failures)
-                conn.execute(
-                    sa.update(db.users)
-                    .where(db.users.c.id == row.id)
-                    .values(
-                        failed_logins=failures,
-                        locked_until=now + timedelta(seconds=wait) if wait else None,
-                    )
-                )
+                count_password_failure(svc, conn, row.id)
             record(
                 conn,
                 None,
@@ -136,10 +162,7 @@ def authenticate(svc: Services, username: str, password: str, remote: str = "") 
                 row.id if row is not None else None,
                 {"locked": bool(locked), "remote": remote},
             )
-            logger.info("failed sign-in for user id %s", row.id if row is not None else None)
-            user_id = None
         else:
-            user_id = int(row.id)
             conn.execute(
                 sa.update(db.users)
                 .where(db.users.c.id == row.id)
@@ -147,9 +170,10 @@ def authenticate(svc: Services, username: str, password: str, remote: str = "") 
             )
             record(conn, row.id, row.username, "sign_in", "user", row.id, {"remote": remote})
     # Raised after the commit so the failure count and its audit entry are kept.
-    if user_id is None:
+    if not ok or row is None:
+        logger.info("failed sign-in for user id %s", row.id if row is not None else None)
         raise Forbidden(_FAILED)
-    return user_id
+    return int(row.id)
 
 
 def start_session(svc: Services, user_id: int) -> str:

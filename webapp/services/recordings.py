@@ -164,7 +164,7 @@ def create_recording(
     audio_aad = aad("recording", recording_id, "audio")
     size = store.put_stream(blob, key, stream, audio_aad, max_bytes=svc.settings.max_content_length)
     try:
-        suffix = jobs._SUFFIX.get(audio_type, "")
+        suffix = jobs.AUDIO_SUFFIX.get(audio_type, "")
         with store.decrypted_copy(blob, key, audio_aad, suffix=suffix) as plain:
             limit = jobs.transcribe_options(svc.settings).max_duration_s
             duration = _probe(plain, filename, limit)
