@@ -24,7 +24,10 @@ __all__ = [
 ]
 
 #: The roles the web app knows; the policy file must define each of them.
-ROLE_NAMES = ("social_worker", "practitioner", "manager", "admin")
+ROLE_NAMES = ("social_worker", "practitioner", "manager", "admin", "information_governance")
+
+#: Roles a policy file may leave out (they then have no permissions at all).
+_OPTIONAL_ROLES = ("information_governance",)
 
 #: The permissions a role may be given.
 PERMISSIONS = (
@@ -36,6 +39,8 @@ PERMISSIONS = (
     "audit",
     "case_content",
     "manage_users",
+    "legal_hold",
+    "subject_access",
 )
 
 _DEFAULT_FILE = Path(__file__).with_name("access.toml")
@@ -69,9 +74,12 @@ class AccessPolicy:
         allow_self_approval: Whether the uploader of a recording may approve its note.
         forbidden_visit_types: Visit types (template names) that must not be recorded.
         forbidden_reason: Sentence shown when a forbidden visit type is refused.
-        audio_days_after_approval: Days the audio is kept after approval.
+        audio_days_after_approval: Days the audio is kept after approval (0: it is
+            deleted as the note is approved).
         unapproved_draft_days: Days an unapproved draft is kept.
         source: File the policy was read from.
+        version: The policy's version (``version`` at the top of the file); each note
+            records the version it was produced under.
     """
 
     roles: dict[str, Role]
@@ -81,6 +89,7 @@ class AccessPolicy:
     audio_days_after_approval: int
     unapproved_draft_days: int
     source: str
+    version: str = "unversioned"
 
     def role(self, name: str) -> Role:
         """Return the role called ``name``.
@@ -136,6 +145,11 @@ def _parse_roles(raw: Any, source: Path) -> dict[str, Role]:
                     f"{', '.join(PERMISSIONS)}."
                 )
         roles[name] = Role(name=name, label=label, permissions=frozenset(granted))
+    for name in _OPTIONAL_ROLES:
+        roles.setdefault(
+            name,
+            Role(name=name, label=name.replace("_", " ").capitalize(), permissions=frozenset()),
+        )
     missing = [r for r in ROLE_NAMES if r not in roles]
     if missing:
         raise PolicyError(f"{source}: roles {', '.join(missing)} are not defined.")
@@ -162,7 +176,7 @@ def load_access_policy(path: str | Path | None = None) -> AccessPolicy:
         raise PolicyError(f"{source}: the access policy file does not exist.") from None
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{source}: not valid TOML ({exc}).") from None
-    unknown = set(data) - {"roles", "approval", "recording", "retention"}
+    unknown = set(data) - {"version", "roles", "approval", "recording", "retention"}
     if unknown:
         raise PolicyError(f"{source}: unknown table(s) {', '.join(sorted(unknown))}.")
     approval = data.get("approval", {})
@@ -174,11 +188,16 @@ def load_access_policy(path: str | Path | None = None) -> AccessPolicy:
     for item in forbidden:
         _expect(item, str, "each of recording.forbidden_visit_types", source)
     days = {}
-    for key in ("audio_days_after_approval", "unapproved_draft_days"):
+    for key, least in (("audio_days_after_approval", 0), ("unapproved_draft_days", 1)):
         value = _expect(retention.get(key, 30), int, f"retention.{key}", source)
-        if value < 1:
-            raise PolicyError(f"{source}: retention.{key} must be at least 1 day.")
+        if value < least:
+            raise PolicyError(
+                f"{source}: retention.{key} must be at least {least} day{'s' * (least != 1)}."
+            )
         days[key] = value
+    version = _expect(data.get("version", "unversioned"), str, "version", source).strip()
+    if not version or len(version) > 40:
+        raise PolicyError(f'{source}: version must be 1 to 40 characters, e.g. "2026.1".')
     return AccessPolicy(
         roles=_parse_roles(data.get("roles"), source),
         allow_self_approval=_expect(
@@ -194,4 +213,5 @@ def load_access_policy(path: str | Path | None = None) -> AccessPolicy:
         audio_days_after_approval=days["audio_days_after_approval"],
         unapproved_draft_days=days["unapproved_draft_days"],
         source=str(source),
+        version=version,
     )

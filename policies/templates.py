@@ -200,9 +200,7 @@ def parse_template(data: dict[str, Any], source: str) -> Template:
     raw_sections = data.get("sections")
     if not isinstance(raw_sections, list) or not raw_sections:
         raise PolicyError(f"{source}: field 'sections' is missing or empty; add [[sections]].")
-    sections = tuple(
-        _section(s, f"{source}: sections[{i}]") for i, s in enumerate(raw_sections)
-    )
+    sections = tuple(_section(s, f"{source}: sections[{i}]") for i, s in enumerate(raw_sections))
     keys = [s.key for s in sections]
     for key in keys:
         if keys.count(key) > 1:

@@ -19,9 +19,7 @@ __all__ = ["DETECTORS", "Topic", "load_topics", "match_topics"]
 
 logger = logging.getLogger(__name__)
 
-_MONTHS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december"
-)
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
@@ -124,8 +122,12 @@ def load_topics(path: str | Path | None = None) -> tuple[Topic, ...]:
         if any(t.key == key for t in topics):
             raise PolicyError(f"{where}: field 'key': '{key}' is used twice.")
         topics.append(
-            Topic(key=key, title=title.strip(), terms=tuple(t.lower() for t in terms),
-                  detector=detector)
+            Topic(
+                key=key,
+                title=title.strip(),
+                terms=tuple(t.lower() for t in terms),
+                detector=detector,
+            )
         )
     logger.info("loaded %d high-stakes topics from %s", len(topics), source)
     return tuple(topics)

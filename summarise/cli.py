@@ -128,8 +128,10 @@ def _eval(args: argparse.Namespace) -> int:
     )
     calls = sum(i.model_calls for i in result.items)
     accepted = sum(i.model_accepted for i in result.items)
-    print(f"model rewrites accepted: {accepted} of {calls} calls "
-          f"({accepted / calls if calls else 0:.0%}); the rest of the statements are extractive")
+    print(
+        f"model rewrites accepted: {accepted} of {calls} calls "
+        f"({accepted / calls if calls else 0:.0%}); the rest of the statements are extractive"
+    )
     print(f"model {drafter.name} (sha256 {drafter.sha256[:12]}), template {template.name} "
           f"v{template.version}; peak memory {result.peak_memory_mb:.0f} MiB")  # fmt: skip
     return 0

@@ -15,9 +15,7 @@ How a draft is made, in bounded memory whatever the length of the visit:
 
 from __future__ import annotations
 
-import heapq
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,9 +28,9 @@ from summarise.actions import extract_action, is_action
 from summarise.grounding import SUPPORT_THRESHOLD, check_grounding, similarities
 from summarise.model import load_embedder
 from summarise.rewrite import PROMPT_VERSION, rewrite_statement
+from summarise.select import Selector, Unit, units_of
 from summarise.text import (
     author_statement,
-    clean_utterance,
     reported_speech,
     speaker_label,
     split_sentences,
@@ -84,78 +82,6 @@ class DraftOptions:
     long_visit_words: int = 5000
     support_threshold: float = SUPPORT_THRESHOLD
     device: str = "auto"
-
-
-@dataclass(frozen=True)
-class _Unit:
-    segment: Segment
-    text: str
-    words: int
-
-
-class _Selector:
-    """Keeps each section's best candidate units across windows, in bounded memory.
-
-    Every unit is a candidate for every section whose speakers allow it; each section
-    keeps only its top few. At the end each unit goes to at most one section, best
-    scores first, so a sentence is not repeated under two headings.
-    """
-
-    def __init__(self, template: Template, caps: dict[str, int], dedupe: float):
-        self.caps = caps
-        self.dedupe = dedupe
-        self.candidates: dict[str, list[tuple[float, int, _Unit, np.ndarray]]] = {
-            s.key: [] for s in template.sections
-        }
-        self._order = 0
-
-    def offer(self, key: str, score: float, unit: _Unit, vector: np.ndarray) -> None:
-        heap = self.candidates[key]
-        self._order += 1
-        item = (score, self._order, unit, vector)
-        if len(heap) < 3 * self.caps[key]:
-            heapq.heappush(heap, item)
-        elif score > heap[0][0]:
-            heapq.heapreplace(heap, item)
-
-    def resolve(self) -> dict[str, list[_Unit]]:
-        """Assign units to sections, best scores first, dropping near-duplicates."""
-        pool = sorted(
-            ((score, order, key, unit, vector)
-             for key, heap in self.candidates.items()
-             for score, order, unit, vector in heap),
-            key=lambda item: (-item[0], item[1]),
-        )  # fmt: skip
-        taken: set[int] = set()
-        kept: dict[str, list[tuple[int, _Unit, np.ndarray]]] = {k: [] for k in self.candidates}
-        for _score, order, key, unit, vector in pool:
-            if id(unit) in taken or len(kept[key]) >= self.caps[key]:
-                continue
-            if any(float(v @ vector) >= self.dedupe for chosen in kept.values()
-                   for _, _, v in chosen):  # fmt: skip
-                continue
-            taken.add(id(unit))
-            kept[key].append((order, unit, vector))
-        return {
-            key: [u for _, u, _ in sorted(items, key=lambda i: (i[1].segment.id, i[0]))]
-            for key, items in kept.items()
-        }
-
-
-def _units(segments: tuple[Segment, ...], options: DraftOptions) -> Iterator[_Unit]:
-    for segment in segments:
-        cleaned = clean_utterance(segment.text)
-        pending: list[str] = []
-        for sentence in split_sentences(cleaned):
-            words = sentence.split()
-            while len(words) > options.max_unit_words:
-                yield _Unit(segment, " ".join(words[: options.max_unit_words]),
-                            options.max_unit_words)  # fmt: skip
-                words = words[options.max_unit_words :]
-            pending.extend(words)
-            if len(pending) >= options.min_words:
-                yield _Unit(segment, " ".join(pending), len(pending))
-                pending = []
 
 
 _PROFESSIONALS = {
@@ -239,7 +165,7 @@ def draft_note(
     total_words = sum(len(s.text.split()) for s in segments)
     steps = 1 + total_words // options.long_visit_words
     caps = {s.key: s.max_statements * min(steps, 4) for s in template.sections}
-    selector = _Selector(template, caps, options.dedupe_similarity)
+    selector = Selector(template, caps, options.dedupe_similarity)
     guidance = embedder.encode(
         [f"{s.title}. {s.guidance}" for s in template.sections],
         normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
@@ -248,7 +174,7 @@ def draft_note(
     windows = max(1, -(-len(segments) // options.window_segments))
     for w in range(windows):
         window = segments[w * options.window_segments : (w + 1) * options.window_segments]
-        units = list(_units(window, options))
+        units = list(units_of(window, options.min_words, options.max_unit_words))
         if units:
             vectors = embedder.encode(
                 [u.text for u in units], batch_size=32, normalize_embeddings=True,
@@ -276,11 +202,11 @@ def draft_note(
 
 
 def _assign(
-    unit: _Unit,
+    unit: Unit,
     vector: np.ndarray,
     row: np.ndarray,
     template: Template,
-    selector: _Selector,
+    selector: Selector,
     actions_keys: set[str],
     options: DraftOptions,
 ) -> None:
@@ -298,7 +224,7 @@ def _build_sections(
     transcript: Transcript,
     template: Template,
     drafter: NoteDrafter,
-    selector: _Selector,
+    selector: Selector,
     options: DraftOptions,
     topics: tuple[Topic, ...],
     embedder: Any,
@@ -365,7 +291,7 @@ def _build_sections(
 
 
 def _pick_quote(
-    section: TemplateSection, template: Template, units: list[_Unit]
+    section: TemplateSection, template: Template, units: list[Unit]
 ) -> tuple[str, Segment] | None:
     for unit in units:
         role = _role(unit.segment.speaker)
@@ -395,7 +321,7 @@ def _grounded_sections(
                 text = payload
             pairs.append((text, segment.text))
     sims = iter(similarities(embedder, pairs))
-    sections = []
+    sections: list[DraftSection] = []
     for (section, _), out in zip(planned, finished, strict=True):
         statements: list[Statement] = []
         actions: list[Action] = []

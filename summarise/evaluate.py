@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import logging
+import re
 import resource
 import statistics
 import sys
@@ -94,9 +94,9 @@ def read_dataset(path: str | Path, limit: int | None = None) -> Iterator[dict[st
             except json.JSONDecodeError as exc:
                 raise BadInput(f"{source}, line {number}: not valid JSON ({exc.msg}).") from exc
             if not isinstance(item, dict) or not isinstance(item.get("turns"), list):
-                raise BadInput(f"{source}, line {number}: needs a \"turns\" list.")
+                raise BadInput(f'{source}, line {number}: needs a "turns" list.')
             if not isinstance(item.get("reference_note"), str):
-                raise BadInput(f"{source}, line {number}: needs a \"reference_note\" string.")
+                raise BadInput(f'{source}, line {number}: needs a "reference_note" string.')
             item.setdefault("id", f"line-{number}")
             count += 1
             yield item
@@ -118,7 +118,7 @@ def score_note(reference: str, note: str) -> dict[str, float]:
 
 def _sentence_lines(text: str) -> str:
     """One sentence a line, as ROUGE-Lsum expects."""
-    lines = []
+    lines: list[str] = []
     for line in text.splitlines():
         lines.extend(s for s in re.split(r"(?<=[.!?])\s+", line.strip()) if s)
     return "\n".join(lines)

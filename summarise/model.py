@@ -220,7 +220,7 @@ def load_drafter(model: str | Path | None = None, device: str = "auto") -> Trans
             f"{path}: cannot load the language model ({exc}); check it is a complete "
             "causal language model saved for transformers."
         ) from exc
-    loaded.to(device)
+    loaded.to(device)  # type: ignore[arg-type]
     loaded.eval()
     logger.info("loaded language model %s on %s", path.name, device)
     return TransformersDrafter(loaded, tokenizer, path.name, sha, device)

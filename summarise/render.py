@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from summarise.types import Draft, DraftSection, Statement
+from summarise.types import Citation, Draft, DraftSection, Statement
 
 __all__ = ["render_markdown", "render_text"]
 
@@ -18,9 +18,9 @@ def _action_line(action_who: str, what: str, by_when: str | None) -> str:
 
 def _section_lines(section: DraftSection) -> list[str]:
     if section.style == "actions":
-        return [
-            "- " + _action_line(a.who, a.what, a.by_when) for a in section.actions
-        ] or [section.note]
+        return ["- " + _action_line(a.who, a.what, a.by_when) for a in section.actions] or [
+            section.note
+        ]
     if not section.statements:
         return [section.note]
     if section.style == "bullets":
@@ -39,7 +39,7 @@ def render_text(draft: Draft) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def _cites(statement_citations: tuple) -> str:  # type: ignore[type-arg]
+def _cites(statement_citations: tuple[Citation, ...]) -> str:
     return ", ".join(f"[{c.segment_id} @ {_clock(c.start)}]" for c in statement_citations)
 
 
@@ -74,7 +74,6 @@ def render_markdown(draft: Draft) -> str:
         for s in section.statements:
             flags = f" \u26a0 {', '.join(s.flags)}" if s.flags else ""
             lines.append(
-                f"- {_statement_text(s)} {_cites(s.citations)} "
-                f"(support {s.support:.2f}){flags}"
+                f"- {_statement_text(s)} {_cites(s.citations)} (support {s.support:.2f}){flags}"
             )
     return "\n".join(lines) + "\n"

@@ -120,7 +120,8 @@ def validate_rewrite(reply: str, utterance: str, speaker: str) -> Rewrite:
     for kind in ("number", "date", "negation", "medication"):
         if ours[kind] != theirs[kind]:
             return Rewrite(None, f"changed-{kind}")
-    if ours["name"] - theirs["name"] - content_words(speaker):
+    said = set(re.findall(r"[a-z0-9']+", utterance.lower()))
+    if ours["name"] - theirs["name"] - said - {w.lower() for w in speaker.split()}:
         return Rewrite(None, "new-name")
     new = content_words(text) - content_words(utterance) - _ALLOWED_NEW - content_words(speaker)
     if new:

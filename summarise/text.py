@@ -180,10 +180,17 @@ def content_words(text: str) -> set[str]:
 
 def _stem(word: str) -> str:
     word = word.replace("'", "")
-    for suffix in ("ing", "ed", "es", "s", "ly"):
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith(("sses", "shes", "ches", "xes", "zes")):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        word = word[:-1]
+    for suffix in ("ing", "ed", "ly"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
 
 
 def speaker_label(speaker: str | None, person: str = "The person") -> str:
@@ -237,9 +244,7 @@ def _capitalise_sentences(text: str) -> str:
     return re.sub(r"([.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
 
 
-def reported_speech(
-    text: str, speaker: str, other: str, *, verb: str = "said"
-) -> str:
+def reported_speech(text: str, speaker: str, other: str, *, verb: str = "said") -> str:
     """Turn a cleaned utterance into a third-person statement.
 
     Args:

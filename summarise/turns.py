@@ -39,7 +39,7 @@ def transcript_from_turns(
     for index, turn in enumerate(turns):
         if not isinstance(turn, Mapping) or not isinstance(turn.get("text"), str):
             raise BadInput(
-                f"{source or 'turns'}: turn {index} must be an object with a \"text\" string."
+                f'{source or "turns"}: turn {index} must be an object with a "text" string.'
             )
         text = " ".join(turn["text"].split())
         if not text:

@@ -120,14 +120,10 @@ class WhisperTranscriber:
     def _decode(
         self,
         samples: np.ndarray,
-        speech: list[dict[str, int]],
         options: TranscribeOptions,
         language: str | None,
         task: str,
     ) -> tuple[list[Any], Any]:
-        from faster_whisper.transcribe import restore_speech_timestamps
-        from faster_whisper.vad import collect_chunks
-
         common: dict[str, Any] = {
             "language": language,
             "task": task,
@@ -139,28 +135,29 @@ class WhisperTranscriber:
             "no_speech_threshold": 0.6,
             "hotwords": ", ".join(options.vocabulary) or None,
         }
+        # Whisper gets faster-whisper's own VAD filter, tuned for decoding (it keeps
+        # the short pauses between words); the finer regions of :meth:`_speech` serve
+        # the speaker labels and the checks for text invented over silence.
         if options.batch_size > 0:
-            if options.vad:
-                spans = _merge_spans([(s["start"], s["end"]) for s in speech], 30 * SAMPLE_RATE)
-            else:  # fixed 30-second windows when voice-activity detection is off
+            clips = None
+            if not options.vad:  # fixed 30-second windows
                 step = 30 * SAMPLE_RATE
-                spans = [(a, min(a + step, len(samples))) for a in range(0, len(samples), step)]
-            clips = [{"start": a / SAMPLE_RATE, "end": b / SAMPLE_RATE} for a, b in spans]
+                clips = [
+                    {"start": a / SAMPLE_RATE, "end": min(a + step, len(samples)) / SAMPLE_RATE}
+                    for a in range(0, len(samples), step)
+                ]
             raw, info = self.batched.transcribe(
-                samples, batch_size=options.batch_size, clip_timestamps=clips, **common
+                samples,
+                batch_size=options.batch_size,
+                vad_filter=options.vad,
+                clip_timestamps=clips,
+                **common,
             )
             return list(raw), info
-        common["hallucination_silence_threshold"] = 2.0
-        if not options.vad:
-            raw, info = self.model.transcribe(samples, vad_filter=False, **common)
-            return list(raw), info
-        # Pauses under 2 s stay in, as faster-whisper's own VAD filter does: Whisper
-        # reads better with the natural gaps between words.
-        spans = _merge_spans([(s["start"], s["end"]) for s in speech], None, 2 * SAMPLE_RATE)
-        kept = [{"start": a, "end": b} for a, b in spans]
-        pieces, _ = collect_chunks(samples, kept)
-        raw, info = self.model.transcribe(np.concatenate(pieces), vad_filter=False, **common)
-        return list(restore_speech_timestamps(raw, kept, SAMPLE_RATE)), info
+        raw, info = self.model.transcribe(
+            samples, vad_filter=options.vad, hallucination_silence_threshold=2.0, **common
+        )
+        return list(raw), info
 
     def _chunk(
         self,
@@ -178,15 +175,13 @@ class WhisperTranscriber:
         if not speech:
             return
         language = options.language or found.language
-        raw, info = self._decode(chunk.samples, speech, options, language, "transcribe")
+        raw, info = self._decode(chunk.samples, options, language, "transcribe")
         if found.language is None:
             found.language = info.language
             found.language_probability = float(info.language_probability)
         found.segments.extend(_convert(r, chunk.offset) for r in raw)
         if options.translate and self.multilingual and found.language != "en":
-            translated, _ = self._decode(
-                chunk.samples, speech, options, found.language, "translate"
-            )
+            translated, _ = self._decode(chunk.samples, options, found.language, "translate")
             found.translation.extend(_convert(r, chunk.offset) for r in translated)
         if embedder is not None:
             embedder.add(chunk.samples, chunk.offset, [(s["start"], s["end"]) for s in speech])
@@ -255,32 +250,6 @@ def _torch_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _merge_spans(
-    spans: list[tuple[int, int]], longest: int | None, widest_gap: int | None = None
-) -> list[tuple[int, int]]:
-    """Join neighbouring speech regions (sample indices).
-
-    Args:
-        spans: Regions in order.
-        longest: Joined spans stay at most this long (``None``: no limit). Whisper
-            reads 30-second windows; one window per short region would waste most
-            of each, so in batched decoding neighbours share one.
-        widest_gap: Only join across pauses shorter than this (``None``: any).
-
-    Returns:
-        The joined regions.
-    """
-    merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        fits = longest is None or end - merged[-1][0] <= longest if merged else False
-        close = widest_gap is None or start - merged[-1][1] < widest_gap if merged else False
-        if merged and fits and close:
-            merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def _speakers_by_overlap(translation: list[Segment], original: list[Segment]) -> list[Segment]:

@@ -161,8 +161,11 @@ def verify(
         The result: ``ok``, or the first entry that fails and why.
     """
     columns = [table.c[name] for name in _HASHED_FIELDS] + [table.c.hash]
-    rows = conn.execution_options(stream_results=True, yield_per=1000).execute(
-        sa.select(*columns).order_by(table.c.id)
+    # Options given per statement: Connection.execution_options() would change the
+    # caller's connection for good (a streaming cursor breaks its next INSERT).
+    rows = conn.execute(
+        sa.select(*columns).order_by(table.c.id),
+        execution_options={"stream_results": True, "yield_per": 1000},
     )
     checked = 0
     previous_id: int | None = None

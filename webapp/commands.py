@@ -1,5 +1,5 @@
 """``carenotes serve``, ``users create``, ``keys generate|rotate``, ``audit verify``,
-``retention run`` and ``worker``."""
+``purge`` (alias ``retention run``) and ``worker``."""
 
 from __future__ import annotations
 
@@ -108,13 +108,21 @@ def _retention(_args: argparse.Namespace) -> int:
     result = apply_retention(_app().extensions["carenotes"])
     print(
         f"Deleted the audio of {result.audio_deleted} approved recording(s) and "
-        f"{result.drafts_deleted} unapproved draft(s) past their retention period."
+        f"{result.drafts_deleted} unapproved draft(s) past their retention period "
+        "(their data keys destroyed)."
     )
+    if result.held:
+        print(f"Kept {result.held} recording(s) whose case is on legal hold.")
     return 0
 
 
 def _worker(args: argparse.Namespace) -> int:
     from webapp.jobs import run_one_job
+
+    if args.celery:
+        from webapp.scale_commands import celery_worker
+
+        return celery_worker(args)
 
     app = _app()
     svc = app.extensions["carenotes"]
@@ -141,7 +149,9 @@ def add_commands(subparsers: Any) -> None:
     create = users_sub.add_parser("create", help="create a user")
     create.add_argument("username")
     create.add_argument(
-        "--role", required=True, choices=("social_worker", "practitioner", "manager", "admin")
+        "--role",
+        required=True,
+        choices=("social_worker", "practitioner", "manager", "admin", "information_governance"),
     )
     create.add_argument("--team", action="append", help="team name (repeat for several)")
     create.add_argument("--name", help="full name shown on pages")
@@ -171,6 +181,15 @@ def add_commands(subparsers: Any) -> None:
         func=_retention
     )
 
+    subparsers.add_parser(
+        "purge", help="delete what is past its retention period (the worker runs this daily)"
+    ).set_defaults(func=_retention)
+
     worker = subparsers.add_parser("worker", help="run background jobs in this process")
     worker.add_argument("--once", action="store_true", help="stop when no job is waiting")
     worker.set_defaults(func=_worker)
+
+    from webapp import scale_commands
+
+    scale_commands.add_worker_arguments(worker)
+    scale_commands.add_commands(subparsers)

@@ -22,9 +22,11 @@ __all__ = [
     "create_engine",
     "init_schema",
     "jobs",
+    "legal_holds",
     "metadata",
     "note_versions",
     "notes",
+    "quality_samples",
     "recordings",
     "sessions",
     "teams",
@@ -145,6 +147,8 @@ notes = sa.Table(
     sa.Column("approved_at", _ts, nullable=True),
     sa.Column("approved_sha256", sa.String(64), nullable=True),
     sa.Column("approved_text_enc", sa.LargeBinary, nullable=True),
+    # The access policy's version when the note was drafted (revision 0003).
+    sa.Column("policy_version", sa.String(40), nullable=True),
 )
 
 note_versions = sa.Table(
@@ -170,6 +174,33 @@ addenda = sa.Table(
     sa.Column("author_id", sa.ForeignKey("users.id"), nullable=False),
     sa.Column("at", _ts, nullable=False),
     sa.Column("text_enc", sa.LargeBinary, nullable=False),
+)
+
+# A legal hold pauses every deletion for a case reference (revision 0003). The case
+# reference is sealed under the hold's own data key, like a recording's.
+legal_holds = sa.Table(
+    "legal_holds",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("case_ref_enc", sa.LargeBinary, nullable=False),
+    sa.Column("wrapped_key", sa.LargeBinary, nullable=False),
+    sa.Column("set_by", sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("set_at", _ts, nullable=False),
+    sa.Column("cleared_by", sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("cleared_at", _ts, nullable=True),
+)
+
+# Approved notes drawn for a manager's second read, and its outcome (revision 0003).
+quality_samples = sa.Table(
+    "quality_samples",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("note_id", sa.ForeignKey("notes.id"), nullable=False, index=True),
+    sa.Column("manager_id", sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("drawn_at", _ts, nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=True),
+    sa.Column("comment_enc", sa.LargeBinary, nullable=True),
+    sa.Column("reviewed_at", _ts, nullable=True),
 )
 
 audit_log = audit.audit_table(metadata)

@@ -124,12 +124,13 @@ def _claimable(now: Any) -> Any:
     )
 
 
-def _claim(svc: Services, worker_id: str) -> Any:
+def _claim(svc: Services, worker_id: str, job_id: int | None = None) -> Any:
     now = db.utcnow()
+    only = db.jobs.c.id == job_id if job_id is not None else sa.true()
     with svc.engine.connect() as conn:
         candidates = conn.execute(
             sa.select(db.jobs.c.id, db.jobs.c.attempts, db.jobs.c.max_attempts)
-            .where(_claimable(now))
+            .where(_claimable(now), only)
             .order_by(db.jobs.c.id)
             .limit(10)
         ).all()
@@ -328,6 +329,7 @@ def _finish(svc: Services, job: Any, worker_id: str, transcript: dict, draft: di
                     state="draft",
                     created_at=now,
                     updated_at=now,
+                    policy_version=svc.policy.version,
                 )
             )
             record(conn, None, "system", "draft_created", "note", note_id, {"job": job.id})
@@ -365,18 +367,21 @@ def _fail(svc: Services, job: Any, worker_id: str, message: str, retry: bool) ->
             )
 
 
-def run_one_job(svc: Services, worker_id: str | None = None) -> int | None:
+def run_one_job(
+    svc: Services, worker_id: str | None = None, job_id: int | None = None
+) -> int | None:
     """Claim and run one job, if any is waiting; return its id.
 
     Args:
         svc: The app's services (``app.extensions["carenotes"]``).
         worker_id: Name of this worker; host and process id by default.
+        job_id: Run only this job (a Celery task's), if it is waiting; any by default.
 
     Returns:
         The id of the job run (whatever its outcome), or ``None`` if none was waiting.
     """
     worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-    job = _claim(svc, worker_id)
+    job = _claim(svc, worker_id, job_id)
     if job is None:
         return None
     logger.info("worker %s running job %s (attempt %s)", worker_id, job.id, job.attempts)

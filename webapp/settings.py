@@ -49,6 +49,14 @@ class Settings:
         llm_model: Language model file or directory for drafting; empty uses the
             packaged one.
         policy_file: Access policy TOML; empty uses ``policies/access.toml``.
+        broker_url: Celery broker (``redis://host:6379/0`` or
+            ``amqp://user:password@host:5672//``). Empty: jobs run in-process.
+        celery_queue: The Celery queue recordings are sent to (``transcribe``;
+            ``transcribe-gpu`` to send them to GPU workers).
+        dispatch_resend_seconds: A queued job whose task was sent this long ago
+            without being started is sent again by the sweep (a lost message).
+        metrics_token: Bearer token for ``/metrics`` from other machines; empty
+            allows loopback only.
     """
 
     secret_key: str
@@ -71,6 +79,10 @@ class Settings:
     transcribe_diarise: bool = True
     llm_model: str = ""
     policy_file: str = ""
+    broker_url: str = ""
+    celery_queue: str = "transcribe"
+    dispatch_resend_seconds: float = 900.0
+    metrics_token: str = ""
 
 
 _MISSING_SETTINGS_HELP = (

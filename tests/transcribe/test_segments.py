@@ -6,7 +6,12 @@ import numpy as np
 
 from transcribe import Segment, Word
 from transcribe.diarise import Windows
-from transcribe.segments import collapse_repetitions, flag_hallucinations, label_speakers
+from transcribe.segments import (
+    collapse_repetitions,
+    fit_words_to_speech,
+    flag_hallucinations,
+    label_speakers,
+)
 
 
 def _segment(text: str, start: float, step: float = 0.3, **extra: float) -> Segment:
@@ -69,3 +74,15 @@ def test_segments_split_at_speaker_changes_with_labels_in_order_of_appearance() 
         ("SPEAKER_1", "and you"),
     ]
     assert pieces[1].start == 2.0 and pieces[1].end == 3.0
+
+
+def test_a_word_stretched_across_a_pause_starts_where_speech_resumes() -> None:
+    words = (Word(10.0, 10.4, " link", 0.9), Word(11.4, 15.7, " Well,", 0.6),
+             Word(15.8, 16.0, " actually", 0.9))  # fmt: skip
+    segment = Segment(-1, 10.0, 16.0, "link Well, actually", words=words)
+    [fitted] = fit_words_to_speech([segment], [(9.5, 11.8), (15.2, 17.0)])
+    assert fitted.words[1] == Word(15.2, 15.7, " Well,", 0.6)
+    assert fitted.words[0] == words[0] and fitted.words[2] == words[2]
+    # A long word inside continuous speech is left as it is.
+    [kept] = fit_words_to_speech([segment], [(9.5, 17.0)])
+    assert kept == segment

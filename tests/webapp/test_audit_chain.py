@@ -275,3 +275,14 @@ def test_concurrent_appends_from_many_threads_still_form_one_chain(db) -> None:
     assert actors == {f"user{n}" for n in range(threads_count)}
     check = _verify(engine, table)
     assert check.ok and check.checked == threads_count * per_thread
+
+
+def test_the_same_connection_can_append_after_verifying(db) -> None:
+    engine, table = db
+    _fill(engine, table, 3)
+    with engine.begin() as conn:
+        assert verify(conn, table).ok
+        append(conn, table, actor_id=1, actor="user1", action="audit_view")
+        assert conn.get_execution_options().get("stream_results") is not True
+    check = _verify(engine, table)
+    assert (check.ok, check.checked) == (True, 4)

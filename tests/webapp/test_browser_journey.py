@@ -319,7 +319,9 @@ def test_a_recording_goes_from_upload_to_an_approved_downloaded_note(
                     dumped = repr(tuple(row)).encode()
                     assert SPOKEN not in dumped.lower(), table.name
                     assert TYPED_EDIT.encode() not in dumped, table.name
-    assert stored, "nothing was stored"
+    # Under the default retention policy the audio is deleted at approval, so on
+    # PostgreSQL (database rows checked above) the storage folder may now be empty.
+    assert stored or not database_url.startswith("sqlite"), "nothing was stored"
     for path in stored:
         content = path.read_bytes()
         assert SPOKEN not in content.lower(), path

@@ -9,7 +9,7 @@ __all__ = ["register"]
 
 def register(app: Flask) -> None:
     """Register every blueprint on ``app``."""
-    from webapp.blueprints import admin, auth, oversight, recordings, review
+    from webapp.blueprints import admin, auth, health, oversight, recordings, review
 
-    for module in (auth, recordings, review, oversight, admin):
+    for module in (auth, recordings, review, oversight, admin, health):
         app.register_blueprint(module.bp)

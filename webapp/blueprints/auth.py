@@ -28,6 +28,8 @@ def home() -> Any:
         return redirect(url_for("auth.login"))
     if current_user().can("manage_users") and not current_user().can("case_content"):
         return redirect(url_for("admin.users"))
+    if current_user().can("subject_access") and not current_user().can("case_content"):
+        return redirect(url_for("oversight.subject_access_form"))
     return redirect(url_for("recordings.index"))
 
 

@@ -1,16 +1,21 @@
-"""Oversight: the audit trail, for managers (their teams) and administrators (all)."""
+"""Oversight and governance: the audit trail, each note's review history, the team
+dashboard, quality sampling, legal holds and subject access exports."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from webapp import audit, db
 from webapp.context import services
+from webapp.services import charts, holds, sampling
 from webapp.services.access import require
 from webapp.services.audit_trail import record
+from webapp.services.dashboard import QUICK_REVIEW_SECONDS, DashboardFilter, dashboard
+from webapp.services.note_audit import note_audit
+from webapp.services.subject_access import export_subject_access
 from webapp.web import current_user, login_required
 
 bp = Blueprint("oversight", __name__, url_prefix="/oversight")
@@ -51,3 +56,199 @@ def audit_trail() -> Any:
         rows = conn.execute(query).all()
         record(conn, user.id, user.username, "audit_view", None, None, {"action": action or None})
     return render_template("oversight/audit.html", rows=rows, check=check, action=action)
+
+
+@bp.get("/notes/<recording_id>")
+@login_required
+def note_review(recording_id: str) -> Any:
+    """How one note was reviewed: AI draft, saved versions, approved text, flags, timing."""
+    return render_template(
+        "oversight/note.html",
+        a=note_audit(services(), current_user(), recording_id),
+        recording_id=recording_id,
+    )
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+@bp.get("/dashboard")
+@login_required
+def team_dashboard() -> Any:
+    """Charts of how the tool is used in the manager's teams, with filters."""
+    user = current_user()
+    filters = DashboardFilter.from_args(request.args)
+    board = dashboard(services(), user, filters)
+    people = board.by_author
+    quick = {name for name, f in people.items() if f["outliers"]}
+    figures = {
+        "weekly": charts.column_chart(
+            "chart-weekly",
+            "Notes approved per week",
+            [charts.Bar(week, count, str(count)) for week, count in board.per_week],
+        ),
+        "unchanged": charts.bar_chart(
+            "chart-unchanged",
+            "Share of AI statements approved unchanged, per worker",
+            [
+                charts.Bar(n, f["unchanged"] * 100, _pct(f["unchanged"]), n in quick)
+                for n, f in people.items()
+            ],
+            maximum=100,
+        ),
+        "edit_worker": charts.bar_chart(
+            "chart-edit-worker",
+            "Words changed from the AI draft, per worker",
+            [charts.Bar(n, f["edit"] * 100, _pct(f["edit"])) for n, f in people.items()],
+            maximum=100,
+        ),
+        "edit_template": charts.bar_chart(
+            "chart-edit-template",
+            "Words changed from the AI draft, per template",
+            [charts.Bar(n, f["edit"] * 100, _pct(f["edit"])) for n, f in board.by_template.items()],
+            maximum=100,
+        ),
+        "flags": charts.bar_chart(
+            "chart-flags",
+            "Flagged statements confirmed without change, per worker",
+            [
+                charts.Bar(n, f["confirmed"], f"{f['confirmed']:.0f} of {f['flags']:.0f}")
+                for n, f in people.items()
+            ],
+        ),
+        "visit_days": charts.bar_chart(
+            "chart-visit-days",
+            "Average days from visit to approved note, per worker",
+            [
+                charts.Bar(n, f["visit_days"], f"{f['visit_days']:.1f} days")
+                for n, f in people.items()
+            ],
+        ),
+        "review": charts.scatter_chart(
+            "chart-review",
+            "Review time against share approved unchanged, one point per note",
+            [
+                charts.Point(
+                    (f.review_seconds or 0) / 60,
+                    f.unchanged_share * 100,
+                    f"{f.author}, {f.approved_on:%d %b}",
+                    f.outlier,
+                )
+                for f in board.notes
+                if f.review_seconds is not None
+            ],
+            "Minutes from first opening to approval",
+            "% unchanged",
+            x_max=max([30.0] + [(f.review_seconds or 0) / 60 for f in board.notes]),
+        ),
+    }
+    with services().engine.begin() as conn:
+        record(
+            conn, user.id, user.username, "dashboard_view", None, None, {"notes": len(board.notes)}
+        )
+    return render_template(
+        "oversight/dashboard.html",
+        board=board,
+        figures=figures,
+        filters=filters,
+        quick_minutes=QUICK_REVIEW_SECONDS / 60,
+        outliers=[f for f in board.notes if f.outlier],
+    )
+
+
+@bp.get("/samples")
+@login_required
+def samples() -> Any:
+    """The quality sampling queue."""
+    return render_template(
+        "oversight/samples.html",
+        samples=sampling.list_samples(services(), current_user()),
+        outcomes=sampling.OUTCOMES,
+    )
+
+
+@bp.post("/samples")
+@login_required
+def draw_samples() -> Any:
+    """Draw a random sample of approved notes for a second read."""
+    size = request.form.get("size", "").strip()
+    if not size.isdigit():
+        from policies.errors import BadInput
+
+        raise BadInput("Enter how many notes to draw, as a number.")
+    drawn = sampling.draw_sample(services(), current_user(), int(size))
+    flash(
+        f"{len(drawn)} note(s) drawn for a second read."
+        if drawn
+        else "No approved notes are waiting to be sampled."
+    )
+    return redirect(url_for("oversight.samples"))
+
+
+@bp.post("/samples/<sample_id>")
+@login_required
+def sample_outcome(sample_id: str) -> Any:
+    """Record the outcome of a second read."""
+    sampling.record_outcome(
+        services(),
+        current_user(),
+        sample_id,
+        request.form.get("outcome", ""),
+        request.form.get("comment", ""),
+    )
+    flash("The outcome of the second read was recorded.")
+    return redirect(url_for("oversight.samples"))
+
+
+@bp.get("/holds")
+@login_required
+def legal_holds() -> Any:
+    """Active legal holds, and a form to place one."""
+    return render_template(
+        "oversight/holds.html", holds=holds.list_holds(services(), current_user())
+    )
+
+
+@bp.post("/holds")
+@login_required
+def place_hold() -> Any:
+    """Place a legal hold on a case reference."""
+    holds.place_hold(services(), current_user(), request.form.get("case_reference", ""))
+    flash("The legal hold is in place: nothing about this case will be deleted until it is lifted.")
+    return redirect(url_for("oversight.legal_holds"))
+
+
+@bp.post("/holds/<hold_id>/lift")
+@login_required
+def lift_hold(hold_id: str) -> Any:
+    """Lift a legal hold."""
+    holds.lift_hold(services(), current_user(), hold_id)
+    flash("The legal hold was lifted; the retention policy applies again at the next purge.")
+    return redirect(url_for("oversight.legal_holds"))
+
+
+@bp.get("/subject-access")
+@login_required
+def subject_access_form() -> Any:
+    """The subject access export form."""
+    require(
+        current_user(),
+        "subject_access",
+        "Only information governance can export subject access data.",
+    )
+    return render_template("oversight/subject_access.html")
+
+
+@bp.post("/subject-access")
+@login_required
+def subject_access_export() -> Any:
+    """Export everything held about a case reference as one ZIP archive."""
+    export = export_subject_access(
+        services(), current_user(), request.form.get("case_reference", "")
+    )
+    return Response(
+        export.data,
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
+    )

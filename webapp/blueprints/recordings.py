@@ -13,7 +13,12 @@ from webapp import db, jobs
 from webapp.context import aad, services
 from webapp.services.access import get_recording, readable_recordings, require
 from webapp.services.audit_trail import record
-from webapp.services.recordings import UploadDetails, create_recording, recording_allowed
+from webapp.services.recordings import (
+    CONSENT_METHODS,
+    UploadDetails,
+    create_recording,
+    recording_allowed,
+)
 from webapp.web import current_user, login_required, wants_json
 
 bp = Blueprint("recordings", __name__, url_prefix="/recordings")
@@ -73,6 +78,7 @@ def new() -> Any:
         teams=teams,
         today=db.utcnow().date().isoformat(),
         max_mib=svc.settings.max_content_length // (1024 * 1024),
+        consent_methods=CONSENT_METHODS,
     )
 
 
@@ -89,8 +95,15 @@ def _details_from_form() -> UploadDetails:
         for i, (n, r) in enumerate(zip(names, roles, strict=True))
         if n.strip() or r.strip()
     )
+    kept = [i for i, (n, r) in enumerate(zip(names, roles, strict=True)) if n.strip() or r.strip()]
+    methods = form.getlist("participant_consent_method")
+    given_by = form.getlist("participant_consent_by")
+    if (methods and len(methods) != len(names)) or (given_by and len(given_by) != len(names)):
+        raise BadInput("Say how consent was given for each participant; reload the form.")
     team = form.get("team_id", "").strip()
     return UploadDetails(
+        consent_methods=tuple(methods[i] for i in kept) if methods else (),
+        consent_given_by=tuple(given_by[i] for i in kept) if given_by else (),
         case_reference=form.get("case_reference", ""),
         visit_type=form.get("visit_type", ""),
         visit_date=form.get("visit_date", ""),

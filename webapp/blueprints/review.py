@@ -13,7 +13,7 @@ from webapp.services import approval
 from webapp.services import notes as note_service
 from webapp.services.access import get_recording
 from webapp.services.audit_trail import record
-from webapp.services.exports import render_docx, render_text
+from webapp.services.exports import ApprovalInfo, note_json, render_docx, render_pdf, render_text
 from webapp.services.history import note_history
 from webapp.services.recordings import participants_of
 from webapp.web import current_user, login_required, wants_json
@@ -262,3 +262,44 @@ def download_docx(recording_id: str) -> Any:
         mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         headers={"Content-Disposition": f'attachment; filename="note-{recording_id[:8]}.docx"'},
     )
+
+
+@bp.get("/<recording_id>/note.pdf")
+@login_required
+def download_pdf(recording_id: str) -> Any:
+    """The approved note as a PDF."""
+    loaded = _approved(recording_id, "pdf")
+    data = render_pdf(loaded.meta, loaded.draft, loaded.work, _approver(loaded), loaded.addenda)
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="note-{recording_id[:8]}.pdf"'},
+    )
+
+
+@bp.get("/<recording_id>/note.json")
+@login_required
+def download_json(recording_id: str) -> Any:
+    """The approved note as JSON for a case-management system's import."""
+    import sqlalchemy as sa
+
+    loaded = _approved(recording_id, "json")
+    with services().engine.connect() as conn:
+        names = dict(
+            conn.execute(
+                sa.select(db.users.c.id, db.users.c.display_name).where(
+                    db.users.c.id.in_([loaded.recording.owner_id, loaded.note.approved_by])
+                )
+            ).all()
+        )
+    at = db.as_utc(loaded.note.approved_at)
+    info = ApprovalInfo(
+        author=names.get(loaded.recording.owner_id, ""),
+        approver=names.get(loaded.note.approved_by, ""),
+        approved_at=at.isoformat(timespec="seconds") if at else "",
+        sha256=loaded.note.approved_sha256,
+        policy_version=loaded.note.policy_version or "unrecorded",
+    )
+    response = jsonify(note_json(loaded.meta, loaded.draft, loaded.work, info, loaded.addenda))
+    response.headers["Content-Disposition"] = f'attachment; filename="note-{recording_id[:8]}.json"'
+    return response

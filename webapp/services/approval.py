@@ -135,6 +135,11 @@ def approve_note(
             {"sha256": digest, "version": note.version + 1},
         )
     logger.info("note %s approved by user %s", note.id, user.id)
+    # Raw audio goes at approval unless the policy keeps it for a while (or a legal
+    # hold keeps it); the approved note itself is kept.
+    from webapp.services.retention import delete_audio
+
+    delete_audio(svc, rec.id)
     return ApprovalResult(sha256=digest, already=False)
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "end_session",
     "hash_password",
     "load_session",
+    "load_user",
     "revoke_user_sessions",
     "start_session",
 ]
@@ -267,3 +268,27 @@ def revoke_user_sessions(conn: sa.Connection, user_id: int) -> int:
         .values(revoked_at=db.utcnow())
     )
     return int(result.rowcount or 0)
+
+
+def load_user(svc: Services, user_id: int) -> CurrentUser:
+    """The user with ``user_id`` as a :class:`CurrentUser` (for commands and jobs).
+
+    Raises:
+        NotFound: No such user.
+    """
+    from policies.errors import NotFound
+
+    with svc.engine.connect() as conn:
+        row = conn.execute(sa.select(db.users).where(db.users.c.id == user_id)).one_or_none()
+        if row is None:
+            raise NotFound(f"There is no user with id {user_id}.")
+        team_ids = conn.execute(
+            sa.select(db.user_teams.c.team_id).where(db.user_teams.c.user_id == user_id)
+        ).scalars()
+        return CurrentUser(
+            id=row.id,
+            username=row.username,
+            display_name=row.display_name,
+            role=svc.policy.role(row.role),
+            team_ids=frozenset(team_ids),
+        )

@@ -1,13 +1,30 @@
-"""The approved note as plain text and as a Word document, ready to paste or attach."""
+"""The approved note as plain text, Word, PDF and JSON, ready to paste, attach or import.
+
+Every format is built from the approved working state alone: statements deleted in
+review are left out and edits are applied, so only approved text ever leaves.
+"""
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-__all__ = ["NoteMeta", "note_sections", "render_docx", "render_text"]
+__all__ = [
+    "ApprovalInfo",
+    "NoteMeta",
+    "note_json",
+    "note_sections",
+    "render_docx",
+    "render_pdf",
+    "render_text",
+]
+
+_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+_ACTION = re.compile(r"^(?P<who>[^:]{1,120}):\s*(?P<what>.+?)(?:\s+\(by (?P<when>[^)]+)\))?$", re.S)
 
 
 @dataclass(frozen=True)
@@ -25,6 +42,25 @@ class NoteMeta:
     visit_type: str
     visit_date: str
     template_title: str
+
+
+@dataclass(frozen=True)
+class ApprovalInfo:
+    """Who wrote and approved a note, for exports to case-management systems.
+
+    Attributes:
+        author: Display name of the person who recorded the visit.
+        approver: Display name of the approver.
+        approved_at: ISO 8601 time (UTC) of approval.
+        sha256: Hash of the approved text.
+        policy_version: The access policy version the note was produced under.
+    """
+
+    author: str
+    approver: str
+    approved_at: str
+    sha256: str
+    policy_version: str
 
 
 def note_sections(
@@ -116,3 +152,151 @@ def render_docx(
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def render_pdf(
+    meta: NoteMeta,
+    draft: dict[str, Any],
+    work: dict[str, Any],
+    approval: str,
+    addenda: Iterable[tuple[str, str, str]] = (),
+) -> bytes:
+    """The note as a PDF (fpdf2), returned as bytes; same content as :func:`render_docx`.
+
+    Args:
+        meta: Heading details.
+        draft: The draft as a dictionary.
+        work: The reviewer's working state.
+        approval: One line naming the approver, the time and the text's hash.
+        addenda: ``(author, time, text)`` added after approval.
+    """
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_margins(20, 20, 20)
+    pdf.set_auto_page_break(True, margin=20)
+    pdf.add_page()
+    family, encode = _pdf_font(pdf)
+
+    def write(text: str, size: int = 11, bold: bool = False, gap: float = 2) -> None:
+        pdf.set_font(family, "B" if bold else "", size)
+        pdf.multi_cell(0, size * 0.5, encode(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(gap)
+
+    write(meta.template_title, size=16, bold=True)
+    write(f"Case reference: {meta.case_reference}", gap=0)
+    write(f"Visit date: {meta.visit_date}", gap=4)
+    for title, style, texts in note_sections(draft, work):
+        write(title, size=13, bold=True)
+        if not texts:
+            write("Nothing recorded.")
+        elif style == "prose":
+            write(" ".join(texts))
+        else:
+            for text in texts:
+                write(f"\u2022 {text}", gap=1)
+            pdf.ln(2)
+    for author, at, text in addenda:
+        write(f"Addendum by {author}, {at}", size=13, bold=True)
+        write(text)
+    write(approval, size=9)
+    return bytes(pdf.output())
+
+
+def _pdf_font(pdf: Any) -> tuple[str, Any]:
+    # DejaVu covers the characters notes contain (curly quotes, accents, bullets);
+    # without it the built-in Helvetica is used and other characters are replaced.
+    regular, bold = _FONT_DIR / "DejaVuSans.ttf", _FONT_DIR / "DejaVuSans-Bold.ttf"
+    if regular.exists() and bold.exists():
+        pdf.add_font("DejaVu", "", str(regular))
+        pdf.add_font("DejaVu", "B", str(bold))
+        return "DejaVu", str
+    table = str.maketrans(
+        {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2022": "-"}
+    )
+
+    def latin1(text: str) -> str:
+        return text.translate(table).encode("latin-1", "replace").decode("latin-1")
+
+    return "Helvetica", latin1
+
+
+def _actions(draft: dict[str, Any], work: dict[str, Any]) -> list[dict[str, Any]]:
+    actions = []
+    for section in draft["sections"]:
+        for index, action in enumerate(section.get("actions", ())):
+            item = work["items"].get(f"{section['key']}-action-{index}")
+            if item is None or item["status"] == "deleted" or not item["text"].strip():
+                continue
+            owner, what, due = action["who"], action["what"], action.get("by_when")
+            drafted = f"{owner}: {what}" + (f" (by {due})" if due else "")
+            if item["text"] != drafted:  # edited in review: read the parts back from the text
+                found = _ACTION.match(item["text"].strip())
+                owner, what, due = (
+                    (found["who"].strip(), found["what"].strip(), found["when"])
+                    if found
+                    else (None, item["text"].strip(), None)
+                )
+            actions.append({"owner": owner, "action": what, "due": due, "text": item["text"]})
+    return actions
+
+
+def _significant(draft: dict[str, Any], work: dict[str, Any]) -> list[str]:
+    topics: set[str] = set()
+    for section in draft["sections"]:
+        entries = [(st["id"], st) for st in section.get("statements", ())]
+        entries += [
+            (f"{section['key']}-action-{i}", a) for i, a in enumerate(section.get("actions", ()))
+        ]
+        for item_id, entry in entries:
+            item = work["items"].get(item_id)
+            if item is None or item["status"] == "deleted":
+                continue
+            for flag in entry.get("flags", ()):
+                if flag.startswith("high-stakes:"):
+                    topics.add(flag.split(":", 1)[1])
+    return sorted(topics)
+
+
+def note_json(
+    meta: NoteMeta,
+    draft: dict[str, Any],
+    work: dict[str, Any],
+    info: ApprovalInfo,
+    addenda: Iterable[tuple[str, str, str]] = (),
+) -> dict[str, Any]:
+    """The note as the record a case-management import expects.
+
+    Args:
+        meta: Heading details.
+        draft: The draft as a dictionary.
+        work: The reviewer's (approved) working state.
+        info: Author, approver and approval details.
+        addenda: ``(author, time, text)`` added after approval.
+
+    Returns:
+        A dictionary ready for ``json.dumps``: case reference, visit date, note type,
+        author, approver, approval time, sections, actions with owner and due date,
+        and the significant-event flag (true when a high-stakes statement was kept).
+    """
+    topics = _significant(draft, work)
+    return {
+        "schema": "carenotes.note/1",
+        "case_reference": meta.case_reference,
+        "visit_date": meta.visit_date,
+        "note_type": meta.visit_type,
+        "note_title": meta.template_title,
+        "author": info.author,
+        "approver": info.approver,
+        "approved_at": info.approved_at,
+        "approved_sha256": info.sha256,
+        "policy_version": info.policy_version,
+        "sections": [
+            {"title": title, "style": style, "items": texts}
+            for title, style, texts in note_sections(draft, work)
+        ],
+        "actions": _actions(draft, work),
+        "significant_event": bool(topics),
+        "significant_event_topics": topics,
+        "addenda": [{"author": a, "at": at, "text": t} for a, at, t in addenda],
+    }

@@ -43,6 +43,9 @@ def rotate_keys(svc: Services) -> tuple[int, int]:
                 .values(wrapped_key=rewrapped)
             )
         done += 1
+    # Legal holds seal their case reference under a data key of their own.
+    hold_done, hold_skipped = _rotate_holds(svc)
+    done, skipped = done + hold_done, skipped + hold_skipped
     with svc.engine.begin() as conn:
         record(
             conn,
@@ -54,4 +57,27 @@ def rotate_keys(svc: Services) -> tuple[int, int]:
             {"rewrapped": done, "already_current": skipped, "key_id": ring.current.key_id},
         )
     logger.info("key rotation: %d re-wrapped, %d already current", done, skipped)
+    return done, skipped
+
+
+def _rotate_holds(svc: Services) -> tuple[int, int]:
+    ring = svc.vault.ring
+    holds = db.legal_holds
+    with svc.engine.connect() as conn:
+        rows = conn.execute(sa.select(holds.c.id, holds.c.wrapped_key)).all()
+    done = skipped = 0
+    for hold_id, wrapped in rows:
+        if not crypto.needs_rewrap(ring, wrapped):
+            skipped += 1
+            continue
+        rewrapped = crypto.rewrap_key(
+            ring, wrapped, aad("recording", f"hold-{hold_id}", "data_key")
+        )
+        with svc.engine.begin() as conn:
+            conn.execute(
+                sa.update(holds)
+                .where(holds.c.id == hold_id, holds.c.wrapped_key == wrapped)
+                .values(wrapped_key=rewrapped)
+            )
+        done += 1
     return done, skipped

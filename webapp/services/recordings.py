@@ -23,11 +23,27 @@ from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
 from webapp.storage import new_blob_name
 
-__all__ = ["UploadDetails", "create_recording", "recording_allowed", "sniff_audio_type"]
+__all__ = [
+    "CONSENT_METHODS",
+    "UploadDetails",
+    "create_recording",
+    "recording_allowed",
+    "sniff_audio_type",
+]
 
 logger = logging.getLogger(__name__)
 
 _ACCEPTED = "WAV, FLAC, MP3, M4A, OGG or WebM"
+
+#: How consent to record can be given, as recorded with each participant.
+CONSENT_METHODS = {
+    "verbal": "Verbal consent from the person",
+    "written": "Written consent from the person",
+    "lpa": "Lasting power of attorney (health and welfare)",
+    "best_interests": "Best interests decision (the person lacks capacity to consent)",
+}
+# Consent given on the person's behalf must name who gave it or made the decision.
+_ON_BEHALF = ("lpa", "best_interests")
 
 
 @dataclass(frozen=True)
@@ -41,6 +57,10 @@ class UploadDetails:
         participants: ``(name or description, role)`` for each person present.
         consent: Whether consent was confirmed, one per participant.
         team_id: The team the record belongs to; the user's only team if ``None``.
+        consent_methods: How each participant's consent was given (a key of
+            :data:`CONSENT_METHODS`); ``"verbal"`` for each when empty.
+        consent_given_by: Who gave each consent when not the participant (an attorney,
+            the best-interests decision maker); empty strings when it was them.
     """
 
     case_reference: str
@@ -49,6 +69,8 @@ class UploadDetails:
     participants: tuple[tuple[str, str], ...]
     consent: tuple[bool, ...]
     team_id: int | None = None
+    consent_methods: tuple[str, ...] = ()
+    consent_given_by: tuple[str, ...] = ()
 
 
 def sniff_audio_type(head: bytes) -> str | None:
@@ -105,6 +127,7 @@ def _check_details(svc: Services, user: CurrentUser, details: UploadDetails) -> 
                 f"Consent to record has not been confirmed for {name.strip()} "
                 f"({role.strip()}). Without it the recording cannot be kept."
             )
+    _check_consent_methods(details)
     if details.team_id is None:
         if len(user.team_ids) != 1:
             raise BadInput("Choose which of your teams this record belongs to.")
@@ -112,6 +135,36 @@ def _check_details(svc: Services, user: CurrentUser, details: UploadDetails) -> 
     if details.team_id not in user.team_ids:
         raise BadInput("Choose one of your own teams.")
     return details.team_id
+
+
+def _consent(details: UploadDetails) -> list[tuple[str, str]]:
+    count = len(details.participants)
+    methods = details.consent_methods or ("verbal",) * count
+    given_by = details.consent_given_by or ("",) * count
+    return [(m.strip(), b.strip()) for m, b in zip(methods, given_by, strict=True)]
+
+
+def _check_consent_methods(details: UploadDetails) -> None:
+    count = len(details.participants)
+    if details.consent_methods and len(details.consent_methods) != count:
+        raise BadInput("Say how consent was given for each participant.")
+    if details.consent_given_by and len(details.consent_given_by) != count:
+        raise BadInput("Say who gave consent for each participant, where not the person.")
+    for (name, _role), (method, given_by) in zip(
+        details.participants, _consent(details), strict=True
+    ):
+        if method not in CONSENT_METHODS:
+            raise BadInput(
+                f"Choose how consent was given for {name.strip()}: verbally, in writing, by "
+                "lasting power of attorney, or as a best interests decision."
+            )
+        if method in _ON_BEHALF and not given_by:
+            raise BadInput(
+                f"Consent for {name.strip()} was given on their behalf: enter the name of the "
+                "attorney or of the person who made the best interests decision."
+            )
+        if len(given_by) > 120:
+            raise BadInput("A name of who gave consent can be at most 120 characters long.")
 
 
 def _probe(path: Any, filename: str, max_duration_s: float) -> float | None:
@@ -168,7 +221,23 @@ def create_recording(
         with store.decrypted_copy(blob, key, audio_aad, suffix=suffix) as plain:
             limit = jobs.transcribe_options(svc.settings).max_duration_s
             duration = _probe(plain, filename, limit)
-        participants = [{"name": n.strip(), "role": r.strip()} for n, r in details.participants]
+        consent_at = db.utcnow().isoformat(timespec="seconds")
+        participants = [
+            {
+                "name": n.strip(),
+                "role": r.strip(),
+                "consent": {
+                    "given": True,
+                    "method": method,
+                    "given_by": given_by or n.strip(),
+                    "recorded_by": user.display_name,
+                    "recorded_at": consent_at,
+                },
+            }
+            for (n, r), (method, given_by) in zip(
+                details.participants, _consent(details), strict=True
+            )
+        ]
         seal = svc.vault.seal
         with svc.engine.begin() as conn:
             conn.execute(
@@ -205,12 +274,21 @@ def create_recording(
                 "upload",
                 "recording",
                 recording_id,
-                {"bytes": size, "type": audio_type, "job": job_id, "team_id": team_id},
+                {
+                    "bytes": size,
+                    "type": audio_type,
+                    "job": job_id,
+                    "team_id": team_id,
+                    "consent_methods": [m for m, _ in _consent(details)],
+                },
             )
     except BaseException:
         store.delete(blob)
         raise
     logger.info("recording %s stored (%d bytes), job %s queued", recording_id, size, job_id)
+    from webapp.dispatch import dispatch
+
+    dispatch(svc, job_id)  # to the Celery workers, when a broker is configured
     return recording_id
 
 

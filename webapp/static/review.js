@@ -55,9 +55,11 @@
   }
 
   function refreshApproval() {
+    // Everyone reviewing a draft sees what still stands in the way; only an
+    // approver also has the button.
     var button = document.getElementById("approve-button");
     var list = document.getElementById("blockers");
-    if (!button || !list) { return; }
+    if (!list) { return; }
     var open = document.querySelectorAll('.item[data-flagged="yes"][data-status="open"]').length;
     var unreviewed = [];
     document.querySelectorAll(".note-section").forEach(function (s) {
@@ -67,7 +69,7 @@
     function add(text) { var li = document.createElement("li"); li.textContent = text; list.appendChild(li); }
     if (open) { add(open + " flagged statement(s) still need checking: confirm each against the audio, edit it or delete it."); }
     if (unreviewed.length) { add("Sections not yet marked reviewed: " + unreviewed.join(", ") + "."); }
-    button.disabled = open > 0 || unreviewed.length > 0;
+    if (button) { button.disabled = open > 0 || unreviewed.length > 0; }
   }
 
   if (editable) {

@@ -31,8 +31,9 @@
     var rows = document.getElementById("participant-rows");
     var index = rows.children.length;
     var row = rows.children[0].cloneNode(true);
-    row.querySelectorAll("input").forEach(function (el) {
+    row.querySelectorAll("input, select").forEach(function (el) {
       if (el.type === "checkbox") { el.checked = false; el.value = String(index); }
+      else if (el.tagName === "SELECT") { el.selectedIndex = 0; }
       else { el.value = ""; }
       if (el.hasAttribute("aria-label")) {
         el.setAttribute("aria-label", el.getAttribute("aria-label").replace(/\d+/, String(index + 1)));

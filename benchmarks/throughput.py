@@ -1,0 +1,190 @@
+"""Recordings processed per hour by 1 and by 2 Celery worker processes, with real models.
+
+Creates a temporary PostgreSQL database, starts ``carenotes worker --celery`` processes
+(Whisper ``--model``, default tiny.en, and the packaged drafting model), waits until
+each has loaded its models, then uploads ``--recordings`` real recordings from
+``tests/data`` through the web app's upload service (which encrypts them and sends a
+Celery task per job through Redis) and times until every job is done. Model loading is
+not counted: it happens once per worker process, not per recording.
+
+Usage::
+
+    .venv/bin/python benchmarks/throughput.py --workers 1 2 --recordings 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+# Run as a script, this folder comes first on the path, and its transcribe.py would hide
+# the transcribe package: put the repository there instead.
+if sys.path and Path(sys.path[0]).resolve() == REPO / "benchmarks":
+    sys.path[0] = str(REPO)
+
+import sqlalchemy as sa  # noqa: E402
+
+DATA = REPO / "tests" / "data"
+MIX = ("jfk.flac", "two_speakers_sample.wav", "ami_dev00.wav", "ami_dev01.wav")
+
+
+def _database(server: str) -> tuple[str, Any]:
+    name = f"carenotes_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server + "postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return server + name, drop
+
+
+def _run(workers: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    from webapp import create_app, db
+    from webapp.crypto import KeyRing, MasterKey, generate_master_key
+    from webapp.services.auth import CurrentUser
+    from webapp.services.recordings import UploadDetails, create_recording
+    from webapp.services.users import create_user
+
+    url, drop = _database(args.postgres)
+    master = generate_master_key()
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "CARENOTES_SECRET_KEY": "benchmark-secret-" + uuid.uuid4().hex,
+        "CARENOTES_MASTER_KEY": master,
+        "CARENOTES_DATABASE_URL": url,
+        "CARENOTES_STORAGE_DIR": str(folder / "storage"),
+        "CARENOTES_BROKER_URL": args.broker,
+        "CARENOTES_CELERY_QUEUE": queue,
+        "CARENOTES_RUN_WORKER": "false",
+        "CARENOTES_TRANSCRIBE_MODEL": args.model,
+        "CARENOTES_TRANSCRIBE_DIARISE": "true" if args.diarise else "false",
+        "HF_HUB_OFFLINE": "1",
+    }
+    app = create_app(
+        {
+            "SECRET_KEY": env["CARENOTES_SECRET_KEY"],
+            "DATABASE_URL": url,
+            "STORAGE_DIR": env["CARENOTES_STORAGE_DIR"],
+            "INSTANCE_PATH": str(folder / "instance"),
+            "KEYRING": KeyRing(MasterKey.from_text(master, source="benchmark")),
+            "BROKER_URL": args.broker,
+            "CELERY_QUEUE": queue,
+            "RUN_WORKER": False,
+            "TRANSCRIBE_MODEL": args.model,
+            "TRANSCRIBE_DIARISE": args.diarise,
+            "PASSWORD_TIME_COST": 1,
+            "PASSWORD_MEMORY_KIB": 1024,
+        }
+    )
+    svc = app.extensions["carenotes"]
+    procs = []
+    logs = []
+    try:
+        for index in range(workers):
+            log = folder / f"worker-{workers}-{index}.log"
+            logs.append(log)
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "webapp.cli", "worker", "--celery", "--queues", queue],
+                    cwd=REPO,
+                    env=env,
+                    stdout=log.open("wb"),
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        started = time.monotonic()
+        while sum("models loaded" in p.read_text(errors="replace") for p in logs) < workers:
+            if time.monotonic() - started > args.timeout:
+                raise SystemExit(f"workers did not load their models in {args.timeout} s")
+            if any(p.poll() is not None for p in procs):
+                raise SystemExit("a worker exited:\n" + logs[0].read_text()[-3000:])
+            time.sleep(0.5)
+        load_s = time.monotonic() - started
+
+        user_id = create_user(svc, "bench", "correct horse battery staple", "social_worker", ["B"])
+        with svc.engine.connect() as conn:
+            team_id = conn.scalar(sa.select(db.teams.c.id))
+        user = CurrentUser(
+            user_id, "bench", "bench", svc.policy.role("social_worker"), frozenset({team_id})
+        )
+        details = UploadDetails(
+            "CR-1",
+            "home-visit",
+            "2026-03-14",
+            (("Worker", "Social worker"), ("Person", "Person")),
+            (True, True),
+        )
+        names = [MIX[i % len(MIX)] for i in range(args.recordings)]
+        t0 = time.monotonic()
+        for name in names:
+            with (DATA / name).open("rb") as handle:
+                create_recording(svc, user, details, handle, name)
+        while True:
+            with svc.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(db.jobs.c.state, db.recordings.c.duration_s).join(db.recordings)
+                ).all()
+            if all(state in ("done", "failed") for state, _ in rows):
+                break
+            if time.monotonic() - t0 > args.timeout:
+                raise SystemExit(f"jobs not finished in {args.timeout} s: {rows}")
+            time.sleep(0.5)
+        elapsed = time.monotonic() - t0
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        svc.engine.dispose()
+        drop()
+    audio_s = sum(d or 0.0 for _, d in rows)
+    return {
+        "workers": workers,
+        "recordings": len(rows),
+        "failed": sum(state == "failed" for state, _ in rows),
+        "audio_s": round(audio_s, 1),
+        "elapsed_s": round(elapsed, 1),
+        "model_load_s": round(load_s, 1),
+        "recordings_per_hour": round(len(rows) / elapsed * 3600, 1),
+        "audio_hours_per_hour": round(audio_s / elapsed, 2),
+        "audio_hours_per_worker_hour": round(audio_s / elapsed / workers, 2),
+    }
+
+
+def main() -> int:
+    """Run the benchmark and print one JSON line per worker count."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--recordings", type=int, default=4)
+    parser.add_argument("--model", default="tiny.en")
+    parser.add_argument("--no-diarise", dest="diarise", action="store_false")
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/")
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/6")
+    parser.add_argument("--timeout", type=float, default=1800.0)
+    args = parser.parse_args()
+    for workers in args.workers:
+        with tempfile.TemporaryDirectory(prefix="carenotes-bench-") as folder:
+            print(json.dumps(_run(workers, args, Path(folder))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

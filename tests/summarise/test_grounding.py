@@ -1,0 +1,54 @@
+"""The grounding check, independent of the language model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policies.topics import Topic
+from summarise import check_grounding
+
+SOURCE = ("uh , probably since labor day , so about five weeks or so . i feel bloated every "
+          "once in a while and i take lisinopril 20 mg a day .")  # fmt: skip
+
+
+def test_a_faithful_third_person_statement_is_supported(embedder: Any) -> None:
+    result = check_grounding(
+        "The patient said that they feel bloated every once in a while.", [SOURCE],
+        embedder=embedder,
+    )  # fmt: skip
+    assert "unsupported" not in result.flags
+    assert result.support >= 0.45
+    assert result.missing == ()
+
+
+def test_a_planted_statement_of_suicidal_ideation_and_a_new_dose_is_unsupported(
+    embedder: Any, topics: tuple[Topic, ...]
+) -> None:
+    result = check_grounding(
+        "The patient reported suicidal ideation and takes 40 mg of sertraline.", [SOURCE],
+        embedder=embedder, topics=topics,
+    )  # fmt: skip
+    assert "unsupported" in result.flags
+    assert "number:40" in result.missing
+    assert "medication:sertraline" in result.missing
+    assert result.support < 0.3
+    assert "high-stakes:risk" in result.flags and "high-stakes:medication" in result.flags
+
+
+def test_a_negation_or_a_name_the_speaker_never_said_is_unsupported(embedder: Any) -> None:
+    negated = check_grounding("The patient does not feel bloated.", [SOURCE], embedder=embedder)
+    assert "unsupported" in negated.flags and "negation:negation" in negated.missing
+    named = check_grounding("The patient said that Dr Patel saw them on Monday.", [SOURCE],
+                            embedder=embedder)  # fmt: skip
+    assert "name:patel" in named.missing and "date:monday" in named.missing
+
+
+def test_numbers_written_as_words_or_digits_count_as_the_same(embedder: Any) -> None:
+    result = check_grounding("The patient has felt unwell for about 5 weeks.", [SOURCE],
+                             embedder=embedder)  # fmt: skip
+    assert "number:5" not in result.missing
+
+
+def test_a_statement_citing_nothing_is_unsupported() -> None:
+    result = check_grounding("The patient is well.", [])
+    assert result.support == 0.0 and "unsupported" in result.flags

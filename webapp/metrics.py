@@ -1,0 +1,98 @@
+"""Prometheus text-format metrics, read from the database so every node agrees.
+
+The job table is the source of truth for queue depth, durations and failures, so the
+figures are the same whichever web node is scraped and survive restarts.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from webapp import db
+
+__all__ = ["DURATION_BUCKETS", "JOB_STATES", "render_metrics"]
+
+#: Every state a job can be in (each is reported, zero when empty).
+JOB_STATES = ("queued", "running", "done", "failed")
+
+#: Upper bounds (seconds) of the job duration histogram.
+DURATION_BUCKETS = (30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0)
+
+_WINDOW = timedelta(hours=24)
+
+
+def _line(name: str, value: float, labels: dict[str, str] | None = None) -> str:
+    if labels:
+        inner = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        return f"{name}{{{inner}}} {value:g}"
+    return f"{name} {value:g}"
+
+
+def render_metrics(engine: sa.Engine) -> str:
+    """Return the metrics page (Prometheus text exposition format 0.0.4).
+
+    Args:
+        engine: The database engine.
+
+    Returns:
+        The text, ending with a newline.
+    """
+    jobs = db.jobs.c
+    since = db.utcnow() - _WINDOW
+    with engine.connect() as conn:
+        by_state = dict(
+            conn.execute(sa.select(jobs.state, sa.func.count()).group_by(jobs.state)).all()
+        )
+        attempts = conn.scalar(sa.select(sa.func.coalesce(sa.func.sum(jobs.attempts), 0)))
+        finished = conn.execute(
+            sa.select(jobs.started_at, jobs.finished_at).where(
+                jobs.state == "done", jobs.finished_at >= since, jobs.started_at.is_not(None)
+            )
+        ).all()
+        failed_recent = conn.scalar(
+            sa.select(sa.func.count()).where(jobs.state == "failed", jobs.finished_at >= since)
+        )
+        oldest_queued = conn.scalar(
+            sa.select(sa.func.min(jobs.created_at)).where(jobs.state == "queued")
+        )
+        conn.rollback()
+    out = [
+        "# HELP carenotes_jobs Jobs in the database, by state.",
+        "# TYPE carenotes_jobs gauge",
+    ]
+    out += [_line("carenotes_jobs", by_state.get(s, 0), {"state": s}) for s in JOB_STATES]
+    out += [
+        "# HELP carenotes_jobs_failed_total Jobs that ended failed (all time, as kept).",
+        "# TYPE carenotes_jobs_failed_total counter",
+        _line("carenotes_jobs_failed_total", by_state.get("failed", 0)),
+        "# HELP carenotes_jobs_failed_24h Jobs that ended failed in the last 24 hours.",
+        "# TYPE carenotes_jobs_failed_24h gauge",
+        _line("carenotes_jobs_failed_24h", failed_recent or 0),
+        "# HELP carenotes_job_attempts_total Worker starts over all jobs (restarts show here).",
+        "# TYPE carenotes_job_attempts_total counter",
+        _line("carenotes_job_attempts_total", attempts or 0),
+    ]
+    now = db.utcnow()
+    wait = (now - db.as_utc(oldest_queued)).total_seconds() if oldest_queued else 0.0
+    out += [
+        "# HELP carenotes_oldest_queued_job_age_seconds How long the oldest queued job has waited.",
+        "# TYPE carenotes_oldest_queued_job_age_seconds gauge",
+        _line("carenotes_oldest_queued_job_age_seconds", round(wait, 3)),
+    ]
+    durations = sorted(
+        (db.as_utc(end) - db.as_utc(start)).total_seconds()  # type: ignore[operator]
+        for start, end in finished
+    )
+    out += [
+        "# HELP carenotes_job_duration_seconds Start-to-finish time of jobs done in the last 24 h.",
+        "# TYPE carenotes_job_duration_seconds histogram",
+    ]
+    for bound in DURATION_BUCKETS:
+        count = sum(1 for d in durations if d <= bound)
+        out.append(_line("carenotes_job_duration_seconds_bucket", count, {"le": f"{bound:g}"}))
+    out.append(_line("carenotes_job_duration_seconds_bucket", len(durations), {"le": "+Inf"}))
+    out.append(_line("carenotes_job_duration_seconds_sum", round(sum(durations), 3)))
+    out.append(_line("carenotes_job_duration_seconds_count", len(durations)))
+    return "\n".join(out) + "\n"
