@@ -98,6 +98,8 @@ class WhisperTranscriber:
                 f"The Whisper model in {resolved.path} could not be loaded ({exc}). Check "
                 "that the folder holds a complete CTranslate2 Whisper model."
             ) from exc
+        if device == "cuda":
+            self._check_gpu_runtime(resolved)
         self.batched = BatchedInferencePipeline(self.model)
         #: Tuning of the speaker labels (window sizes, clustering thresholds).
         self.diarisation = DiarisationOptions()
@@ -105,6 +107,20 @@ class WhisperTranscriber:
         self.device = device
         self.compute_type = compute_type
         logger.info("loaded Whisper model %s on %s (%s)", resolved.name, device, compute_type)
+
+    def _check_gpu_runtime(self, resolved: ResolvedModel) -> None:
+        """Run the encoder once: CTranslate2 loads cuBLAS/cuDNN only on first use."""
+        import numpy as np
+
+        try:
+            features = self.model.feature_extractor(np.zeros(30 * 16000, dtype=np.float32))
+            self.model.encode(features[:, :3000])
+        except RuntimeError as exc:
+            raise ModelUnavailable(
+                f"A GPU was found but the Whisper model in {resolved.path} cannot run on it "
+                f"({exc}). CTranslate2 needs the CUDA 12 libraries: install them with "
+                "'pip install nvidia-cublas-cu12 nvidia-cudnn-cu12==9.*', or use --device cpu."
+            ) from exc
 
     @property
     def multilingual(self) -> bool:
@@ -285,9 +301,19 @@ def load_transcriber(options: TranscribeOptions | None = None) -> WhisperTranscr
     key = (str(resolved.path), device, compute_type, options.cpu_threads)
     with _cache_lock:
         if key not in _transcribers:
-            _transcribers[key] = WhisperTranscriber(
-                resolved, device, compute_type, options.cpu_threads
-            )
+            try:
+                _transcribers[key] = WhisperTranscriber(
+                    resolved, device, compute_type, options.cpu_threads
+                )
+            except ModelUnavailable as exc:
+                if not (options.device == "auto" and device == "cuda"):
+                    raise
+                # "auto" promises a working transcriber: a GPU without the CUDA
+                # libraries CTranslate2 needs falls back to the CPU, loudly.
+                logger.warning("GPU unusable for Whisper, falling back to the CPU: %s", exc)
+                _transcribers[key] = WhisperTranscriber(
+                    resolved, "cpu", "int8", options.cpu_threads
+                )
         return _transcribers[key]
 
 
