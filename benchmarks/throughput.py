@@ -10,6 +10,7 @@ not counted: it happens once per worker process, not per recording.
 Usage::
 
     .venv/bin/python benchmarks/throughput.py --workers 1 2 --recordings 4
+    .venv/bin/python benchmarks/throughput.py --workers 1 2 --recordings 4 --split-cores
 """
 
 from __future__ import annotations
@@ -75,6 +76,11 @@ def _run(workers: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]
         "CARENOTES_TRANSCRIBE_DIARISE": "true" if args.diarise else "false",
         "HF_HUB_OFFLINE": "1",
     }
+    if args.split_cores:
+        # Each worker gets its share of the cores, rather than every worker starting as
+        # many threads as there are cores and all of them contending.
+        threads = str(max(1, (os.cpu_count() or 1) // workers))
+        env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, CT2_INTER_THREADS="1")
     app = create_app(
         {
             "SECRET_KEY": env["CARENOTES_SECRET_KEY"],
@@ -179,6 +185,11 @@ def main() -> int:
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/6")
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument(
+        "--split-cores",
+        action="store_true",
+        help="limit each worker's threads to its share of the cores (OMP_NUM_THREADS)",
+    )
     args = parser.parse_args()
     for workers in args.workers:
         with tempfile.TemporaryDirectory(prefix="carenotes-bench-") as folder:

@@ -70,7 +70,8 @@ def add_commands(subparsers: Any) -> None:
 def _transcribe(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from transcribe.whisper import transcribe_file
+    from transcribe.audio import probe_audio
+    from transcribe.whisper import load_transcriber, transcribe_file
 
     if args.speakers is not None and args.speakers < 1:
         raise BadInput("--speakers must be 1 or more.")
@@ -87,6 +88,10 @@ def _transcribe(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         max_duration_s=args.max_duration,
     )
+    # Vet the file and load the model before the progress bar appears, so that a bad
+    # file or model gets its message alone.
+    probe_audio(args.file, options.max_duration_s)
+    transcriber = load_transcriber(options)
     bar = tqdm(
         total=100,
         unit="%",
@@ -100,7 +105,7 @@ def _transcribe(args: argparse.Namespace) -> int:
         bar.update(max(0, round(fraction * 100) - bar.n))
 
     try:
-        transcript = transcribe_file(args.file, options, progress)
+        transcript = transcribe_file(args.file, options, progress, transcriber=transcriber)
     finally:
         bar.close()
     text = write_transcript(transcript, args.format)

@@ -168,5 +168,6 @@ def test_a_two_hour_visit_is_drafted_completely_with_progress_to_the_end(
     cited = [c.segment_id for e in _entries(draft) for c in e.citations]
     last_quarter = 3 * len(transcript.segments) // 4
     assert any(i >= last_quarter for i in cited), "the end of the visit was not read"
-    assert max(len(s.statements) for s in draft.sections) <= 6 * 4
+    caps = {s.key: s.max_statements * 4 + s.quote for s in templates["home-visit"].sections}
+    assert all(len(s.statements) + len(s.actions) <= caps[s.key] for s in draft.sections)
     _assert_cited_and_verbatim(draft, transcript)

@@ -139,7 +139,10 @@ def approve_note(
     # hold keeps it); the approved note itself is kept.
     from webapp.services.retention import delete_audio
 
-    delete_audio(svc, rec.id)
+    try:
+        delete_audio(svc, rec.id)
+    except Exception:  # the approval stands; the next purge deletes the audio
+        logger.exception("audio of recording %s not deleted at approval", rec.id)
     return ApprovalResult(sha256=digest, already=False)
 
 
