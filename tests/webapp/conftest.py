@@ -21,7 +21,6 @@ import sqlalchemy as sa
 
 from transcribe.types import Segment, TranscribeOptions, Transcript
 
-POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 PASSWORD = "correct horse battery staple"
 #: Spoken in the fake transcript; must never be found in plaintext on disk.
 CANARY = "purple umbrella canary"
@@ -87,21 +86,10 @@ def keyring() -> Any:
 
 
 @pytest.fixture(scope="session")
-def postgres_server_url() -> Iterator[str]:
+def postgres_server_url(fresh_postgres_database: Any) -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped at the end."""
-    name = f"carenotes_web_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_SERVER + "postgres", isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.OperationalError as exc:  # reported as skipped, never silently passed
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_SERVER}: {exc.orig}")
-    try:
-        yield POSTGRES_SERVER + name
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with fresh_postgres_database("carenotes_web") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

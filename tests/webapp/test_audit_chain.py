@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,22 +12,12 @@ import sqlalchemy as sa
 
 from webapp.audit import GENESIS_HASH, append, audit_table, head, verify
 
-POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
-
 
 @pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
+def postgres_url(fresh_postgres_database) -> Iterator[str]:
     """A freshly created, uniquely named PostgreSQL database, dropped afterwards."""
-    name = f"carenotes_audit_test_{secrets.token_hex(6)}"
-    admin = sa.create_engine(POSTGRES_SERVER + "postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield POSTGRES_SERVER + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres_database("carenotes_audit_test") as url:
+        yield url
 
 
 @pytest.fixture(

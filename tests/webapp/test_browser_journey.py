@@ -37,7 +37,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 SCREENSHOT = Path(tempfile.gettempdir()) / "carenotes-review-page.png"
 PASSWORD = "correct horse battery staple"
 SPOKEN = b"what your country can do"  # said in jfk.flac: must never be stored in plaintext
@@ -85,16 +84,8 @@ def database_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'instance' / 'carenotes.db'}"
         return
-    name = f"carenotes_journey_{secrets.token_hex(5)}"
-    admin = sa.create_engine(POSTGRES_SERVER + "postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield POSTGRES_SERVER + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with request.getfixturevalue("fresh_postgres_database")("carenotes_journey") as url:
+        yield url
 
 
 @pytest.fixture
