@@ -10,6 +10,7 @@ else (encryption, storage, drafting logic, database) is real.
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -324,3 +325,50 @@ def resolve_all() -> Callable[..., int]:
         return version
 
     return resolve
+
+
+#: Debian's Chromium: the browser tests never use a downloaded one.
+CHROMIUM = Path("/usr/bin/chromium")
+#: Headless, no sandbox (tests run as root), and no calls out of this machine.
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+@pytest.fixture
+def serve_app() -> Iterator[Callable[[Any], str]]:
+    """A factory: ``serve_app(app)`` serves it on a free loopback port, returns the base URL."""
+    from werkzeug.serving import make_server
+
+    servers: list[Any] = []
+
+    def start(app: Any) -> str:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def launch_chromium() -> Callable[..., Any]:
+    """A factory: ``launch_chromium(playwright, *extra_args)`` starts Debian's Chromium."""
+
+    def launch(playwright: Any, *extra_args: str) -> Any:
+        if not CHROMIUM.exists():
+            pytest.skip("Debian's Chromium is not installed: run scripts/setup.sh --with-browser")
+        return playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args]
+        )
+
+    return launch

@@ -18,7 +18,6 @@ import os
 import re
 import secrets
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,16 +26,6 @@ import pytest
 import sqlalchemy as sa
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = Path(tempfile.gettempdir()) / "carenotes-review-page.png"
 PASSWORD = "correct horse battery staple"
 SPOKEN = b"what your country can do"  # said in jfk.flac: must never be stored in plaintext
@@ -70,11 +59,11 @@ def real_models() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser(launch_chromium) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 
@@ -89,10 +78,8 @@ def database_url(request, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture
-def served(real_models, database_url, tmp_path) -> Iterator[dict[str, Any]]:
+def served(real_models, database_url, tmp_path, serve_app) -> Iterator[dict[str, Any]]:
     """The app on a free loopback port, with a social worker and a practitioner."""
-    from werkzeug.serving import make_server
-
     from webapp import create_app
     from webapp.crypto import KeyRing, MasterKey, generate_master_key
     from webapp.services.users import create_user
@@ -116,13 +103,9 @@ def served(real_models, database_url, tmp_path) -> Iterator[dict[str, Any]]:
     create_user(svc, "sam", PASSWORD, "social_worker", teams=["North"], display_name="Sam Social")
     create_user(svc, "pat", PASSWORD, "practitioner", teams=["North"], display_name="Pat Approver")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield {"base": f"http://127.0.0.1:{server.server_port}", "app": app, "svc": svc}
+        yield {"base": serve_app(app), "app": app, "svc": svc}
     finally:
-        server.shutdown()
         worker = getattr(svc, "worker", None)
         if worker is not None and hasattr(worker, "stop"):
             worker.stop()

@@ -7,8 +7,6 @@ so this tests the page's recorder, the upload and the server's checks of a WebM 
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -24,64 +22,41 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def test_a_recording_made_in_the_browser_is_uploaded_and_accepted(make_app, sqlite_url, web):
+def test_a_recording_made_in_the_browser_is_uploaded_and_accepted(
+    make_app, sqlite_url, web, serve_app, launch_chromium
+):
     from playwright.sync_api import expect, sync_playwright
-    from werkzeug.serving import make_server
 
     from webapp.services.users import create_user
 
     app = make_app(sqlite_url)
     svc = app.extensions["carenotes"]
     create_user(svc, "sam", web.PASSWORD, "social_worker", ("North",))
-    port = _free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM),
-                args=[
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-quic",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--use-fake-device-for-media-stream",
-                    "--use-fake-ui-for-media-stream",
-                ],
-            )
-            context = browser.new_context(permissions=["microphone"])
-            page = context.new_page()
-            page.goto(f"{base}/login")
-            page.fill("#username", "sam")
-            page.fill("#password", web.PASSWORD)
-            page.click("button:has-text('Sign in')")
-            page.goto(f"{base}/recordings/new")
-            page.fill("#case_reference", "CR-BROWSER-1")
-            page.locator("input[name=participant_name]").nth(0).fill("Sam")
-            page.locator("input[name=participant_role]").nth(0).fill("Social worker")
-            page.locator("input[name=participant_consent][value='0']").check()
-            page.click("#record-start")
-            expect(page.locator("#record-state")).to_contain_text("Recording")
-            page.wait_for_timeout(2500)
-            page.click("#record-stop")
-            expect(page.locator("#record-state")).to_contain_text("KiB")
-            page.click("button:has-text('Upload and prepare the draft')")
-            page.wait_for_url(re.compile(r"/recordings/[0-9a-f]{32}$"), timeout=30_000)
-            assert page.locator("#progress").count() == 1
-            browser.close()
-    finally:
-        server.shutdown()
+    base = serve_app(app)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(
+            playwright, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"
+        )
+        context = browser.new_context(permissions=["microphone"])
+        page = context.new_page()
+        page.goto(f"{base}/login")
+        page.fill("#username", "sam")
+        page.fill("#password", web.PASSWORD)
+        page.click("button:has-text('Sign in')")
+        page.goto(f"{base}/recordings/new")
+        page.fill("#case_reference", "CR-BROWSER-1")
+        page.locator("input[name=participant_name]").nth(0).fill("Sam")
+        page.locator("input[name=participant_role]").nth(0).fill("Social worker")
+        page.locator("input[name=participant_consent][value='0']").check()
+        page.click("#record-start")
+        expect(page.locator("#record-state")).to_contain_text("Recording")
+        page.wait_for_timeout(2500)
+        page.click("#record-stop")
+        expect(page.locator("#record-state")).to_contain_text("KiB")
+        page.click("button:has-text('Upload and prepare the draft')")
+        page.wait_for_url(re.compile(r"/recordings/[0-9a-f]{32}$"), timeout=30_000)
+        assert page.locator("#progress").count() == 1
+        browser.close()
     with svc.engine.connect() as conn:
         rec = conn.execute(sa.select(db.recordings)).one()
     assert rec.audio_type == "webm" and rec.audio_bytes > 1000
