@@ -23,7 +23,6 @@ import pytest
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 REDIS_URL = "redis://127.0.0.1:6379/5"
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 PASSWORD = "correct horse battery staple"
@@ -44,19 +43,10 @@ def require_service(name: str, port: int) -> None:
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
+def pg_url(fresh_postgres_database: Any) -> Iterator[str]:
     """A new, empty PostgreSQL database for one test, dropped afterwards."""
-    require_service("PostgreSQL", 5432)
-    name = f"carenotes_scale_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_SERVER + "postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield POSTGRES_SERVER + name
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with fresh_postgres_database("carenotes_scale") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
