@@ -24,5 +24,6 @@ test: $(STAMP) ## Set up if needed, then lint and run every test
 	$(MAKE) lint
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) ## Run the benchmarks and print their figures
+bench: $(STAMP) ## Run the transcription and drafting benchmarks (see docs/benchmarks.md for the rest)
 	$(BIN)/python benchmarks/transcribe.py
+	$(BIN)/python benchmarks/draft.py

@@ -182,7 +182,8 @@ def add_commands(subparsers: Any) -> None:
     )
 
     subparsers.add_parser(
-        "purge", help="delete what is past its retention period (the worker runs this daily)"
+        "purge",
+        help="delete what is past its retention period (the worker also runs it every hour)",
     ).set_defaults(func=_retention)
 
     worker = subparsers.add_parser("worker", help="run background jobs in this process")
