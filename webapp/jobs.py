@@ -79,7 +79,11 @@ def transcribe_options(settings: Any) -> Any:
     """The transcription options the background jobs use."""
     from transcribe.types import TranscribeOptions
 
-    return TranscribeOptions(model=settings.transcribe_model, diarise=settings.transcribe_diarise)
+    return TranscribeOptions(
+        model=settings.transcribe_model,
+        diarise=settings.transcribe_diarise,
+        batch_size=settings.transcribe_batch_size,
+    )
 
 
 def enqueue(conn: sa.Connection, recording_id: str, max_attempts: int) -> int:

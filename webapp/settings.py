@@ -46,6 +46,9 @@ class Settings:
         transcribe_model: Whisper model for the background jobs: ``base``,
             ``tiny.en`` or a local model directory.
         transcribe_diarise: Label speakers in the background jobs.
+        transcribe_batch_size: Whisper batch size for the background jobs; batched
+            decoding is about twice as fast on a CPU (see docs/benchmarks.md), 0 decodes
+            in order.
         llm_model: Language model file or directory for drafting; empty uses the
             packaged one.
         policy_file: Access policy TOML; empty uses ``policies/access.toml``.
@@ -77,6 +80,7 @@ class Settings:
     password_memory_kib: int = 65536
     transcribe_model: str = "base"
     transcribe_diarise: bool = True
+    transcribe_batch_size: int = 8
     llm_model: str = ""
     policy_file: str = ""
     broker_url: str = ""
