@@ -19,8 +19,8 @@ from webapp.context import Services
 from webapp.services.access import get_recording
 from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser, check_password, count_password_failure
-from webapp.services.exports import NoteMeta, render_text
-from webapp.services.notes import MAX_TEXT, blockers, note_row, stale_error
+from webapp.services.exports import render_text
+from webapp.services.notes import MAX_TEXT, blockers, note_meta, note_row, stale_error
 
 __all__ = ["ApprovalResult", "add_addendum", "approve_note"]
 
@@ -92,14 +92,7 @@ def approve_note(
         problems = blockers(draft, work)
         if problems:
             raise InvalidTransition("The note cannot be approved yet. " + " ".join(problems))
-        meta = NoteMeta(
-            case_reference=vault.open_text(
-                key, "recording", rec.id, "case_reference", rec.case_ref_enc
-            ),
-            visit_type=rec.visit_type,
-            visit_date=rec.visit_date,
-            template_title=getattr(svc.templates.get(rec.visit_type), "title", rec.visit_type),
-        )
+        meta = note_meta(svc, key, rec)
         text = render_text(meta, draft, work)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         now = db.utcnow()

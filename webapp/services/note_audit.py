@@ -22,7 +22,7 @@ from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
 from webapp.services.exports import NoteMeta, render_text
 from webapp.services.history import _ACTION_WORDS
-from webapp.services.notes import initial_work, note_row
+from webapp.services.notes import initial_work, note_meta, note_row
 
 __all__ = [
     "DiffPart",
@@ -218,14 +218,7 @@ def note_audit(svc: Services, user: CurrentUser, recording_id: str) -> NoteAudit
     key = vault.data_key(rec.id, rec.wrapped_key)
     draft = vault.open_json(key, "note", note.id, "draft", note.draft_enc)
     transcript = vault.open_json(key, "note", note.id, "transcript", note.transcript_enc)
-    meta = NoteMeta(
-        case_reference=vault.open_text(
-            key, "recording", rec.id, "case_reference", rec.case_ref_enc
-        ),
-        visit_type=rec.visit_type,
-        visit_date=rec.visit_date,
-        template_title=getattr(svc.templates.get(rec.visit_type), "title", rec.visit_type),
-    )
+    meta = note_meta(svc, key, rec)
     work = initial_work(draft, transcript)
     drafted = copy.deepcopy(work)
     ai_text = previous = render_text(meta, draft, work)

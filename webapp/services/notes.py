@@ -33,6 +33,7 @@ __all__ = [
     "item_id_for_action",
     "load_note",
     "mark_section_reviewed",
+    "note_meta",
     "rename_speaker",
     "update_item",
 ]
@@ -77,6 +78,18 @@ def initial_work(draft: dict[str, Any], transcript: dict[str, Any]) -> dict[str,
         if label and label not in speakers:
             speakers[label] = label
     return {"items": items, "reviewed": [], "speakers": speakers}
+
+
+def note_meta(svc: Services, key: bytes, rec: Any) -> NoteMeta:
+    """The heading details of a recording's note (case reference decrypted)."""
+    return NoteMeta(
+        case_reference=svc.vault.open_text(
+            key, "recording", rec.id, "case_reference", rec.case_ref_enc
+        ),
+        visit_type=rec.visit_type,
+        visit_date=rec.visit_date,
+        template_title=getattr(svc.templates.get(rec.visit_type), "title", rec.visit_type),
+    )
 
 
 @dataclass(frozen=True)
@@ -159,14 +172,7 @@ def load_note(
         )
         for r in rows
     )
-    meta = NoteMeta(
-        case_reference=vault.open_text(
-            key, "recording", rec.id, "case_reference", rec.case_ref_enc
-        ),
-        visit_type=rec.visit_type,
-        visit_date=rec.visit_date,
-        template_title=getattr(svc.templates.get(rec.visit_type), "title", rec.visit_type),
-    )
+    meta = note_meta(svc, key, rec)
     return LoadedNote(
         recording=rec,
         note=note,
