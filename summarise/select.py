@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from policies.templates import Template
-from summarise.text import clean_utterance, is_housekeeping, split_sentences
+from summarise.text import clean_utterance, split_sentences
 from transcribe.types import Segment
 
 __all__ = ["Selector", "Unit", "units_of"]
@@ -79,8 +79,6 @@ def units_of(segments: tuple[Segment, ...], min_words: int, max_words: int) -> I
         cleaned = clean_utterance(segment.text)
         pending: list[str] = []
         for sentence in split_sentences(cleaned):
-            if is_housekeeping(sentence):
-                continue
             words = sentence.split()
             while len(words) > max_words:
                 yield Unit(segment, " ".join(words[:max_words]), max_words)

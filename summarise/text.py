@@ -12,7 +12,6 @@ __all__ = [
     "reported_speech",
     "speaker_label",
     "third_person",
-    "is_housekeeping",
     "split_sentences",
 ]
 
@@ -25,14 +24,6 @@ _COMMA_LIKE = re.compile(r",\s*like\s*,", re.IGNORECASE)
 # Words dropped only at the start of a sentence, where they carry nothing.
 _LEADING = re.compile(
     r"^(?:(?:and|but|then|now|so|okay|ok|all right|alright|yeah|well|oh|anyway)\b[\s,.]*)+",
-    re.IGNORECASE,
-)
-# Sentences said to a dictation system or about the visit's logistics, not its content:
-# "show me the chest x-ray", "finalise the note", "the nurse will be in".
-_HOUSEKEEPING = re.compile(
-    r"^(?:(?:can you |please |let me )?show me\b|finali[sz]e the (?:note|report)\b"
-    r"|(?:the )?nurse will be (?:in|right in)\b|i(?:'d| would) like to do a (?:quick )?"
-    r"physical exam\b|let(?:'s| us) (?:go ahead and )?(?:do a )?(?:quick )?physical exam\b)",
     re.IGNORECASE,
 )
 # Voice-assistant wake words said to a dictation system ("hey dragon, order ...").
@@ -151,11 +142,6 @@ def british_spelling(text: str) -> str:
         return uk + suffix
 
     return _UK_PATTERN.sub(swap, text)
-
-
-def is_housekeeping(sentence: str) -> bool:
-    """Whether a sentence is an instruction to a dictation system or visit logistics."""
-    return bool(_HOUSEKEEPING.match(sentence.strip()))
 
 
 def clean_utterance(text: str) -> str:
