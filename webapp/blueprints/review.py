@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from policies.errors import BadInput, CarenotesError, InvalidTransition
 from webapp import db
@@ -238,17 +248,23 @@ def _approved(recording_id: str, fmt: str) -> note_service.LoadedNote:
     return loaded
 
 
+def _download(body: str | bytes, mimetype: str, recording_id: str, extension: str) -> Response:
+    """An approved note as a file to save, named after the recording (never the case)."""
+    filename = f"note-{recording_id[:8]}.{extension}"
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 @bp.get("/<recording_id>/note.txt")
 @login_required
 def download_text(recording_id: str) -> Any:
     """The approved note as plain text (with any addenda)."""
     loaded = _approved(recording_id, "txt")
     text = render_text(loaded.meta, loaded.draft, loaded.work, loaded.addenda)
-    return Response(
-        text,
-        mimetype="text/plain; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="note-{recording_id[:8]}.txt"'},
-    )
+    return _download(text, "text/plain; charset=utf-8", recording_id, "txt")
 
 
 @bp.get("/<recording_id>/note.docx")
@@ -257,10 +273,11 @@ def download_docx(recording_id: str) -> Any:
     """The approved note as a Word document."""
     loaded = _approved(recording_id, "docx")
     data = render_docx(loaded.meta, loaded.draft, loaded.work, _approver(loaded), loaded.addenda)
-    return Response(
+    return _download(
         data,
-        mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        headers={"Content-Disposition": f'attachment; filename="note-{recording_id[:8]}.docx"'},
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        recording_id,
+        "docx",
     )
 
 
@@ -270,11 +287,7 @@ def download_pdf(recording_id: str) -> Any:
     """The approved note as a PDF."""
     loaded = _approved(recording_id, "pdf")
     data = render_pdf(loaded.meta, loaded.draft, loaded.work, _approver(loaded), loaded.addenda)
-    return Response(
-        data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="note-{recording_id[:8]}.pdf"'},
-    )
+    return _download(data, "application/pdf", recording_id, "pdf")
 
 
 @bp.get("/<recording_id>/note.json")
@@ -300,6 +313,7 @@ def download_json(recording_id: str) -> Any:
         sha256=loaded.note.approved_sha256,
         policy_version=loaded.note.policy_version or "unrecorded",
     )
-    response = jsonify(note_json(loaded.meta, loaded.draft, loaded.work, info, loaded.addenda))
-    response.headers["Content-Disposition"] = f'attachment; filename="note-{recording_id[:8]}.json"'
-    return response
+    body = current_app.json.dumps(
+        note_json(loaded.meta, loaded.draft, loaded.work, info, loaded.addenda)
+    )
+    return _download(body, "application/json", recording_id, "json")
