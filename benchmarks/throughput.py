@@ -4,13 +4,20 @@ Creates a temporary PostgreSQL database, starts ``carenotes worker --celery`` pr
 (Whisper ``--model``, default tiny.en, and the packaged drafting model), waits until
 each has loaded its models, then uploads ``--recordings`` real recordings from
 ``tests/data`` through the web app's upload service (which encrypts them and sends a
-Celery task per job through Redis) and times until every job is done. Model loading is
-not counted: it happens once per worker process, not per recording.
+Celery task per job through Redis) and times until every recording is transcribed and
+drafted. Model loading is not counted: it happens once per worker process, not per
+recording. Each stage's busy time (the sum of its jobs' start-to-finish times) is
+reported too, for sizing each kind of worker.
+
+By default every worker serves both queues. With ``--draft-workers K`` the
+``--workers`` processes serve only the transcription queue and K more serve only the
+drafting queue, as a council with a GPU server for Whisper would run them.
 
 Usage::
 
     .venv/bin/python benchmarks/throughput.py --workers 1 2 --recordings 4
     .venv/bin/python benchmarks/throughput.py --workers 1 2 --recordings 4 --split-cores
+    .venv/bin/python benchmarks/throughput.py --workers 1 --draft-workers 1 --recordings 4
 """
 
 from __future__ import annotations
@@ -61,7 +68,8 @@ def _run(workers: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]
 
     url, drop = _database(args.postgres)
     master = generate_master_key()
-    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    tag = uuid.uuid4().hex[:8]
+    transcribe_queue, draft_queue = f"bench-transcribe-{tag}", f"bench-draft-{tag}"
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO),
@@ -70,7 +78,8 @@ def _run(workers: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]
         "CARENOTES_DATABASE_URL": url,
         "CARENOTES_STORAGE_DIR": str(folder / "storage"),
         "CARENOTES_BROKER_URL": args.broker,
-        "CARENOTES_CELERY_QUEUE": queue,
+        "CARENOTES_TRANSCRIBE_QUEUE": transcribe_queue,
+        "CARENOTES_DRAFT_QUEUE": draft_queue,
         "CARENOTES_RUN_WORKER": "false",
         "CARENOTES_TRANSCRIBE_MODEL": args.model,
         "CARENOTES_TRANSCRIBE_DIARISE": "true" if args.diarise else "false",
@@ -79,7 +88,7 @@ def _run(workers: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]
     if args.split_cores:
         # Each worker gets its share of the cores, rather than every worker starting as
         # many threads as there are cores and all of them contending.
-        threads = str(max(1, (os.cpu_count() or 1) // workers))
+        threads = str(max(1, (os.cpu_count() or 1) // (workers + args.draft_workers)))
         env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, CT2_INTER_THREADS="1")
     app = create_app(
         {
@@ -89,7 +98,8 @@ def _run(workers: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]
             "INSTANCE_PATH": str(folder / "instance"),
             "KEYRING": KeyRing(MasterKey.from_text(master, source="benchmark")),
             "BROKER_URL": args.broker,
-            "CELERY_QUEUE": queue,
+            "TRANSCRIBE_QUEUE": transcribe_queue,
+            "DRAFT_QUEUE": draft_queue,
             "RUN_WORKER": False,
             "TRANSCRIBE_MODEL": args.model,
             "TRANSCRIBE_DIARISE": args.diarise,
@@ -101,12 +111,16 @@ def _run(workers: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]
     procs = []
     logs = []
     try:
-        for index in range(workers):
+        if args.draft_workers:
+            plan = [transcribe_queue] * workers + [draft_queue] * args.draft_workers
+        else:
+            plan = [f"{transcribe_queue},{draft_queue}"] * workers
+        for index, queues in enumerate(plan):
             log = folder / f"worker-{workers}-{index}.log"
             logs.append(log)
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "webapp.cli", "worker", "--celery", "--queues", queue],
+                    [sys.executable, "-m", "webapp.cli", "worker", "--celery", "--queues", queues],
                     cwd=REPO,
                     env=env,
                     stdout=log.open("wb"),
@@ -114,7 +128,7 @@ def _run(workers: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]
                 )
             )
         started = time.monotonic()
-        while sum("models loaded" in p.read_text(errors="replace") for p in logs) < workers:
+        while sum("ready: loaded" in p.read_text(errors="replace") for p in logs) < len(plan):
             if time.monotonic() - started > args.timeout:
                 raise SystemExit(f"workers did not load their models in {args.timeout} s")
             if any(p.poll() is not None for p in procs):
@@ -143,9 +157,18 @@ def _run(workers: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]
         while True:
             with svc.engine.connect() as conn:
                 rows = conn.execute(
-                    sa.select(db.jobs.c.state, db.recordings.c.duration_s).join(db.recordings)
+                    sa.select(
+                        db.jobs.c.kind,
+                        db.jobs.c.state,
+                        db.jobs.c.started_at,
+                        db.jobs.c.finished_at,
+                        db.recordings.c.duration_s,
+                    ).join(db.recordings)
                 ).all()
-            if all(state in ("done", "failed") for state, _ in rows):
+            ended = [r for r in rows if r.state in ("done", "failed")]
+            drafted = sum(r.kind == "draft" and r.state in ("done", "failed") for r in rows)
+            failed = sum(r.kind == "transcribe" and r.state == "failed" for r in rows)
+            if len(ended) == len(rows) and drafted + failed == len(names):
                 break
             if time.monotonic() - t0 > args.timeout:
                 raise SystemExit(f"jobs not finished in {args.timeout} s: {rows}")
@@ -161,17 +184,31 @@ def _run(workers: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]
                 proc.kill()
         svc.engine.dispose()
         drop()
-    audio_s = sum(d or 0.0 for _, d in rows)
+    audio_s = sum(r.duration_s or 0.0 for r in rows if r.kind == "transcribe")
+
+    def busy(kind: str) -> float:
+        return sum(
+            (r.finished_at - r.started_at).total_seconds()
+            for r in rows
+            if r.kind == kind and r.started_at and r.finished_at
+        )
+
     return {
         "workers": workers,
-        "recordings": len(rows),
-        "failed": sum(state == "failed" for state, _ in rows),
+        "draft_workers": args.draft_workers,
+        "recordings": len(names),
+        "failed": sum(r.state == "failed" for r in rows),
+        "transcribe_busy_s": round(busy("transcribe"), 1),
+        "draft_busy_s": round(busy("draft"), 1),
         "audio_s": round(audio_s, 1),
         "elapsed_s": round(elapsed, 1),
         "model_load_s": round(load_s, 1),
-        "recordings_per_hour": round(len(rows) / elapsed * 3600, 1),
+        "recordings_per_hour": round(len(names) / elapsed * 3600, 1),
         "audio_hours_per_hour": round(audio_s / elapsed, 2),
-        "audio_hours_per_worker_hour": round(audio_s / elapsed / workers, 2),
+        "audio_hours_per_worker_hour": round(audio_s / elapsed / len(plan), 2),
+        # Per stage, from the jobs' own times: what one busy worker of that kind does.
+        "transcribe_audio_hours_per_busy_hour": round(audio_s / max(busy("transcribe"), 1e-9), 2),
+        "drafts_per_busy_hour": round(len(names) / max(busy("draft"), 1e-9) * 3600, 1),
     }
 
 
@@ -180,6 +217,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--recordings", type=int, default=4)
+    parser.add_argument(
+        "--draft-workers",
+        type=int,
+        default=0,
+        help="run this many drafting-only workers; the others then only transcribe",
+    )
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--no-diarise", dest="diarise", action="store_false")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/")

@@ -1,7 +1,11 @@
-"""Celery workers for carenotes: ``celery -A webapp.celery_app worker -Q transcribe``.
+"""Celery workers for carenotes: ``celery -A webapp.celery_app worker -Q transcribe,draft``.
 
-Each worker process builds the app's services once (database, keys, blob store) and
-loads its models on the first job, keeping them for the next ones. A task carries
+Transcription jobs go to ``CARENOTES_TRANSCRIBE_QUEUE`` (``transcribe``) and drafting
+jobs to ``CARENOTES_DRAFT_QUEUE`` (``draft``); a worker serves the queues it is given,
+so Whisper can run on a GPU server (``-Q transcribe-gpu``) and drafting on CPU
+machines (``-Q draft``). Each worker process builds the app's services once
+(database, keys, blob store) and loads, before its first job, only the models its
+queues need, keeping them for the next ones. A task carries
 only a job id; the job row in the database says what to do and whether it is still
 to be done, so the task is idempotent (see :mod:`webapp.dispatch`).
 
@@ -33,7 +37,7 @@ app = Celery("carenotes", set_as_current=False)
 app.conf.update(
     celery_config(
         os.environ.get("CARENOTES_BROKER_URL", ""),
-        os.environ.get("CARENOTES_CELERY_QUEUE", "transcribe"),
+        os.environ.get("CARENOTES_TRANSCRIBE_QUEUE", "transcribe"),
     )
 )
 
@@ -132,11 +136,42 @@ def _setup_logging(**_kwargs: Any) -> None:
     configure_json_logging()
 
 
+def _served_queues() -> set[str]:
+    try:
+        return set(app.amqp.queues.consume_from or ())
+    except Exception:  # not set up as a worker (a test calling in directly)
+        return set()
+
+
+def models_for_queues(settings: Any, queues: set[str]) -> list[str]:
+    """The models a worker serving ``queues`` needs: ``transcriber``, ``drafter`` or both.
+
+    A queue that is neither the transcription nor the drafting queue in ``settings``
+    gets no jobs from carenotes, so it is reported (a mistyped name would otherwise
+    leave the worker idle while recordings wait).
+    """
+    needed = []
+    if settings.transcribe_queue in queues:
+        needed.append("transcriber")
+    if settings.draft_queue in queues:
+        needed.append("drafter")
+    for queue in sorted(queues - {settings.transcribe_queue, settings.draft_queue}):
+        logger.warning(
+            "queue %s is neither CARENOTES_TRANSCRIBE_QUEUE (%s) nor CARENOTES_DRAFT_QUEUE "
+            "(%s): no jobs will arrive on it",
+            queue,
+            settings.transcribe_queue,
+            settings.draft_queue,
+        )
+    return needed
+
+
 def _preload() -> None:
     svc = worker_services()
-    svc.model("transcriber")
-    svc.model("drafter")
-    logger.info("worker %s ready: models loaded", _worker_id())
+    needed = models_for_queues(svc.settings, _served_queues())
+    for name in needed:
+        svc.model(name)
+    logger.info("worker %s ready: loaded %s", _worker_id(), ", ".join(needed) or "no models")
 
 
 @signals.worker_process_init.connect
@@ -156,7 +191,8 @@ def run_worker(queues: str, concurrency: int = 1, pool: str = "solo") -> int:
     """Run a Celery worker in this process (``carenotes worker --celery``).
 
     Args:
-        queues: Comma-separated queue names, e.g. ``transcribe-gpu``.
+        queues: Comma-separated queue names, e.g. ``transcribe-gpu`` or
+            ``transcribe,draft``.
         concurrency: Worker processes (with ``pool="prefork"``).
         pool: ``solo`` (one job at a time in this process, models loaded once) or
             ``prefork``.

@@ -126,9 +126,10 @@ def _worker(args: argparse.Namespace) -> int:
 
     app = _app()
     svc = app.extensions["carenotes"]
-    print("carenotes worker started (Ctrl+C to stop)")
+    kinds = None if args.stage == "all" else (args.stage,)
+    print(f"carenotes worker started for {args.stage} jobs (Ctrl+C to stop)")
     while True:
-        if run_one_job(svc) is None:
+        if run_one_job(svc, kinds=kinds) is None:
             if args.once:
                 return 0
             time.sleep(svc.settings.worker_poll_seconds)
@@ -188,6 +189,12 @@ def add_commands(subparsers: Any) -> None:
 
     worker = subparsers.add_parser("worker", help="run background jobs in this process")
     worker.add_argument("--once", action="store_true", help="stop when no job is waiting")
+    worker.add_argument(
+        "--stage",
+        choices=("all", "transcribe", "draft"),
+        default="all",
+        help="without --celery: run only this stage's jobs (default: both)",
+    )
     worker.set_defaults(func=_worker)
 
     from webapp import scale_commands

@@ -105,6 +105,9 @@ recordings = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("created_at", _ts, nullable=False),
     sa.Column("audio_deleted_at", _ts, nullable=True),
+    # The transcript between the transcription and drafting jobs (revision 0004),
+    # sealed with the recording's key; cleared when the note is written.
+    sa.Column("transcript_enc", sa.LargeBinary, nullable=True),
 )
 
 jobs = sa.Table(
@@ -126,6 +129,9 @@ jobs = sa.Table(
     sa.Column("finished_at", _ts, nullable=True),
     # When a Celery task was last sent for the job (revision 0002); NULL when none was.
     sa.Column("dispatched_at", _ts, nullable=True),
+    # ``transcribe`` or ``draft`` (revision 0004): which stage the job runs, and so
+    # which queue its Celery message goes to.
+    sa.Column("kind", sa.String(20), nullable=False, server_default="transcribe", index=True),
 )
 
 # One note per recording. ``work_enc`` is the reviewer's working state (statement

@@ -1,5 +1,9 @@
 """Hand jobs to Celery workers when a broker is configured.
 
+Each kind of job goes to its own queue: transcription to ``transcribe_queue`` (for
+example ``transcribe-gpu``, served by workers on a GPU server) and drafting to
+``draft_queue``, so each stage runs where its model runs best.
+
 The database job row stays the source of truth: a Celery message carries only the
 job's id, and the worker that receives it claims the job with the same atomic UPDATE
 as the in-process worker (:func:`webapp.jobs.run_one_job`), so a message delivered
@@ -70,13 +74,16 @@ def celery_for(broker_url: str, queue: str = "transcribe") -> Any:
     return app
 
 
-def _send(svc: Services, job_id: int) -> bool:
+def _send(svc: Services, job_id: int, kind: str) -> bool:
+    from webapp.jobs import queue_for
+
     settings = svc.settings
+    queue = queue_for(settings, kind)
     try:
-        celery_for(settings.broker_url, settings.celery_queue).send_task(
+        celery_for(settings.broker_url, queue).send_task(
             RUN_JOB_TASK,
             args=[job_id],
-            queue=settings.celery_queue,
+            queue=queue,
             retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
         )
@@ -90,21 +97,30 @@ def _send(svc: Services, job_id: int) -> bool:
     return True
 
 
-def dispatch(svc: Services, job_id: int) -> bool:
-    """Send a job (already committed to the database) to the Celery workers.
+def _kind_of(svc: Services, job_id: int) -> str:
+    with svc.engine.connect() as conn:
+        kind = conn.scalar(sa.select(db.jobs.c.kind).where(db.jobs.c.id == job_id))
+        conn.rollback()
+    return str(kind or "transcribe")
+
+
+def dispatch(svc: Services, job_id: int, kind: str | None = None) -> bool:
+    """Send a job (already committed to the database) to its Celery queue.
 
     Does nothing when no broker is configured: the in-process worker finds the job.
 
     Args:
         svc: The app's services.
         job_id: The job's id.
+        kind: The job's kind (``transcribe`` or ``draft``); read from the job if not given.
 
     Returns:
         True if a message was sent.
     """
     if not svc.settings.broker_url:
         return False
-    if not _send(svc, job_id):
+    kind = kind or _kind_of(svc, job_id)
+    if not _send(svc, job_id, kind):
         return False
     try:
         with svc.engine.begin() as conn:
@@ -113,7 +129,9 @@ def dispatch(svc: Services, job_id: int) -> bool:
             )
     except sa.exc.SQLAlchemyError:  # the message is out; at worst the sweep sends it again
         logger.warning("job %s: sent, but its send time could not be recorded", job_id)
-    logger.info("job %s sent to queue %s", job_id, svc.settings.celery_queue)
+    from webapp.jobs import queue_for
+
+    logger.info("%s job %s sent to queue %s", kind, job_id, queue_for(svc.settings, kind))
     return True
 
 
@@ -152,19 +170,22 @@ def sweep(svc: Services, limit: int = 500) -> list[int]:
     now = db.utcnow()
     overdue = _overdue(now, svc.settings)
     with svc.engine.connect() as conn:
-        ids = conn.scalars(
-            sa.select(db.jobs.c.id).where(overdue).order_by(db.jobs.c.id).limit(limit)
+        ids = conn.execute(
+            sa.select(db.jobs.c.id, db.jobs.c.kind)
+            .where(overdue)
+            .order_by(db.jobs.c.id)
+            .limit(limit)
         ).all()
         conn.rollback()
     sent = []
-    for job_id in ids:
+    for job_id, kind in ids:
         with svc.engine.begin() as conn:
             marked = conn.execute(
                 sa.update(db.jobs).where(db.jobs.c.id == job_id, overdue).values(dispatched_at=now)
             ).rowcount
         if not marked:
             continue  # another sweeper sent it, or a worker took it meanwhile
-        if _send(svc, job_id):
+        if _send(svc, job_id, kind):
             sent.append(job_id)
         else:
             with svc.engine.begin() as conn:

@@ -1,5 +1,16 @@
 """Durable background jobs: transcribe a recording, then draft its note.
 
+Each recording goes through two jobs, each of its own ``kind`` so that a council can
+run them on different machines (Whisper on a GPU server, drafting on CPU workers):
+
+* ``transcribe`` decrypts the audio to a temporary file, transcribes it, and keeps the
+  transcript on the recording, sealed with the recording's key. In the same
+  transaction it queues the ``draft`` job.
+* ``draft`` opens that transcript, drafts the note, and writes the note while
+  clearing the recording's copy, in one transaction.
+
+If drafting fails, the transcript is kept, so trying again does not transcribe again.
+
 A job row moves ``queued`` → ``running`` (with a lease: worker id, ``lease_until``,
 heartbeat) → ``done`` or ``failed`` (with a reason a person can read). A worker
 claims a job with one conditional UPDATE, so two workers never both hold it; a
@@ -31,10 +42,15 @@ from webapp.services.notes import initial_work
 
 __all__ = [
     "AUDIO_SUFFIX",
+    "DRAFT",
+    "KINDS",
+    "TRANSCRIBE",
     "JobStatus",
     "LeaseLost",
     "enqueue",
     "job_status",
+    "queue_for",
+    "retry",
     "run_one_job",
     "transcribe_options",
 ]
@@ -52,6 +68,22 @@ AUDIO_SUFFIX = {
 }
 
 
+#: The job that transcribes a recording.
+TRANSCRIBE = "transcribe"
+#: The job that drafts a transcribed recording's note.
+DRAFT = "draft"
+#: Every kind of job, in the order a recording goes through them.
+KINDS = (TRANSCRIBE, DRAFT)
+
+# Where each stage's progress starts and ends on the page's one progress bar.
+_DRAFT_FROM = 0.6
+
+
+def queue_for(settings: Any, kind: str) -> str:
+    """The Celery queue a job of ``kind`` is sent to (from the settings)."""
+    return str(settings.draft_queue if kind == DRAFT else settings.transcribe_queue)
+
+
 class LeaseLost(RuntimeError):
     """Another worker took the job over after this worker's lease expired."""
 
@@ -62,13 +94,16 @@ class JobStatus:
 
     Attributes:
         state: ``queued``, ``running``, ``done`` or ``failed``.
-        stage: ``queued``, ``transcribing``, ``drafting``, ``saving`` or ``done``.
+        kind: ``transcribe`` or ``draft``: which of the recording's jobs this is.
+        stage: ``queued``, ``transcribing``, ``waiting to draft``, ``drafting``,
+            ``saving``, ``done`` or ``failed``.
         percent: Progress, 0 to 100.
         attempts: How many times a worker has started it.
         error: Why it failed, in words a person can act on.
     """
 
     state: str
+    kind: str
     stage: str
     percent: int
     attempts: int
@@ -86,16 +121,31 @@ def transcribe_options(settings: Any) -> Any:
     )
 
 
-def enqueue(conn: sa.Connection, recording_id: str, max_attempts: int) -> int:
-    """Queue the processing of a recording (in the caller's transaction)."""
+def enqueue(
+    conn: sa.Connection, recording_id: str, max_attempts: int, kind: str = TRANSCRIBE
+) -> int:
+    """Queue one stage of a recording's processing (in the caller's transaction).
+
+    Args:
+        conn: A connection in the caller's transaction.
+        recording_id: The recording.
+        max_attempts: Starts after which a job whose workers keep dying stays failed.
+        kind: ``transcribe`` (a new upload) or ``draft`` (its transcript is stored).
+
+    Returns:
+        The new job's id.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown job kind {kind!r}")
     result = conn.execute(
         sa.insert(db.jobs).values(
             recording_id=recording_id,
+            kind=kind,
             state="queued",
             attempts=0,
             max_attempts=max_attempts,
-            stage="queued",
-            progress=0.0,
+            stage="queued" if kind == TRANSCRIBE else "waiting to draft",
+            progress=0.0 if kind == TRANSCRIBE else _DRAFT_FROM,
             created_at=db.utcnow(),
         )
     )
@@ -114,6 +164,7 @@ def job_status(conn: sa.Connection, recording_id: str) -> JobStatus | None:
         return None
     return JobStatus(
         state=row.state,
+        kind=row.kind,
         stage=row.stage,
         percent=int(round(100 * row.progress)),
         attempts=row.attempts,
@@ -128,18 +179,21 @@ def _claimable(now: Any) -> Any:
     )
 
 
-def _claim(svc: Services, worker_id: str, job_id: int | None = None) -> Any:
+def _claim(svc: Services, worker_id: str, job_id: int | None, kinds: tuple[str, ...] | None) -> Any:
     now = db.utcnow()
     only = db.jobs.c.id == job_id if job_id is not None else sa.true()
+    of_kind = db.jobs.c.kind.in_(kinds) if kinds else sa.true()
+    # Drafting first: a recording already transcribed is nearest to its practitioner.
+    drafts_first = sa.case((db.jobs.c.kind == DRAFT, 0), else_=1)
     with svc.engine.connect() as conn:
         candidates = conn.execute(
-            sa.select(db.jobs.c.id, db.jobs.c.attempts, db.jobs.c.max_attempts)
-            .where(_claimable(now), only)
-            .order_by(db.jobs.c.id)
+            sa.select(db.jobs.c.id, db.jobs.c.kind, db.jobs.c.attempts, db.jobs.c.max_attempts)
+            .where(_claimable(now), only, of_kind)
+            .order_by(drafts_first, db.jobs.c.id)
             .limit(10)
         ).all()
         conn.rollback()
-    for job_id, attempts, max_attempts in candidates:
+    for job_id, kind, attempts, max_attempts in candidates:
         lease = now + timedelta(seconds=svc.settings.job_lease_seconds)
         with svc.engine.begin() as conn:
             if attempts >= max_attempts:
@@ -153,9 +207,10 @@ def _claim(svc: Services, worker_id: str, job_id: int | None = None) -> Any:
                         lease_until=None,
                         finished_at=now,
                         error=(
-                            f"Processing stopped unexpectedly {attempts} times. The recording "
-                            "is kept; ask an administrator to check the server's memory and "
-                            "logs, then upload it again."
+                            f"{'Drafting' if kind == DRAFT else 'Transcription'} stopped "
+                            f"unexpectedly {attempts} times. The recording is kept: ask an "
+                            "administrator to check the server's memory and logs, then use "
+                            "Try again."
                         ),
                     )
                 )
@@ -173,7 +228,7 @@ def _claim(svc: Services, worker_id: str, job_id: int | None = None) -> Any:
                     attempts=db.jobs.c.attempts + 1,
                     started_at=sa.func.coalesce(db.jobs.c.started_at, now),
                     stage="starting",
-                    progress=0.0,
+                    progress=_DRAFT_FROM if kind == DRAFT else 0.0,
                     error=None,
                 )
             )
@@ -259,23 +314,25 @@ class _Reporter:
             raise LeaseLost(f"job {self.job_id} was taken over by another worker")
 
 
-def _process(svc: Services, job: Any, report: _Reporter) -> tuple[dict[str, Any], dict[str, Any]]:
-    import summarise
-
+def _recording(svc: Services, job: Any) -> Any:
     with svc.engine.connect() as conn:
         rec = conn.execute(
             sa.select(db.recordings).where(db.recordings.c.id == job.recording_id)
         ).one()
-    template = svc.templates.get(rec.visit_type)
-    if template is None:
+        conn.rollback()
+    return rec
+
+
+def _transcribe(svc: Services, job: Any, report: _Reporter) -> dict[str, Any]:
+    rec = _recording(svc, job)
+    if rec.audio_blob is None:
         raise CarenotesError(
-            f"The template {rec.visit_type!r} no longer exists; ask an administrator to "
-            "restore it, then upload the recording again."
+            "The audio of this recording has been deleted, so it cannot be transcribed. "
+            "Upload it again if you still have it."
         )
     key = svc.vault.data_key(rec.id, rec.wrapped_key)
     report("loading models", 0.02, force=True)
     transcriber = svc.model("transcriber")
-    drafter = svc.model("drafter")
     report("transcribing", 0.05, force=True)
     suffix = AUDIO_SUFFIX.get(rec.audio_type, "")
     audio_aad = aad("recording", rec.id, "audio")
@@ -283,49 +340,105 @@ def _process(svc: Services, job: Any, report: _Reporter) -> tuple[dict[str, Any]
         transcript = transcriber.transcribe(
             str(path),
             transcribe_options(svc.settings),
-            lambda f: report("transcribing", 0.05 + 0.55 * f),
+            lambda f: report("transcribing", 0.05 + (_DRAFT_FROM - 0.07) * f),
         )
-    report("drafting", 0.6, force=True)
+    report("saving", _DRAFT_FROM - 0.01, force=True)
+    transcript_dict: dict[str, Any] = transcript.to_dict()
+    transcript_dict["source"] = ""  # the temporary file's name means nothing
+    return transcript_dict
+
+
+def _draft(svc: Services, job: Any, report: _Reporter) -> tuple[dict[str, Any], dict[str, Any]]:
+    import summarise
+    from transcribe.types import Transcript
+
+    rec = _recording(svc, job)
+    template = svc.templates.get(rec.visit_type)
+    if template is None:
+        raise CarenotesError(
+            f"The template {rec.visit_type!r} no longer exists; ask an administrator to "
+            "restore it, then use Try again."
+        )
+    if rec.transcript_enc is None:
+        raise CarenotesError(
+            "The transcript of this recording is missing, so there is nothing to draft "
+            "from. Use Try again to transcribe the recording again."
+        )
+    key = svc.vault.data_key(rec.id, rec.wrapped_key)
+    transcript_dict = svc.vault.open_json(
+        key, "recording", rec.id, "transcript", rec.transcript_enc
+    )
+    transcript = Transcript.from_dict(transcript_dict)
+    span = 0.97 - _DRAFT_FROM - 0.05
+    report("loading models", _DRAFT_FROM + 0.01, force=True)
+    drafter = svc.model("drafter")
+    report("drafting", _DRAFT_FROM + 0.03, force=True)
     draft = summarise.draft_note(
-        transcript, template, drafter, lambda f: report("drafting", 0.6 + 0.35 * f)
+        transcript, template, drafter, lambda f: report("drafting", _DRAFT_FROM + 0.03 + span * f)
     )
     report("saving", 0.97, force=True)
-    transcript_dict = transcript.to_dict()
-    transcript_dict["source"] = ""  # the temporary file's name means nothing
     return transcript_dict, draft.to_dict()
 
 
-def _finish(svc: Services, job: Any, worker_id: str, transcript: dict, draft: dict) -> bool:
+def _mark_done(conn: sa.Connection, job: Any, worker_id: str, now: Any) -> bool:
+    """End the job as done, if this worker still holds it (else nothing changes)."""
+    done = conn.execute(
+        sa.update(db.jobs)
+        .where(
+            db.jobs.c.id == job.id,
+            db.jobs.c.worker_id == worker_id,
+            db.jobs.c.state == "running",
+        )
+        .values(state="done", stage="done", progress=1.0, finished_at=now, lease_until=None)
+    )
+    return done.rowcount == 1
+
+
+def _data_key(svc: Services, conn: sa.Connection, recording_id: str) -> bytes:
+    rec = conn.execute(
+        sa.select(db.recordings.c.id, db.recordings.c.wrapped_key).where(
+            db.recordings.c.id == recording_id
+        )
+    ).one()
+    return svc.vault.data_key(rec.id, rec.wrapped_key)
+
+
+def _finish_transcription(svc: Services, job: Any, worker_id: str, transcript: dict) -> int | None:
+    """Keep the transcript and queue the drafting job; return that job's id.
+
+    Returns ``None`` (and changes nothing) if another worker has taken the job over.
+    """
+    with svc.engine.begin() as conn:
+        if not _mark_done(conn, job, worker_id, db.utcnow()):
+            conn.rollback()
+            return None
+        key = _data_key(svc, conn, job.recording_id)
+        sealed = svc.vault.seal(key, "recording", job.recording_id, "transcript", transcript)
+        conn.execute(
+            sa.update(db.recordings)
+            .where(db.recordings.c.id == job.recording_id)
+            .values(transcript_enc=sealed, status="transcribed")
+        )
+        return enqueue(conn, job.recording_id, job.max_attempts, DRAFT)
+
+
+def _finish_draft(svc: Services, job: Any, worker_id: str, transcript: dict, draft: dict) -> bool:
     now = db.utcnow()
     with svc.engine.begin() as conn:
-        done = conn.execute(
-            sa.update(db.jobs)
-            .where(
-                db.jobs.c.id == job.id,
-                db.jobs.c.worker_id == worker_id,
-                db.jobs.c.state == "running",
-            )
-            .values(state="done", stage="done", progress=1.0, finished_at=now, lease_until=None)
-        )
-        if done.rowcount != 1:
+        if not _mark_done(conn, job, worker_id, now):
             conn.rollback()
             return False
         exists = conn.execute(
             sa.select(db.notes.c.id).where(db.notes.c.recording_id == job.recording_id)
         ).first()
         if exists is None:
-            rec = conn.execute(
-                sa.select(db.recordings.c.id, db.recordings.c.wrapped_key).where(
-                    db.recordings.c.id == job.recording_id
-                )
-            ).one()
-            key = svc.vault.data_key(rec.id, rec.wrapped_key)
+            key = _data_key(svc, conn, job.recording_id)
             note_id = uuid.uuid4().hex
             seal = svc.vault.seal
             conn.execute(
                 sa.insert(db.notes).values(
                     id=note_id,
-                    recording_id=rec.id,
+                    recording_id=job.recording_id,
                     transcript_enc=seal(key, "note", note_id, "transcript", transcript),
                     draft_enc=seal(key, "note", note_id, "draft", draft),
                     work_enc=seal(key, "note", note_id, "work", initial_work(draft, transcript)),
@@ -337,10 +450,11 @@ def _finish(svc: Services, job: Any, worker_id: str, transcript: dict, draft: di
                 )
             )
             record(conn, None, "system", "draft_created", "note", note_id, {"job": job.id})
+        # The note holds the transcript now; the copy between the stages goes.
         conn.execute(
             sa.update(db.recordings)
             .where(db.recordings.c.id == job.recording_id)
-            .values(status="draft_ready")
+            .values(status="draft_ready", transcript_enc=None)
         )
     return True
 
@@ -372,27 +486,43 @@ def _fail(svc: Services, job: Any, worker_id: str, message: str, retry: bool) ->
 
 
 def run_one_job(
-    svc: Services, worker_id: str | None = None, job_id: int | None = None
+    svc: Services,
+    worker_id: str | None = None,
+    job_id: int | None = None,
+    kinds: tuple[str, ...] | None = None,
 ) -> int | None:
     """Claim and run one job, if any is waiting; return its id.
+
+    A transcription job that finishes queues its recording's drafting job, and sends it
+    to the drafting queue when Celery is in use.
 
     Args:
         svc: The app's services (``app.extensions["carenotes"]``).
         worker_id: Name of this worker; host and process id by default.
         job_id: Run only this job (a Celery task's), if it is waiting; any by default.
+        kinds: Run only jobs of these kinds (``transcribe``, ``draft``); any by default.
 
     Returns:
         The id of the job run (whatever its outcome), or ``None`` if none was waiting.
     """
     worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-    job = _claim(svc, worker_id, job_id)
+    job = _claim(svc, worker_id, job_id, kinds)
     if job is None:
         return None
-    logger.info("worker %s running job %s (attempt %s)", worker_id, job.id, job.attempts)
+    logger.info(
+        "worker %s running %s job %s (attempt %s)", worker_id, job.kind, job.id, job.attempts
+    )
+    next_job = None
     try:
         with _Heartbeat(svc, job.id, worker_id) as beat:
-            transcript, draft = _process(svc, job, _Reporter(svc, job.id, worker_id, beat))
-        if not _finish(svc, job, worker_id, transcript, draft):
+            report = _Reporter(svc, job.id, worker_id, beat)
+            if job.kind == DRAFT:
+                transcript, draft = _draft(svc, job, report)
+                finished = _finish_draft(svc, job, worker_id, transcript, draft)
+            else:
+                next_job = _finish_transcription(svc, job, worker_id, _transcribe(svc, job, report))
+                finished = next_job is not None
+        if not finished:
             logger.warning("job %s was finished by another worker; result dropped", job.id)
     except LeaseLost:
         logger.warning("job %s: lease lost; another worker carries on", job.id)
@@ -405,8 +535,66 @@ def run_one_job(
             svc,
             job,
             worker_id,
-            f"Processing failed unexpectedly ({type(exc).__name__}). It will be retried "
-            "automatically; if it keeps failing, tell an administrator.",
+            f"{'Drafting' if job.kind == DRAFT else 'Transcription'} failed unexpectedly "
+            f"({type(exc).__name__}). It will be retried automatically; if it keeps "
+            "failing, tell an administrator.",
             retry=True,
         )
+    if next_job is not None:
+        from webapp.dispatch import dispatch
+
+        dispatch(svc, next_job, DRAFT)  # to the drafting workers, when Celery is in use
     return int(job.id)
+
+
+def retry(svc: Services, recording_id: str, user_id: int, username: str) -> tuple[int, str]:
+    """Queue a failed recording again, from the stage that failed.
+
+    A recording whose transcript is kept is drafted again; one without is transcribed
+    again (its audio must still exist). The caller checks who may do this.
+
+    Args:
+        svc: The app's services.
+        recording_id: The recording whose processing failed.
+        user_id: Who asked (for the audit trail).
+        username: Their user name.
+
+    Returns:
+        The new job's id and kind.
+
+    Raises:
+        InvalidTransition: The recording has not failed, or nothing is left to retry.
+    """
+    from policies.errors import InvalidTransition
+
+    with svc.engine.begin() as conn:
+        rec = conn.execute(
+            sa.select(
+                db.recordings.c.status, db.recordings.c.audio_blob, db.recordings.c.transcript_enc
+            ).where(db.recordings.c.id == recording_id)
+        ).one()
+        if rec.status != "failed":
+            raise InvalidTransition(
+                "Only a recording whose processing failed can be tried again; this one is "
+                f"{rec.status.replace('_', ' ')}."
+            )
+        kind = DRAFT if rec.transcript_enc is not None else TRANSCRIBE
+        if kind == TRANSCRIBE and rec.audio_blob is None:
+            raise InvalidTransition(
+                "The audio of this recording has been deleted, so it cannot be processed "
+                "again. Upload it again if you still have it."
+            )
+        # The status check and this update are one step, so a double click queues once.
+        changed = conn.execute(
+            sa.update(db.recordings)
+            .where(db.recordings.c.id == recording_id, db.recordings.c.status == "failed")
+            .values(status="queued" if kind == TRANSCRIBE else "transcribed")
+        ).rowcount
+        if changed != 1:
+            raise InvalidTransition("This recording has already been queued again.")
+        job_id = enqueue(conn, recording_id, svc.settings.job_max_attempts, kind)
+        record(conn, user_id, username, "job_retried", "recording", recording_id, {"job": job_id})
+    from webapp.dispatch import dispatch
+
+    dispatch(svc, job_id, kind)
+    return job_id, kind

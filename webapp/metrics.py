@@ -39,60 +39,98 @@ def render_metrics(engine: sa.Engine) -> str:
     Returns:
         The text, ending with a newline.
     """
+    from webapp.jobs import KINDS
+
     jobs = db.jobs.c
     since = db.utcnow() - _WINDOW
     with engine.connect() as conn:
-        by_state = dict(
-            conn.execute(sa.select(jobs.state, sa.func.count()).group_by(jobs.state)).all()
+        by_state = {
+            (kind, state): count
+            for kind, state, count in conn.execute(
+                sa.select(jobs.kind, jobs.state, sa.func.count()).group_by(jobs.kind, jobs.state)
+            ).all()
+        }
+        attempts = dict(
+            conn.execute(
+                sa.select(jobs.kind, sa.func.coalesce(sa.func.sum(jobs.attempts), 0)).group_by(
+                    jobs.kind
+                )
+            ).all()
         )
-        attempts = conn.scalar(sa.select(sa.func.coalesce(sa.func.sum(jobs.attempts), 0)))
         finished = conn.execute(
-            sa.select(jobs.started_at, jobs.finished_at).where(
+            sa.select(jobs.kind, jobs.started_at, jobs.finished_at).where(
                 jobs.state == "done", jobs.finished_at >= since, jobs.started_at.is_not(None)
             )
         ).all()
-        failed_recent = conn.scalar(
-            sa.select(sa.func.count()).where(jobs.state == "failed", jobs.finished_at >= since)
+        failed_recent = dict(
+            conn.execute(
+                sa.select(jobs.kind, sa.func.count())
+                .where(jobs.state == "failed", jobs.finished_at >= since)
+                .group_by(jobs.kind)
+            ).all()
         )
-        oldest_queued = conn.scalar(
-            sa.select(sa.func.min(jobs.created_at)).where(jobs.state == "queued")
+        oldest_queued = dict(
+            conn.execute(
+                sa.select(jobs.kind, sa.func.min(jobs.created_at))
+                .where(jobs.state == "queued")
+                .group_by(jobs.kind)
+            ).all()
         )
         conn.rollback()
     out = [
-        "# HELP carenotes_jobs Jobs in the database, by state.",
+        "# HELP carenotes_jobs Jobs in the database, by kind (transcribe, draft) and state.",
         "# TYPE carenotes_jobs gauge",
     ]
-    out += [_line("carenotes_jobs", by_state.get(s, 0), {"state": s}) for s in JOB_STATES]
+    out += [
+        _line("carenotes_jobs", by_state.get((k, s), 0), {"kind": k, "state": s})
+        for k in KINDS
+        for s in JOB_STATES
+    ]
     out += [
         "# HELP carenotes_jobs_failed_total Jobs that ended failed (all time, as kept).",
         "# TYPE carenotes_jobs_failed_total counter",
-        _line("carenotes_jobs_failed_total", by_state.get("failed", 0)),
+    ]
+    out += [
+        _line("carenotes_jobs_failed_total", by_state.get((k, "failed"), 0), {"kind": k})
+        for k in KINDS
+    ]
+    out += [
         "# HELP carenotes_jobs_failed_24h Jobs that ended failed in the last 24 hours.",
         "# TYPE carenotes_jobs_failed_24h gauge",
-        _line("carenotes_jobs_failed_24h", failed_recent or 0),
+    ]
+    out += [_line("carenotes_jobs_failed_24h", failed_recent.get(k, 0), {"kind": k}) for k in KINDS]
+    out += [
         "# HELP carenotes_job_attempts_total Worker starts over all jobs (restarts show here).",
         "# TYPE carenotes_job_attempts_total counter",
-        _line("carenotes_job_attempts_total", attempts or 0),
     ]
+    out += [_line("carenotes_job_attempts_total", attempts.get(k, 0), {"kind": k}) for k in KINDS]
     now = db.utcnow()
-    wait = (now - db.as_utc(oldest_queued)).total_seconds() if oldest_queued else 0.0
     out += [
         "# HELP carenotes_oldest_queued_job_age_seconds How long the oldest queued job has waited.",
         "# TYPE carenotes_oldest_queued_job_age_seconds gauge",
-        _line("carenotes_oldest_queued_job_age_seconds", round(wait, 3)),
     ]
-    durations = sorted(
-        (db.as_utc(end) - db.as_utc(start)).total_seconds()  # type: ignore[operator]
-        for start, end in finished
-    )
+    for kind in KINDS:
+        oldest = oldest_queued.get(kind)
+        wait = (now - db.as_utc(oldest)).total_seconds() if oldest else 0.0
+        out.append(_line("carenotes_oldest_queued_job_age_seconds", round(wait, 3), {"kind": kind}))
     out += [
         "# HELP carenotes_job_duration_seconds Start-to-finish time of jobs done in the last 24 h.",
         "# TYPE carenotes_job_duration_seconds histogram",
     ]
-    for bound in DURATION_BUCKETS:
-        count = sum(1 for d in durations if d <= bound)
-        out.append(_line("carenotes_job_duration_seconds_bucket", count, {"le": f"{bound:g}"}))
-    out.append(_line("carenotes_job_duration_seconds_bucket", len(durations), {"le": "+Inf"}))
-    out.append(_line("carenotes_job_duration_seconds_sum", round(sum(durations), 3)))
-    out.append(_line("carenotes_job_duration_seconds_count", len(durations)))
+    for kind in KINDS:
+        durations = sorted(
+            (db.as_utc(end) - db.as_utc(start)).total_seconds()  # type: ignore[operator]
+            for k, start, end in finished
+            if k == kind
+        )
+        for bound in DURATION_BUCKETS:
+            count = sum(1 for d in durations if d <= bound)
+            labels = {"kind": kind, "le": f"{bound:g}"}
+            out.append(_line("carenotes_job_duration_seconds_bucket", count, labels))
+        labels = {"kind": kind, "le": "+Inf"}
+        out.append(_line("carenotes_job_duration_seconds_bucket", len(durations), labels))
+        out.append(
+            _line("carenotes_job_duration_seconds_sum", round(sum(durations), 3), {"kind": kind})
+        )
+        out.append(_line("carenotes_job_duration_seconds_count", len(durations), {"kind": kind}))
     return "\n".join(out) + "\n"

@@ -64,9 +64,19 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def celery_worker(args: argparse.Namespace) -> int:
     """Run ``carenotes worker --celery`` (see :func:`webapp.celery_app.run_worker`)."""
+    import os
+
     from webapp.celery_app import run_worker
 
-    return run_worker(args.queues, args.concurrency, args.pool)
+    queues = args.queues or ",".join(
+        dict.fromkeys(
+            (
+                os.environ.get("CARENOTES_TRANSCRIBE_QUEUE", "transcribe"),
+                os.environ.get("CARENOTES_DRAFT_QUEUE", "draft"),
+            )
+        )
+    )
+    return run_worker(queues, args.concurrency, args.pool)
 
 
 def add_worker_arguments(worker: argparse.ArgumentParser) -> None:
@@ -77,7 +87,10 @@ def add_worker_arguments(worker: argparse.ArgumentParser) -> None:
         help="take jobs from the Celery broker (CARENOTES_BROKER_URL)",
     )
     worker.add_argument(
-        "--queues", default="transcribe", help="with --celery: comma-separated queues to serve"
+        "--queues",
+        default="",
+        help="with --celery: comma-separated queues to serve (default: the transcription "
+        "and drafting queues, CARENOTES_TRANSCRIBE_QUEUE and CARENOTES_DRAFT_QUEUE)",
     )
     worker.add_argument(
         "--concurrency", type=int, default=1, help="with --celery --pool prefork: processes"

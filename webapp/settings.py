@@ -54,8 +54,9 @@ class Settings:
         policy_file: Access policy TOML; empty uses ``policies/access.toml``.
         broker_url: Celery broker (``redis://host:6379/0`` or
             ``amqp://user:password@host:5672//``). Empty: jobs run in-process.
-        celery_queue: The Celery queue recordings are sent to (``transcribe``;
-            ``transcribe-gpu`` to send them to GPU workers).
+        transcribe_queue: The Celery queue transcription jobs are sent to
+            (``transcribe``; e.g. ``transcribe-gpu`` for workers on a GPU server).
+        draft_queue: The Celery queue drafting jobs are sent to (``draft``).
         dispatch_resend_seconds: A queued job whose task was sent this long ago
             without being started is sent again by the sweep (a lost message).
         metrics_token: Bearer token for ``/metrics`` from other machines; empty
@@ -84,7 +85,8 @@ class Settings:
     llm_model: str = ""
     policy_file: str = ""
     broker_url: str = ""
-    celery_queue: str = "transcribe"
+    transcribe_queue: str = "transcribe"
+    draft_queue: str = "draft"
     dispatch_resend_seconds: float = 900.0
     metrics_token: str = ""
 
@@ -161,6 +163,15 @@ def load_settings(instance_path: str | Path, config: Mapping[str, Any] | None = 
         raise ConfigError(
             "CARENOTES_SECRET_KEY is too short (16 characters at least). " + _MISSING_SETTINGS_HELP
         )
+    if "CELERY_QUEUE" in config or "CARENOTES_CELERY_QUEUE" in os.environ:
+        raise ConfigError(
+            "CARENOTES_CELERY_QUEUE is no longer used: transcription and drafting have "
+            "their own queues. Set CARENOTES_TRANSCRIBE_QUEUE (default transcribe) and "
+            "CARENOTES_DRAFT_QUEUE (default draft) instead, and remove it."
+        )
+    for name in ("transcribe_queue", "draft_queue"):
+        if name in values and not values[name].strip():
+            raise ConfigError(f"Setting {name.upper()} must name a queue, not be empty.")
     if values.get("max_content_length", 1) < 1:
         raise ConfigError("MAX_CONTENT_LENGTH must be a positive number of bytes.")
     return Settings(**values)

@@ -72,7 +72,9 @@ class Cluster:
         self.tmp = tmp_path
         self.database_url = database_url
         self.broker_url = broker_url
-        self.queue = f"scale-test-{uuid.uuid4().hex[:10]}"
+        suffix = uuid.uuid4().hex[:10]
+        self.transcribe_queue = f"scale-transcribe-{suffix}"
+        self.draft_queue = f"scale-draft-{suffix}"
         self.log_dir = tmp_path / "fake-log"
         self.log_dir.mkdir(parents=True)
         self.storage = tmp_path / "storage"
@@ -85,7 +87,8 @@ class Cluster:
             "CARENOTES_DATABASE_URL": database_url,
             "CARENOTES_STORAGE_DIR": str(self.storage),
             "CARENOTES_BROKER_URL": broker_url,
-            "CARENOTES_CELERY_QUEUE": self.queue,
+            "CARENOTES_TRANSCRIBE_QUEUE": self.transcribe_queue,
+            "CARENOTES_DRAFT_QUEUE": self.draft_queue,
             "CARENOTES_RUN_WORKER": "false",
             "CARENOTES_JOB_LEASE_SECONDS": "3",
             "CARENOTES_MODEL_FACTORY": "tests.scale.fakes:models",
@@ -112,7 +115,8 @@ class Cluster:
                     "INSTANCE_PATH": str(self.tmp / "instance"),
                     "KEYRING": KeyRing(MasterKey.from_text(self.master_key, source="test")),
                     "BROKER_URL": self.broker_url,
-                    "CELERY_QUEUE": self.queue,
+                    "TRANSCRIBE_QUEUE": self.transcribe_queue,
+                    "DRAFT_QUEUE": self.draft_queue,
                     "RUN_WORKER": False,
                     "TESTING": True,
                     "JOB_LEASE_SECONDS": 3,
@@ -139,12 +143,22 @@ class Cluster:
         self.procs.append(proc)
         return proc
 
-    def start_workers(self, count: int, timeout: float = 90.0, **env: str) -> list[int]:
-        """Start ``count`` Celery worker processes and wait until each has loaded its models."""
-        started = [
-            self._spawn(["worker", "--celery", "--queues", self.queue], "worker", **env)
-            for _ in range(count)
-        ]
+    def start_workers(
+        self, count: int, queues: str = "", timeout: float = 90.0, **env: str
+    ) -> list[int]:
+        """Start ``count`` Celery worker processes and wait until each has loaded its models.
+
+        Args:
+            count: How many processes.
+            queues: ``transcribe``, ``draft`` or empty for both (this cluster's queues).
+            timeout: Seconds to wait for them to be ready.
+            env: Extra environment for the processes.
+        """
+        names = {"transcribe": self.transcribe_queue, "draft": self.draft_queue}
+        args = ["worker", "--celery"]
+        if queues:
+            args += ["--queues", ",".join(names[q] for q in queues.split(","))]
+        started = [self._spawn(args, f"worker-{queues or 'all'}", **env) for _ in range(count)]
         pids = {p.pid for p in started}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -240,11 +254,12 @@ class Cluster:
                 proc.wait(timeout=10)
         from webapp.dispatch import celery_for
 
-        try:
-            with celery_for(self.broker_url, self.queue).connection_for_write() as conn:
-                conn.default_channel.queue_delete(self.queue)
-        except Exception:  # noqa: S110 - a queue that was never declared needs no deleting
-            pass
+        for queue in (self.transcribe_queue, self.draft_queue):
+            try:
+                with celery_for(self.broker_url, queue).connection_for_write() as conn:
+                    conn.default_channel.queue_delete(queue)
+            except Exception:  # noqa: S110 - a queue that was never declared needs no deleting
+                pass
         if self._app is not None:
             self.svc.engine.dispose()
 

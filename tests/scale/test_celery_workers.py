@@ -40,31 +40,58 @@ def _plaintext_left(cluster: Any) -> list[Path]:
     return list((cluster.storage / "plain").iterdir())
 
 
-def test_several_workers_drain_a_queue_of_real_recordings_each_processed_once(
+def _pid(worker_id: str) -> int:
+    return int(worker_id.split(":")[1])
+
+
+def test_transcription_and_drafting_workers_drain_their_own_queues_each_job_once(
     make_cluster: Any, pg_url: str, data_dir: Path
 ) -> None:
     from webapp.dispatch import dispatch
 
     cluster = make_cluster(pg_url, REDIS_URL)
-    cluster.start_workers(3)
+    # As a council splits it: Whisper on one server's two processes, drafting elsewhere.
+    transcribers = set(cluster.start_workers(2, queues="transcribe"))
+    drafters = set(cluster.start_workers(1, queues="draft"))
     user = cluster.new_user()
     recording_ids = [cluster.upload(user, data_dir / name) for name in RECORDINGS]
     for row in cluster.jobs():
         for _ in range(2):  # duplicates, as a broker re-delivery or an eager sweep makes
             assert dispatch(cluster.svc, row.id)
 
-    rows = cluster.wait_for_jobs(_all_finished, timeout=90, what="every job to finish")
+    rows = cluster.wait_for_jobs(
+        lambda rows: len(rows) == 2 * len(RECORDINGS) and _all_finished(rows),
+        timeout=120,
+        what="every recording to be transcribed and drafted",
+    )
 
-    assert [r.state for r in rows] == ["done"] * len(RECORDINGS), cluster.logs()
+    assert [r.state for r in rows] == ["done"] * len(rows), cluster.logs()
     assert all(r.attempts == 1 for r in rows)
     assert all(r.dispatched_at is not None for r in rows)
+    by_kind = {kind: [r for r in rows if r.kind == kind] for kind in ("transcribe", "draft")}
+    assert sorted(r.recording_id for r in by_kind["draft"]) == sorted(recording_ids)
+    assert {_pid(r.worker_id) for r in by_kind["transcribe"]} <= transcribers
+    assert {_pid(r.worker_id) for r in by_kind["draft"]} == drafters
     assert _notes_by_recording(cluster.svc) == dict.fromkeys(recording_ids, 1)
     runs = cluster.fake_runs()
     assert sum(len(lines) for lines in runs.values()) == len(RECORDINGS)
-    assert len([pid for pid, lines in runs.items() if lines]) >= 2  # the work was shared
+    assert set(runs) <= transcribers
+    assert len([pid for pid, lines in runs.items() if lines]) == 2  # the work was shared
     # The workers read decrypted copies in the store's private folder, then removed them.
     assert all(line.startswith("plain ") for lines in runs.values() for line in lines)
     assert _plaintext_left(cluster) == []
+    # Each worker loaded only the model its queue needs.
+    logs = {path.name: path.read_text() for path in cluster.tmp.glob("worker-*.log")}
+    assert all(
+        "loaded transcriber" in text and "drafter" not in text
+        for name, text in logs.items()
+        if name.startswith("worker-transcribe")
+    )
+    assert all(
+        "loaded drafter" in text and "transcriber" not in text
+        for name, text in logs.items()
+        if name.startswith("worker-draft")
+    )
 
 
 def test_a_worker_killed_mid_job_has_its_job_finished_once_by_another_worker(
@@ -79,22 +106,26 @@ def test_a_worker_killed_mid_job_has_its_job_finished_once_by_another_worker(
     recording_id = cluster.upload(user, data_dir / "ami_dev00.wav")
 
     running = cluster.wait_for_jobs(
-        lambda rows: rows[0].state == "running" and rows[0].progress > 0.1,
+        lambda rows: bool(rows) and rows[0].state == "running" and rows[0].progress > 0.1,
         timeout=30,
         what="a worker to start the job",
     )[0]
-    victim = int(running.worker_id.split(":")[1])
+    victim = _pid(running.worker_id)
     killed = next(p for p in cluster.procs if p.pid == victim)
     os.kill(victim, signal.SIGKILL)
     killed.wait(timeout=10)  # reap it, as a service manager would
 
-    done = cluster.wait_for_jobs(
-        lambda rows: _all_finished(rows), timeout=60, what="the job to finish elsewhere"
-    )[0]
+    rows = cluster.wait_for_jobs(
+        lambda rows: len(rows) == 2 and _all_finished(rows),
+        timeout=60,
+        what="the job to finish elsewhere, and its drafting",
+    )
+    done = rows[0]
 
-    assert done.state == "done", cluster.logs()
+    assert [r.state for r in rows] == ["done", "done"], cluster.logs()
+    assert rows[1].kind == "draft" and rows[1].attempts == 1
     assert done.attempts == 2
-    assert int(done.worker_id.split(":")[1]) != victim
+    assert _pid(done.worker_id) != victim
     runs = cluster.fake_runs()
     assert victim not in runs  # the killed worker never finished its transcription
     assert sum(len(lines) for lines in runs.values()) == 1

@@ -30,7 +30,7 @@ def test_an_upload_succeeds_when_the_broker_is_down_and_the_sweep_sends_it_later
     svc.settings = dataclasses.replace(svc.settings, broker_url=REDIS_URL)  # broker back
     assert sweep(svc) == [job.id]
     assert sweep(svc) == []  # sent a moment ago: not sent again
-    assert _messages_waiting(REDIS_URL, down.queue) == 1
+    assert _messages_waiting(REDIS_URL, down.transcribe_queue) == 1
     assert down.jobs()[0].dispatched_at is not None
 
 
@@ -61,4 +61,24 @@ def test_the_sweep_re_sends_a_job_whose_worker_stopped_renewing_its_lease(
         )
 
     assert sweep(cluster.svc) == [job.id]
-    assert _messages_waiting(REDIS_URL, cluster.queue) == 2  # the upload's and the sweep's
+    assert _messages_waiting(REDIS_URL, cluster.transcribe_queue) == 2  # upload's and sweep's
+
+
+def test_a_lost_drafting_job_is_sent_again_to_the_drafting_queue(
+    make_cluster: Any, pg_url: str, data_dir: Path
+) -> None:
+    import sqlalchemy as sa
+
+    from webapp import db, jobs
+    from webapp.dispatch import sweep
+
+    cluster = make_cluster(pg_url, REDIS_URL)
+    recording_id = cluster.upload(cluster.new_user(), data_dir / "jfk.flac")
+    with cluster.svc.engine.begin() as conn:  # transcribed; its drafting message was lost
+        conn.execute(sa.update(db.jobs).values(state="done", stage="done"))
+        drafting = jobs.enqueue(conn, recording_id, 3, jobs.DRAFT)
+    assert _messages_waiting(REDIS_URL, cluster.transcribe_queue) == 1  # the upload's
+
+    assert sweep(cluster.svc) == [drafting]
+    assert _messages_waiting(REDIS_URL, cluster.draft_queue) == 1
+    assert _messages_waiting(REDIS_URL, cluster.transcribe_queue) == 1

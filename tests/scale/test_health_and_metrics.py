@@ -72,24 +72,32 @@ def test_metrics_show_queue_depth_durations_and_failures(
     user = cluster.new_user()
     for _ in range(3):
         cluster.upload(user, data_dir / "jfk.flac")
-    assert run_one_job(svc, "metrics-test") is not None
+    assert run_one_job(svc, "metrics-test", kinds=("transcribe",)) is not None
     with svc.engine.begin() as conn:
-        last = conn.scalar(sa.select(sa.func.max(db.jobs.c.id)))
-        conn.execute(
+        drafting = conn.scalar(sa.select(db.jobs.c.id).where(db.jobs.c.kind == "draft"))
+        conn.execute(  # the drafting job the transcription queued fails
             sa.update(db.jobs)
-            .where(db.jobs.c.id == last)
+            .where(db.jobs.c.id == drafting)
             .values(state="failed", finished_at=db.utcnow())
         )
 
     text = cluster.app.test_client().get("/metrics").get_data(as_text=True)
 
     lines = set(text.splitlines())
-    assert 'carenotes_jobs{state="queued"} 1' in lines
-    assert 'carenotes_jobs{state="done"} 1' in lines
-    assert 'carenotes_jobs{state="failed"} 1' in lines
-    assert "carenotes_jobs_failed_total 1" in lines
-    assert "carenotes_job_duration_seconds_count 1" in lines
-    assert 'carenotes_job_duration_seconds_bucket{le="+Inf"} 1' in lines
+    assert 'carenotes_jobs{kind="transcribe",state="queued"} 2' in lines
+    assert 'carenotes_jobs{kind="transcribe",state="done"} 1' in lines
+    assert 'carenotes_jobs{kind="transcribe",state="failed"} 0' in lines
+    assert 'carenotes_jobs{kind="draft",state="queued"} 0' in lines
+    assert 'carenotes_jobs{kind="draft",state="failed"} 1' in lines
+    assert 'carenotes_jobs_failed_total{kind="draft"} 1' in lines
+    assert 'carenotes_jobs_failed_total{kind="transcribe"} 0' in lines
+    assert 'carenotes_job_duration_seconds_count{kind="transcribe"} 1' in lines
+    assert 'carenotes_job_duration_seconds_bucket{kind="transcribe",le="+Inf"} 1' in lines
+    assert 'carenotes_job_duration_seconds_count{kind="draft"} 0' in lines
+    age = next(
+        line for line in lines if line.startswith('carenotes_oldest_queued_job_age_seconds{kind="t')
+    )
+    assert float(age.rsplit(" ", 1)[1]) >= 0.0
 
 
 def test_metrics_from_another_machine_need_the_configured_token(

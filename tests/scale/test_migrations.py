@@ -141,6 +141,8 @@ def test_a_populated_database_made_before_migrations_is_upgraded_without_loss(
             assert (recording.id, recording.case_ref_enc) == ("r1", b"\x01\x02")
             job = conn.execute(sa.select(db.jobs)).one()
             assert (job.recording_id, job.state, job.dispatched_at) == ("r1", "queued", None)
+            assert job.kind == "transcribe"  # a job queued before the split transcribes first
+            assert recording.transcript_enc is None
             check = audit.verify(conn, db.audit_log)
             assert (check.ok, check.checked) == (True, 2)
         assert _audit_refuses_update(engine)

@@ -252,16 +252,24 @@ def upload(browser: Browser, audio: Path, name: str | None = None, **form: Any) 
         )
 
 
+def drain(svc: Any, worker_id: str | None = None) -> list[int]:
+    """Run every waiting job (transcription, then the drafting it queues); return their ids."""
+    from webapp.jobs import run_one_job
+
+    ran = []
+    while (job_id := run_one_job(svc, worker_id)) is not None:
+        ran.append(job_id)
+    return ran
+
+
 @pytest.fixture
 def drafted(app: Any, svc: Any, login_as: Callable[..., Browser], data_dir: Path) -> Any:
     """A social worker's recording processed into a draft; returns ``(browser, recording id)``."""
-    from webapp.jobs import run_one_job
-
     worker = login_as("social_worker")
     response = upload(worker, data_dir / "jfk.flac")
     assert response.status_code == 201, response.get_data(as_text=True)
     recording_id = response.get_json()["url"].rsplit("/", 1)[-1]
-    assert run_one_job(svc) is not None
+    assert len(drain(svc)) == 2  # transcription, then drafting
     return worker, recording_id
 
 
@@ -273,6 +281,7 @@ def web() -> Any:
     return SimpleNamespace(
         Browser=Browser,
         upload=upload,
+        drain=drain,
         upload_form=upload_form,
         PASSWORD=PASSWORD,
         CANARY=CANARY,

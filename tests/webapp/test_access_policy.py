@@ -56,13 +56,12 @@ def test_self_approval_can_be_allowed_by_policy(tmp_path, make_app, sqlite_url, 
     )
     app = make_app(sqlite_url, POLICY_FILE=str(policy))
     svc = app.extensions["carenotes"]
-    from webapp.jobs import run_one_job
     from webapp.services.users import create_user
 
     create_user(svc, "pat", web.PASSWORD, "practitioner", ("North",))
     browser = web.Browser(app)
     browser.login("pat")
     recording_id = web.upload(browser, data_dir / "jfk.flac").get_json()["url"].rsplit("/", 1)[-1]
-    run_one_job(svc)
+    web.drain(svc)
     page = browser.get(f"/notes/{recording_id}").get_data(as_text=True)
     assert 'id="approve-form"' in page

@@ -295,7 +295,6 @@ def test_carenotes_purge_runs_the_retention_policy(monkeypatch, tmp_path, sqlite
 def test_consent_is_recorded_per_participant_with_who_gave_it_how_and_when(
     svc, login_as, data_dir, web
 ):
-    from webapp.jobs import run_one_job
     from webapp.services.recordings import participants_of
 
     worker = login_as("social_worker")
@@ -317,7 +316,7 @@ def test_consent_is_recorded_per_participant_with_who_gave_it_how_and_when(
     )
     assert person["consent"]["recorded_by"] == worker.username.title()
     assert person["consent"]["recorded_at"].startswith(str(db.utcnow().date()))
-    run_one_job(svc)
+    web.drain(svc)
     page = worker.get(f"/notes/{rec.id}").get_data(as_text=True)
     assert "Mrs P: lasting power of attorney, given by Jo P (attorney)" in page
 

@@ -84,7 +84,6 @@ def test_a_policy_that_keeps_audio_for_days_deletes_it_only_when_the_period_ends
     make_app, sqlite_url, tmp_path, data_dir, web, resolve_all
 ):
     from policies.access import load_access_policy
-    from webapp.jobs import run_one_job
     from webapp.services.users import create_user
 
     policy = tmp_path / "access.toml"
@@ -101,7 +100,7 @@ def test_a_policy_that_keeps_audio_for_days_deletes_it_only_when_the_period_ends
     worker.login("sam")
     approver.login("pat")
     recording_id = web.upload(worker, data_dir / "jfk.flac").get_json()["url"].rsplit("/", 1)[-1]
-    run_one_job(svc)
+    web.drain(svc)
     version = resolve_all(approver, svc, recording_id)
     response = approver.post_json(
         f"/notes/{recording_id}/approve", {"password": web.PASSWORD, "version": version}
@@ -159,12 +158,11 @@ def test_a_legal_hold_keeps_a_case_untouched_until_it_is_lifted(
 def test_a_held_draft_is_not_deleted_but_other_cases_still_are(
     drafted, svc, login_as, web, data_dir
 ):
-    from webapp.jobs import run_one_job
 
     worker, held_id = drafted
     response = web.upload(worker, data_dir / "jfk.flac", case_reference="CR-OTHER-1")
     other_id = response.get_json()["url"].rsplit("/", 1)[-1]
-    run_one_job(svc)
+    web.drain(svc)
     _hold(svc, login_as)
     result = apply_retention(svc, now=db.utcnow() + timedelta(days=365))
     assert (result.drafts_deleted, result.held) == (1, 1)

@@ -27,3 +27,44 @@ def test_a_batch_size_that_is_not_a_number_is_refused_naming_the_setting(tmp_pat
     monkeypatch.setenv("CARENOTES_TRANSCRIBE_BATCH_SIZE", "lots")
     with pytest.raises(ConfigError, match="TRANSCRIBE_BATCH_SIZE"):
         load_settings(tmp_path)
+
+
+def test_each_stage_has_its_own_queue_which_the_environment_can_move(tmp_path, monkeypatch):
+    from webapp.jobs import DRAFT, TRANSCRIBE, queue_for
+
+    monkeypatch.setenv("CARENOTES_SECRET_KEY", "x" * 48)
+    settings = load_settings(tmp_path)
+    assert (queue_for(settings, TRANSCRIBE), queue_for(settings, DRAFT)) == ("transcribe", "draft")
+    monkeypatch.setenv("CARENOTES_TRANSCRIBE_QUEUE", "transcribe-gpu")
+    settings = load_settings(tmp_path)
+    assert (queue_for(settings, TRANSCRIBE), queue_for(settings, DRAFT)) == (
+        "transcribe-gpu",
+        "draft",
+    )
+
+
+def test_the_old_single_queue_setting_is_refused_saying_what_replaced_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("CARENOTES_SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("CARENOTES_CELERY_QUEUE", "transcribe")
+    with pytest.raises(ConfigError, match="CARENOTES_TRANSCRIBE_QUEUE .* CARENOTES_DRAFT_QUEUE"):
+        load_settings(tmp_path)
+
+
+def test_an_empty_queue_name_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("CARENOTES_SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("CARENOTES_DRAFT_QUEUE", " ")
+    with pytest.raises(ConfigError, match="DRAFT_QUEUE"):
+        load_settings(tmp_path)
+
+
+def test_a_worker_loads_only_the_models_its_queues_need(tmp_path, monkeypatch, caplog):
+    from webapp.celery_app import models_for_queues
+
+    monkeypatch.setenv("CARENOTES_SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("CARENOTES_TRANSCRIBE_QUEUE", "transcribe-gpu")
+    settings = load_settings(tmp_path)
+    assert models_for_queues(settings, {"transcribe-gpu"}) == ["transcriber"]
+    assert models_for_queues(settings, {"draft"}) == ["drafter"]
+    assert models_for_queues(settings, {"transcribe-gpu", "draft"}) == ["transcriber", "drafter"]
+    assert models_for_queues(settings, {"transcribe"}) == []  # not this deployment's name
+    assert "queue transcribe is neither" in caplog.text

@@ -108,6 +108,19 @@ def test_a_queued_job_runs_to_a_draft_with_progress_and_an_audit_entry(
     worker = login_as("social_worker")
     recording_id = web.upload(worker, data_dir / "jfk.flac").get_json()["url"].rsplit("/", 1)[-1]
     assert run_one_job(svc) is not None
+    # Transcribed: the transcript is kept, sealed, and a drafting job is waiting.
+    status = worker.get(f"/recordings/{recording_id}/status").get_json()
+    assert (status["kind"], status["state"], status["stage"]) == (
+        "draft",
+        "queued",
+        "waiting to draft",
+    )
+    assert status["percent"] == 60 and status["review_url"] is None
+    with svc.engine.connect() as conn:
+        rec = conn.execute(sa.select(db.recordings)).one()
+    assert rec.status == "transcribed" and b"sertraline" not in rec.transcript_enc
+    assert _count(svc, db.notes) == 0
+    assert run_one_job(svc) is not None
     assert run_one_job(svc) is None
     status = worker.get(f"/recordings/{recording_id}/status").get_json()
     assert status["state"] == "done" and status["percent"] == 100
@@ -119,6 +132,9 @@ def test_a_queued_job_runs_to_a_draft_with_progress_and_an_audit_entry(
     with svc.engine.connect() as conn:
         actions = conn.execute(sa.select(db.audit_log.c.action)).scalars().all()
     assert "upload" in actions and "draft_created" in actions
+    with svc.engine.connect() as conn:
+        rec = conn.execute(sa.select(db.recordings)).one()
+    assert rec.transcript_enc is None  # the note holds the transcript now
 
 
 def test_a_job_whose_lease_expired_is_run_again_and_finishes_exactly_once(
@@ -137,9 +153,10 @@ def test_a_job_whose_lease_expired_is_run_again_and_finishes_exactly_once(
             )
         )
     assert run_one_job(svc, "second-worker") is not None
-    assert run_one_job(svc, "third-worker") is None
+    assert run_one_job(svc, "third-worker") is not None  # the drafting it queued
+    assert run_one_job(svc, "fourth-worker") is None
     with svc.engine.connect() as conn:
-        job = conn.execute(sa.select(db.jobs)).one()
+        job = conn.execute(sa.select(db.jobs).where(db.jobs.c.kind == "transcribe")).one()
         notes = conn.execute(
             sa.select(sa.func.count())
             .select_from(db.notes)

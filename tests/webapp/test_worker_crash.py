@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _job(svc):
+    """The recording's transcription job (the one the killed worker held)."""
     with svc.engine.connect() as conn:
-        return conn.execute(sa.select(db.jobs)).one()
+        return conn.execute(sa.select(db.jobs).where(db.jobs.c.kind == "transcribe")).one()
 
 
 def test_a_worker_killed_mid_job_is_replaced_and_the_job_finishes_once(
@@ -88,6 +89,11 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_finishes_once(
         ran = run_one_job(replacement_svc, "replacement")
     job = _job(svc)
     assert (job.state, job.attempts, job.worker_id) == ("done", 2, "replacement")
+    # Transcribed once; the drafting it queued runs once too.
+    assert run_one_job(replacement_svc, "drafter") is not None
+    with svc.engine.connect() as conn:
+        kinds = conn.execute(sa.select(db.jobs.c.kind, db.jobs.c.state)).all()
+    assert sorted(kinds) == [("draft", "done"), ("transcribe", "done")]
     with svc.engine.connect() as conn:
         notes = conn.execute(
             sa.select(sa.func.count())

@@ -60,7 +60,7 @@ def _check_broker(svc: Any) -> None:
     from webapp.dispatch import celery_for
 
     settings = svc.settings
-    with celery_for(settings.broker_url, settings.celery_queue).connection_for_write() as conn:
+    with celery_for(settings.broker_url, settings.transcribe_queue).connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=3)
 
 

@@ -6,7 +6,16 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from policies.errors import BadInput, NotFound
 from webapp import db, jobs
@@ -143,6 +152,26 @@ def show(recording_id: str) -> Any:
     return render_template("recordings/show.html", rec=rec, status=status)
 
 
+@bp.post("/<recording_id>/retry")
+@login_required
+def retry(recording_id: str) -> Any:
+    """Queue a failed recording again, from the stage that failed."""
+    svc = services()
+    user = current_user()
+    with svc.engine.connect() as conn:
+        get_recording(svc, conn, user, recording_id, need="edit")
+        conn.rollback()
+    _job_id, kind = jobs.retry(svc, recording_id, user.id, user.username)
+    if wants_json():
+        return jsonify(kind=kind), 202
+    flash(
+        "Drafting will be tried again; the transcript was kept."
+        if kind == jobs.DRAFT
+        else "The recording will be transcribed again."
+    )
+    return redirect(url_for("recordings.show", recording_id=recording_id))
+
+
 @bp.get("/<recording_id>/status")
 @login_required
 def status(recording_id: str) -> Any:
@@ -154,6 +183,7 @@ def status(recording_id: str) -> Any:
     ready = rec.status in ("draft_ready", "approved")
     return jsonify(
         state=job.state if job else "none",
+        kind=job.kind if job else "",
         stage=job.stage if job else "",
         percent=job.percent if job else 0,
         attempts=job.attempts if job else 0,

@@ -80,6 +80,7 @@ def _rekey(svc: Services, conn: sa.Connection, rec: Any) -> bytes:
             participants_enc=_reseal(
                 old, new, rec.participants_enc, "recording", rec.id, "participants"
             ),
+            transcript_enc=_reseal(old, new, rec.transcript_enc, "recording", rec.id, "transcript"),
         )
     )
     note_ids = [

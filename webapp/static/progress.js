@@ -7,9 +7,11 @@
   var stage = document.getElementById("progress-stage");
   var bar = document.getElementById("progress-bar");
   var error = document.getElementById("progress-error");
+  var retry = document.getElementById("retry-form");
   var names = {
     queued: "Waiting for the worker", starting: "Starting", "loading models": "Loading the models",
-    transcribing: "Transcribing", drafting: "Drafting the note", saving: "Saving", done: "Done",
+    transcribing: "Transcribing", "waiting to draft": "Transcribed; waiting for the drafting worker",
+    drafting: "Drafting the note", saving: "Saving", done: "Done",
     failed: "Failed"
   };
   function poll() {
@@ -22,6 +24,7 @@
         if (s.state === "failed") {
           error.textContent = s.error || "Processing failed.";
           error.hidden = false;
+          if (retry) { retry.hidden = false; }
           return;
         }
         window.setTimeout(poll, 1500);
