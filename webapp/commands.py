@@ -24,8 +24,11 @@ def _app(run_worker: bool = False) -> Any:
 def _serve(args: argparse.Namespace) -> int:
     from webapp.services.users import create_first_admin
 
-    app = _app(run_worker=not args.no_worker)
-    first = create_first_admin(app.extensions["carenotes"])
+    # Build the app once here to migrate the database and make the first administrator;
+    # the server process builds its own, with the background worker.
+    setup = _app(run_worker=False)
+    first = create_first_admin(setup.extensions["carenotes"])
+    setup.extensions["carenotes"].engine.dispose()
     if first is not None:
         print(
             "No users existed, so an administrator was created. Write this down now; it "
@@ -33,8 +36,43 @@ def _serve(args: argparse.Namespace) -> int:
             "Sign in and create the other users from the Users page, or with "
             "`carenotes users create`."
         )
-    print(f"carenotes is running on http://{args.host}:{args.port}/ (Ctrl+C to stop)")
-    app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
+    print(f"carenotes is running on http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
+    return serve_with_gunicorn(args.host, args.port, args.threads, not args.no_worker)
+
+
+def serve_with_gunicorn(host: str, port: int, threads: int, run_worker: bool) -> int:
+    """Serve the app with gunicorn: one process, ``threads`` request threads.
+
+    One process keeps the embedded set-up simple (one in-process job worker, SQLite
+    written from one place); the threads serve many people at once, and a slow upload
+    holds one thread, not the server. A council's deployment runs gunicorn itself with
+    ``deploy/gunicorn.conf.py`` and several processes.
+    """
+    from gunicorn.app.base import BaseApplication
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            settings = {
+                "bind": f"{host}:{port}",
+                "workers": 1,
+                "worker_class": "gthread",
+                "threads": threads,
+                # A 500 MiB upload over a slow network can take minutes.
+                "timeout": 600,
+                "graceful_timeout": 10,
+                "accesslog": "-",
+                "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',
+                "errorlog": "-",
+                "loglevel": "warning",
+                "proc_name": "carenotes",
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return _app(run_worker=run_worker)
+
+    _Server().run()
     return 0
 
 
@@ -140,6 +178,7 @@ def add_commands(subparsers: Any) -> None:
     serve = subparsers.add_parser("serve", help="run the web app")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--threads", type=int, default=8, help="requests served at once (default 8)")
     serve.add_argument(
         "--no-worker", action="store_true", help="do not run jobs here (use `carenotes worker`)"
     )

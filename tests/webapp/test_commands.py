@@ -128,3 +128,55 @@ def test_the_embedded_worker_thread_processes_an_upload_by_itself(
         time.sleep(0.3)
     assert status["state"] == "done", status
     assert browser.get(f"/recordings/{recording_id}").status_code == 302
+
+
+def test_serve_runs_the_app_under_gunicorn_and_stops_cleanly(cli_env, tmp_path, sqlite_url):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    root = Path(__file__).resolve().parents[2]
+    log = (tmp_path / "serve.log").open("w+b")
+    env = {**os.environ, "PYTHONPATH": str(root), "CARENOTES_COOKIE_SECURE": "false"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "webapp.cli", "serve", "--port", str(port), "--threads", "4"],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:  # noqa: S310
+                    assert r.status == 200
+                    assert "gunicorn" in r.headers.get("Server", "")
+                    break
+            except OSError:
+                assert server.poll() is None, (tmp_path / "serve.log").read_text()
+                assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+                time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as r:  # noqa: S310
+            assert r.status == 200 and "Sign in" in r.read().decode()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    output = (tmp_path / "serve.log").read_text()
+    assert "an administrator was created" in output and "username: admin" in output
+    assert f"running on http://127.0.0.1:{port}/" in output
+    assert "development server" not in output
+    engine = db.create_engine(sqlite_url)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.select(db.users.c.role)) == "admin"
+    engine.dispose()
