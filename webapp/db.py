@@ -155,6 +155,9 @@ notes = sa.Table(
     sa.Column("approved_text_enc", sa.LargeBinary, nullable=True),
     # The access policy's version when the note was drafted (revision 0003).
     sa.Column("policy_version", sa.String(40), nullable=True),
+    # Counts and shares of how much of the AI draft was kept, stored at approval for
+    # the team dashboard; no text (revision 0005).
+    sa.Column("review_figures", sa.JSON(none_as_null=True), nullable=True),
 )
 
 note_versions = sa.Table(

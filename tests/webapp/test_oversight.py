@@ -105,6 +105,43 @@ def test_the_dashboard_draws_charts_for_the_managers_teams_and_filters_them(
     assert login_as("social_worker").get("/oversight/dashboard").status_code == 403
 
 
+def test_review_figures_are_stored_at_approval_so_the_dashboard_decrypts_nothing(
+    approved, svc, login_as, monkeypatch
+):
+    _, _, recording_id = approved
+    with svc.engine.connect() as conn:
+        figures = conn.scalar(
+            sa.select(db.notes.c.review_figures).where(db.notes.c.recording_id == recording_id)
+        )
+    # One statement edited and one deleted: neither counts as kept; words changed.
+    assert set(figures) == {"unchanged_share", "edit_share", "flags", "flags_confirmed"}
+    assert 0.0 < figures["unchanged_share"] < 1.0 and 0.0 < figures["edit_share"] < 1.0
+    assert EDITED not in str(figures)  # counts and shares only
+
+    def no_decrypting(*_args, **_kwargs):
+        raise AssertionError("the dashboard decrypted a note")
+
+    monkeypatch.setattr(svc.vault, "open_json", no_decrypting)
+    html = login_as("manager").get("/oversight/dashboard").get_data(as_text=True)
+    assert "<strong>1</strong> approved note(s) shown" in html
+
+
+def test_a_note_approved_before_figures_were_stored_gets_them_on_first_view(
+    approved, svc, login_as
+):
+    _, _, recording_id = approved
+    where = db.notes.c.recording_id == recording_id
+    with svc.engine.begin() as conn:
+        stored = conn.scalar(sa.select(db.notes.c.review_figures).where(where))
+        conn.execute(sa.update(db.notes).where(where).values(review_figures=None))
+    manager = login_as("manager")
+    assert "<strong>1</strong> approved note(s)" in manager.get("/oversight/dashboard").get_data(
+        as_text=True
+    )
+    with svc.engine.connect() as conn:
+        assert conn.scalar(sa.select(db.notes.c.review_figures).where(where)) == stored
+
+
 def test_a_note_approved_unchanged_in_seconds_is_shown_as_an_outlier(
     drafted, svc, login_as, resolve_all, web
 ):

@@ -19,6 +19,7 @@ from webapp.context import Services
 from webapp.services.access import get_recording
 from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser, check_password, count_password_failure
+from webapp.services.dashboard import review_figures
 from webapp.services.exports import render_text
 from webapp.services.notes import MAX_TEXT, blockers, note_meta, note_row, stale_error
 
@@ -111,6 +112,8 @@ def approve_note(
                 approved_at=now,
                 approved_sha256=digest,
                 approved_text_enc=vault.seal(key, "note", note.id, "approved_text", text),
+                # Counts and shares only, for the team dashboard (no text).
+                review_figures=review_figures(draft, work),
             )
         )
         if updated.rowcount != 1:

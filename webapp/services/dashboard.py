@@ -1,8 +1,11 @@
 """The team dashboard: how the tool is really used, per week, person and template.
 
 Figures are computed from approved notes in the manager's teams (every team for an
-administrator). Each note is decrypted to compare the AI draft with the approved text;
-nothing decrypted leaves this module except counts and shares.
+administrator). How much of the AI draft was kept is worked out once, at approval, by
+comparing the decrypted draft with the approved text, and stored with the note as
+counts and shares only (``notes.review_figures``); an approved note never changes, so
+the dashboard reads those figures and decrypts nothing. Notes approved before the
+figures were stored are worked out on first view and stored then.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from webapp.services.auth import CurrentUser
 from webapp.services.note_audit import first_views
 from webapp.services.notes import initial_work
 
-__all__ = ["Dashboard", "DashboardFilter", "NoteFigures", "dashboard"]
+__all__ = ["Dashboard", "DashboardFilter", "NoteFigures", "dashboard", "review_figures"]
 
 #: A note approved with every AI statement unchanged after less review than this is an outlier.
 QUICK_REVIEW_SECONDS = 120.0
@@ -137,11 +140,17 @@ def _words_changed(old: list[str], new: list[str]) -> float:
     return 1.0 - difflib.SequenceMatcher(None, old, new, autojunk=False).ratio()
 
 
-def _figures(svc: Services, row: Any, names: dict[int, str], first: Any) -> NoteFigures:
-    vault = svc.vault
-    key = vault.data_key(row.recording_id, row.wrapped_key)
-    draft = vault.open_json(key, "note", row.id, "draft", row.draft_enc)
-    work = vault.open_json(key, "note", row.id, "work", row.work_enc)
+def review_figures(draft: dict[str, Any], work: dict[str, Any]) -> dict[str, Any]:
+    """How much of the AI draft a reviewer kept: counts and shares, no text.
+
+    Args:
+        draft: The note's AI draft (decrypted).
+        work: The reviewer's working state at approval (decrypted).
+
+    Returns:
+        ``unchanged_share`` (AI statements approved exactly as drafted), ``edit_share``
+        (words changed), ``flags`` and ``flags_confirmed`` (confirmed unchanged).
+    """
     drafted = initial_work(draft, {"segments": ()})["items"]
     items = work["items"]
     unchanged = sum(
@@ -152,11 +161,39 @@ def _figures(svc: Services, row: Any, names: dict[int, str], first: Any) -> Note
     old_words = " ".join(i["text"] for i in drafted.values()).split()
     new_words = " ".join(i["text"] for i in items.values() if i["status"] != "deleted").split()
     flagged = [i for i in items.values() if i["flagged"]]
-    confirmed = sum(1 for i in flagged if i["status"] == "confirmed")
+    return {
+        "unchanged_share": unchanged / len(items) if items else 1.0,
+        "edit_share": _words_changed(old_words, new_words),
+        "flags": len(flagged),
+        "flags_confirmed": sum(1 for i in flagged if i["status"] == "confirmed"),
+    }
+
+
+def _stored_figures(svc: Services, row: Any) -> dict[str, Any]:
+    """The note's review figures; worked out and stored if it predates them."""
+    if row.review_figures is not None:
+        return dict(row.review_figures)
+    vault = svc.vault
+    key = vault.data_key(row.recording_id, row.wrapped_key)
+    figures = review_figures(
+        vault.open_json(key, "note", row.id, "draft", row.draft_enc),
+        vault.open_json(key, "note", row.id, "work", row.work_enc),
+    )
+    with svc.engine.begin() as conn:
+        conn.execute(
+            sa.update(db.notes)
+            .where(db.notes.c.id == row.id, db.notes.c.review_figures.is_(None))
+            .values(review_figures=figures)
+        )
+    return figures
+
+
+def _figures(svc: Services, row: Any, names: dict[int, str], first: Any) -> NoteFigures:
+    stored = _stored_figures(svc, row)
     approved = db.as_utc(row.approved_at)
     assert approved is not None  # noqa: S101 - only approved notes are selected
     review = (approved - first).total_seconds() if first else None
-    share = unchanged / len(items) if items else 1.0
+    share = float(stored["unchanged_share"])
     iso = approved.isocalendar()
     return NoteFigures(
         recording_id=row.recording_id,
@@ -166,9 +203,9 @@ def _figures(svc: Services, row: Any, names: dict[int, str], first: Any) -> Note
         approved_on=approved.date(),
         week=f"{iso.year}-W{iso.week:02d}",
         unchanged_share=share,
-        edit_share=_words_changed(old_words, new_words),
-        flags=len(flagged),
-        flags_confirmed=confirmed,
+        edit_share=float(stored["edit_share"]),
+        flags=int(stored["flags"]),
+        flags_confirmed=int(stored["flags_confirmed"]),
         review_seconds=review,
         visit_days=(approved.date() - date.fromisoformat(row.visit_date)).days,
         outlier=share >= 1.0 and review is not None and review < QUICK_REVIEW_SECONDS,
@@ -193,6 +230,7 @@ def dashboard(svc: Services, user: CurrentUser, filters: DashboardFilter) -> Das
             n.c.recording_id,
             n.c.draft_enc,
             n.c.work_enc,
+            n.c.review_figures,
             n.c.approved_at,
             n.c.approved_by,
             r.c.wrapped_key,
