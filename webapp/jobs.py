@@ -51,6 +51,7 @@ __all__ = [
     "job_status",
     "queue_for",
     "retry",
+    "speaker_options",
     "run_one_job",
     "transcribe_options",
 ]
@@ -119,6 +120,33 @@ def transcribe_options(settings: Any) -> Any:
         diarise=settings.transcribe_diarise,
         batch_size=settings.transcribe_batch_size,
     )
+
+
+#: Most speakers looked for in one recording, however many people were listed.
+_MOST_SPEAKERS = 12
+
+
+def speaker_options(options: Any, present: int) -> Any:
+    """Fit the speaker labelling to the number of people listed as present.
+
+    Everyone recorded must be listed (their consent is recorded), so the list bounds
+    the number of voices: a dictation by the worker alone gets one speaker rather than
+    being split in two, and a meeting of eight may have more than the default six.
+
+    Args:
+        options: The settings' transcription options.
+        present: How many participants the upload listed.
+
+    Returns:
+        The options with ``num_speakers`` or ``max_speakers`` set.
+    """
+    import dataclasses
+
+    if present == 1:
+        return dataclasses.replace(options, num_speakers=1)
+    if present >= 2:
+        return dataclasses.replace(options, max_speakers=min(present, _MOST_SPEAKERS))
+    return options
 
 
 def enqueue(
@@ -336,10 +364,14 @@ def _transcribe(svc: Services, job: Any, report: _Reporter) -> dict[str, Any]:
     report("transcribing", 0.05, force=True)
     suffix = AUDIO_SUFFIX.get(rec.audio_type, "")
     audio_aad = aad("recording", rec.id, "audio")
+    present = len(
+        svc.vault.open_json(key, "recording", rec.id, "participants", rec.participants_enc)
+    )
+    options = speaker_options(transcribe_options(svc.settings), present)
     with svc.vault.store.decrypted_copy(rec.audio_blob, key, audio_aad, suffix=suffix) as path:
         transcript = transcriber.transcribe(
             str(path),
-            transcribe_options(svc.settings),
+            options,
             lambda f: report("transcribing", 0.05 + (_DRAFT_FROM - 0.07) * f),
         )
     report("saving", _DRAFT_FROM - 0.01, force=True)

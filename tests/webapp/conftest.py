@@ -46,9 +46,11 @@ class FakeTranscriber:
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self.calls: list[int] = []
+        self.options: list[TranscribeOptions] = []
 
     def transcribe(self, path: str, options: TranscribeOptions, progress: Any = None) -> Transcript:
         self.calls.append(Path(path).stat().st_size)
+        self.options.append(options)
         steps = 10
         for step in range(steps + 1):
             if progress:

@@ -118,3 +118,22 @@ def test_only_a_failed_recording_can_be_tried_again(svc, drafted):
     assert response.status_code == 409
     assert "draft ready" in response.get_json()["error"]
     assert len(_jobs(svc)) == 2
+
+
+def test_the_people_listed_as_present_bound_the_speakers_looked_for(svc, login_as, data_dir, web):
+    worker = login_as("social_worker")
+    alone = {"participant_name": ["Sam"], "participant_role": ["Social worker"]}
+    response = web.upload(worker, data_dir / "jfk.flac", **alone, participant_consent=["0"])
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert web.drain(svc)
+    meeting = {
+        "participant_name": [f"Person {i}" for i in range(8)],
+        "participant_role": ["Other professional"] * 8,
+        "participant_consent": [str(i) for i in range(8)],
+    }
+    assert web.upload(worker, data_dir / "jfk.flac", **meeting).status_code == 201
+    assert web.upload(worker, data_dir / "jfk.flac").status_code == 201  # two present
+    assert web.drain(svc)
+    dictation, eight, two = svc.model("transcriber").options
+    assert (dictation.num_speakers, eight.num_speakers, two.num_speakers) == (1, None, None)
+    assert (eight.max_speakers, two.max_speakers) == (8, 2)
