@@ -250,7 +250,11 @@ def _build_sections(
             if text:
                 items.append(("statement", text, unit, speaker))
         if section.quote:
-            quoted = _pick_quote(section, template, chosen[section.key])
+            # The person's words from what the section kept, else its best candidate
+            # the person said: a section asking for their words should have them.
+            quoted = _pick_quote(
+                section, template, [*chosen[section.key], *selector.ranked(section.key)]
+            )
             if quoted is not None:
                 items.insert(0, ("quote", quoted))
         planned.append((section, items))

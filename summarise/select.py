@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from policies.templates import Template
-from summarise.text import clean_utterance, split_sentences
+from summarise.text import clean_utterance, is_housekeeping, split_sentences
 from transcribe.types import Segment
 
 __all__ = ["Selector", "Unit", "units_of"]
@@ -49,6 +49,10 @@ class Selector:
         elif score > heap[0][0]:
             heapq.heapreplace(heap, item)
 
+    def ranked(self, key: str) -> list[Unit]:
+        """Every unit still a candidate for section ``key``, best score first."""
+        return [u for _, _, u, _ in sorted(self.candidates[key], key=lambda i: (-i[0], i[1]))]
+
     def resolve(self) -> dict[str, list[Unit]]:
         """Assign units to sections, best scores first, dropping near-duplicates."""
         pool = sorted(
@@ -79,6 +83,8 @@ def units_of(segments: tuple[Segment, ...], min_words: int, max_words: int) -> I
         cleaned = clean_utterance(segment.text)
         pending: list[str] = []
         for sentence in split_sentences(cleaned):
+            if is_housekeeping(sentence):
+                continue
             words = sentence.split()
             while len(words) > max_words:
                 yield Unit(segment, " ".join(words[:max_words]), max_words)

@@ -12,6 +12,7 @@ __all__ = [
     "reported_speech",
     "speaker_label",
     "third_person",
+    "is_housekeeping",
     "split_sentences",
 ]
 
@@ -26,6 +27,28 @@ _LEADING = re.compile(
     r"^(?:(?:and|but|then|now|so|okay|ok|all right|alright|yeah|well|oh|anyway)\b[\s,.]*)+",
     re.IGNORECASE,
 )
+# Sentences said to a dictation system or about the visit's logistics, not its content:
+# "show me the chest x-ray", "finalise the note", "the nurse will be in".
+_HOUSEKEEPING = re.compile(
+    r"^(?:(?:can you |please |let me )?show me\b|finali[sz]e the (?:note|report)\b"
+    r"|(?:the )?nurse will be (?:in|right in)\b|i(?:'d| would) like to do a (?:quick )?"
+    r"physical exam\b|let(?:'s| us) (?:go ahead and )?(?:do a )?(?:quick )?physical exam\b)",
+    re.IGNORECASE,
+)
+# Announcing what comes next rather than saying it: "I just want to go over my
+# assessment and plan", "let's talk about your medication". They sound like a section's
+# guidance, so they would be chosen for it, but hold no fact; a short one with no number
+# in it is left out.
+_ANNOUNCEMENT = re.compile(
+    r"^(?:(?:so|now|okay|ok|alright|all right|well),?\s+)*"
+    r"(?:i(?:'d| would)? (?:just )?(?:like to|want to|wan ?na|need to)|let(?:'s| us)(?: just)?"
+    r"|we(?:'ll| will| are going to| can)(?: just)?|can we(?: just)?"
+    r"|i(?:'m| am) (?:just )?(?:going to|gonna|gon na))"
+    r"\s+(?:go over|talk(?: a (?:little )?bit)? about|discuss|review|run through|recap"
+    r"|go through|move on to|switch gears)\b",
+    re.IGNORECASE,
+)
+_ANNOUNCEMENT_MAX_WORDS = 20
 # Voice-assistant wake words said to a dictation system ("hey dragon, order ...").
 _WAKE_WORDS = re.compile(r"\b(?:hey|ok|okay),?\s+(?:dragon|dax|alexa|siri|google)\b[,.]?\s*", re.I)
 _STUTTER = re.compile(r"\b(\w+(?:'\w+)?)(?:\s*,?\s+\1\b)+", re.IGNORECASE)
@@ -142,6 +165,19 @@ def british_spelling(text: str) -> str:
         return uk + suffix
 
     return _UK_PATTERN.sub(swap, text)
+
+
+def is_housekeeping(sentence: str) -> bool:
+    """Whether a sentence is an instruction to a dictation system, visit logistics, or
+    a short announcement of what comes next with no fact in it."""
+    text = sentence.strip()
+    if _HOUSEKEEPING.match(text):
+        return True
+    return (
+        bool(_ANNOUNCEMENT.match(text))
+        and len(text.split()) <= _ANNOUNCEMENT_MAX_WORDS
+        and not any(ch.isdigit() for ch in text)
+    )
 
 
 def clean_utterance(text: str) -> str:
