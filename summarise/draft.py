@@ -51,6 +51,8 @@ __all__ = ["DraftOptions", "draft_note"]
 logger = logging.getLogger(__name__)
 
 _EMPTY_NOTE = "Nothing was said about this in the recording."
+# Share of the progress bar for choosing sentences, before the model's rewrites.
+_SELECTION_SHARE = 0.15
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,8 @@ def _other(speaker: str | None, transcript: Transcript, template: Template) -> s
     if len(others) == 1:
         label = speaker_label(others[0], template.person)
         return label[0].lower() + label[1:] if label.startswith("The ") else label
+    if not others:  # a dictation: "you" is the person the note is about
+        return template.person[0].lower() + template.person[1:]
     return "the others present"
 
 
@@ -183,7 +187,8 @@ def draft_note(
             scores = vectors @ guidance.T
             for unit, vector, row in zip(units, vectors, scores, strict=True):
                 _assign(unit, vector, row, template, selector, actions_keys, options)
-        report(0.5 * (w + 1) / windows)
+        # Choosing sentences is quick; the model's rewrites take most of the time.
+        report(_SELECTION_SHARE * (w + 1) / windows)
     sections, calls, accepted = _build_sections(
         transcript, template, drafter, selector, options, topics, embedder, report
     )
@@ -288,7 +293,7 @@ def _build_sections(
             else:
                 out.append(("action", item[1], item[2].segment))
             done += 1
-            report(0.5 + 0.45 * done / total)
+            report(_SELECTION_SHARE + (0.95 - _SELECTION_SHARE) * done / total)
         finished.append(out)
     sections = _grounded_sections(planned, finished, options, topics, embedder)
     return sections, calls, accepted

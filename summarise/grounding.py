@@ -131,6 +131,15 @@ _FRAME = re.compile(
 )
 
 
+_SPEAKER_LABEL = re.compile(r"\bspeaker[ _]?\d+\b", re.IGNORECASE)
+
+
+def _claims(statement: str) -> str:
+    """The statement without who said it: a label such as "Speaker 2" is not a number
+    the transcript must contain, nor a high-stakes fact."""
+    return _SPEAKER_LABEL.sub("the speaker", _FRAME.sub("", statement) or statement)
+
+
 def _pieces(source: str) -> list[str]:
     """Parts of the source a statement may rest on: its sentences and pairs of them.
 
@@ -204,7 +213,8 @@ def check_grounding(
 
             embedder = load_embedder()
         similarity = similarities(embedder, [(text, source)])[0]
-    missing = _missing(text, source)
+    claims = _claims(text)
+    missing = _missing(claims, source)
     # Similarities of a paraphrase to its source sit around 0.5 to 0.9 with this model.
     support = max(0.0, min(1.0, (similarity - 0.15) / 0.55))
     if missing:
@@ -212,7 +222,7 @@ def check_grounding(
     flags: list[str] = []
     if missing or support < threshold:
         flags.append("unsupported")
-    topic_keys = match_topics(text, tuple(topics))
+    topic_keys = match_topics(claims, tuple(topics))
     topic_keys += tuple(k for k in match_topics(source, tuple(topics)) if k not in topic_keys)
     flags.extend(f"high-stakes:{k}" for k in topic_keys)
     return Grounding(round(support, 3), round(similarity, 3), missing, tuple(flags))

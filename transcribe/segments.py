@@ -19,6 +19,7 @@ __all__ = [
     "flag_hallucinations",
     "label_speakers",
     "renumber",
+    "split_at_sentences",
 ]
 
 REPETITION = "repetition"
@@ -240,6 +241,52 @@ def label_speakers(
         names.setdefault(int(cluster), f"SPEAKER_{len(names) + 1}")
     labelled = [replace(seg, speaker=names[int(cluster)]) for cluster, seg in pieces]
     return labelled, tuple(names.values())
+
+
+_SENTENCE_END = re.compile(r"[.?!][\"')\]]*$")
+_ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "st.", "prof.", "e.g.", "i.e.", "etc.", "no."}
+
+
+def split_at_sentences(segments: Sequence[Segment], min_words: int = 3) -> list[Segment]:
+    """Cut segments at sentence ends, using their word timings.
+
+    Batched decoding returns segments as long as its 30-second windows; a citation to
+    one of those would point at half a minute of talk. Sentence-sized segments let a
+    note's statement point at the sentence it rests on.
+
+    Args:
+        segments: Segments with word timings (those without are kept whole).
+        min_words: A piece is not cut off before it has this many words.
+
+    Returns:
+        The segments, each sentence its own segment.
+    """
+    out: list[Segment] = []
+    for segment in segments:
+        words = segment.words
+        begin = 0
+        for i, word in enumerate(words):
+            last = i == len(words) - 1
+            token = word.text.strip()
+            ends = bool(_SENTENCE_END.search(token)) and token.lower() not in _ABBREVIATIONS
+            if last or (ends and i + 1 - begin >= min_words and len(words) - i - 1 >= min_words):
+                piece = words[begin : i + 1]
+                if begin == 0 and last:
+                    out.append(segment)
+                else:
+                    out.append(
+                        replace(
+                            segment,
+                            start=piece[0].start,
+                            end=piece[-1].end,
+                            words=piece,
+                            text=_text_of(piece),
+                        )
+                    )
+                begin = i + 1
+        if not words:
+            out.append(segment)
+    return out
 
 
 def renumber(segments: Sequence[Segment]) -> tuple[Segment, ...]:

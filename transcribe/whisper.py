@@ -22,6 +22,7 @@ from transcribe.segments import (
     flag_hallucinations,
     label_speakers,
     renumber,
+    split_at_sentences,
 )
 from transcribe.types import Progress, Segment, TranscribeOptions, Transcript, Word
 
@@ -240,6 +241,7 @@ class WhisperTranscriber:
         segments = flag_hallucinations(collapse_repetitions(segments), found.speech)
         if options.vad:
             segments = fit_words_to_speech(segments, found.speech)
+        segments = split_at_sentences(segments)
         translation = [s for s in found.translation if s.text] or None
         speakers: tuple[str, ...] = ()
         if embedder is not None:

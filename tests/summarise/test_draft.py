@@ -171,3 +171,23 @@ def test_a_two_hour_visit_is_drafted_completely_with_progress_to_the_end(
     caps = {s.key: s.max_statements * 4 + s.quote for s in templates["home-visit"].sections}
     assert all(len(s.statements) + len(s.actions) <= caps[s.key] for s in draft.sections)
     _assert_cited_and_verbatim(draft, transcript)
+
+
+def test_a_dictation_by_the_worker_alone_names_the_person_not_the_others_present(
+    templates: dict[str, Template], garbage: Any, embedder: Any
+) -> None:
+    turns = [
+        {"speaker": "SPEAKER_1", "text": text}
+        for text in (
+            "Visited Mrs Jones at home this morning to review her care package.",
+            "She told me the carers arrive late most mornings and she is worried about falls.",
+            "I said you will hear from the occupational therapist about a grab rail next week.",
+            "Her daughter visits on Sundays and helps with shopping and medication.",
+        )
+    ]
+    transcript = transcript_from_turns(turns)
+    draft = draft_note(transcript, templates["home-visit"], garbage, embedder=embedder)
+    text = render_text(draft)
+    assert "the others present" not in text.lower()
+    assert "The person: Hear from the occupational therapist" in text
+    _assert_cited_and_verbatim(draft, transcript)

@@ -52,3 +52,22 @@ def test_numbers_written_as_words_or_digits_count_as_the_same(embedder: Any) -> 
 def test_a_statement_citing_nothing_is_unsupported() -> None:
     result = check_grounding("The patient is well.", [])
     assert result.support == 0.0 and "unsupported" in result.flags
+
+
+def test_a_speakers_label_is_not_a_number_the_transcript_must_contain(
+    embedder: Any, topics: tuple[Topic, ...]
+) -> None:
+    source = "My daughter comes round on Tuesdays to help with the shopping."
+    result = check_grounding(
+        "Speaker 2 said that their daughter comes round on Tuesdays to help with the shopping.",
+        [source], embedder=embedder, topics=topics,
+    )  # fmt: skip
+    assert result.missing == ()
+    assert not any(flag.startswith("high-stakes:numbers") for flag in result.flags)
+    assert "unsupported" not in result.flags
+    # A number in what was said is still checked, whoever is said to have said it.
+    planted = check_grounding(
+        "Speaker 2 said that their daughter comes round 3 times a week.",
+        [source], embedder=embedder, topics=topics,
+    )  # fmt: skip
+    assert "number:3" in planted.missing and "unsupported" in planted.flags

@@ -11,6 +11,7 @@ from transcribe.segments import (
     fit_words_to_speech,
     flag_hallucinations,
     label_speakers,
+    split_at_sentences,
 )
 
 
@@ -86,3 +87,24 @@ def test_a_word_stretched_across_a_pause_starts_where_speech_resumes() -> None:
     # A long word inside continuous speech is left as it is.
     [kept] = fit_words_to_speech([segment], [(9.5, 17.0)])
     assert kept == segment
+
+
+def test_a_long_segment_is_cut_at_sentence_ends_with_each_sentences_times() -> None:
+    long = _segment(
+        "Mrs. Jones is well today. She has a new carer. The carer comes at nine. Ok.", 10.0
+    )
+    pieces = split_at_sentences([long])
+    assert [p.text for p in pieces] == [
+        "Mrs. Jones is well today.",
+        "She has a new carer.",
+        "The carer comes at nine. Ok.",  # a one-word sentence stays with the one before
+    ]
+    assert pieces[0].start == 10.0 and pieces[-1].end == long.end
+    assert all(a.end <= b.start for a, b in zip(pieces, pieces[1:], strict=False))
+    assert sum(len(p.words) for p in pieces) == len(long.words)
+
+
+def test_a_segment_without_word_times_or_with_one_sentence_is_kept_whole() -> None:
+    whole = _segment("Just one sentence here.", 0.0)
+    bare = Segment(-1, 0.0, 2.0, "No words. Two sentences.")
+    assert split_at_sentences([whole, bare]) == [whole, bare]

@@ -107,6 +107,20 @@ def test_batched_decoding_gives_the_same_words(
     assert word_error_rate(JFK_REFERENCE, transcript.text) <= 0.05
 
 
+def test_batched_decoding_cuts_a_conversation_into_sentences_for_citations(
+    data_dir: Path, base_transcriber: WhisperTranscriber
+) -> None:
+    transcript = transcribe_file(
+        data_dir / "two_speakers_sample.wav",
+        TranscribeOptions(batch_size=8, diarise=False),
+        transcriber=base_transcriber,
+    )
+    # Batches are 30-second windows; the segments cited in a note are sentences.
+    assert len(transcript.segments) >= 6
+    assert max(s.end - s.start for s in transcript.segments) < 15.0
+    assert all(s.words for s in transcript.segments)
+
+
 def test_the_language_can_be_fixed_and_translation_keeps_the_original(
     data_dir: Path, base_transcriber: WhisperTranscriber
 ) -> None:

@@ -137,3 +137,39 @@ def test_the_people_listed_as_present_bound_the_speakers_looked_for(svc, login_a
     dictation, eight, two = svc.model("transcriber").options
     assert (dictation.num_speakers, eight.num_speakers, two.num_speakers) == (1, None, None)
     assert (eight.max_speakers, two.max_speakers) == (8, 2)
+
+
+def test_a_dictation_is_drafted_as_the_workers_own_account(make_app, sqlite_url, data_dir, web):
+    from transcribe.types import Segment, Transcript
+    from webapp.services.users import create_user
+
+    class OneVoice:
+        def transcribe(self, path, options, progress=None):
+            texts = (
+                "Visited Mrs Jones at home to review her care package.",
+                "She says the carers often arrive late and she is worried about falling.",
+            )
+            segments = tuple(
+                Segment(id=i, start=4.0 * i, end=4.0 * i + 3.5, text=t, speaker="SPEAKER_1")
+                for i, t in enumerate(texts)
+            )
+            return Transcript(segments=segments, language="en", duration=8.0, model="one-voice",
+                              speakers=("SPEAKER_1",))  # fmt: skip
+
+    app = make_app(sqlite_url, TRANSCRIBER=OneVoice())
+    svc = app.extensions["carenotes"]
+    create_user(svc, "sam", web.PASSWORD, "social_worker", ("North",))
+    worker = web.Browser(app)
+    worker.login("sam")
+    response = web.upload(
+        worker,
+        data_dir / "jfk.flac",
+        participant_name=["Sam Social Worker"],
+        participant_role=["Social worker"],
+        participant_consent=["0"],
+    )
+    recording_id = response.get_json()["url"].rsplit("/", 1)[-1]
+    assert len(web.drain(svc)) == 2
+    page = worker.get(f"/notes/{recording_id}").get_data(as_text=True)
+    assert "The social worker" in page and "Speaker 1" not in page
+    assert "quote</span>" not in page  # the worker's words are not quoted as the person's

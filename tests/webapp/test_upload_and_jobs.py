@@ -115,7 +115,7 @@ def test_a_queued_job_runs_to_a_draft_with_progress_and_an_audit_entry(
         "queued",
         "waiting to draft",
     )
-    assert status["percent"] == 60 and status["review_url"] is None
+    assert status["percent"] == 30 and status["review_url"] is None
     with svc.engine.connect() as conn:
         rec = conn.execute(sa.select(db.recordings)).one()
     assert rec.status == "transcribed" and b"sertraline" not in rec.transcript_enc
