@@ -81,6 +81,11 @@ def test_review_history_and_dashboard_pages_work_in_a_real_browser(
             "() => [...document.querySelectorAll('.speaker[data-label=\"SPEAKER_2\"]')]"
             ".every(s => s.textContent === 'Mrs P')"
         )
+        # ...and the draft's statements, without a reload.
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('textarea.item-text')]"
+            ".some(t => t.value.startsWith('Mrs P said'))"
+        )
 
         # Resolve the flags: edit the first, delete the second, confirm the rest.
         flagged = page.locator("li.item[data-flagged=yes]")

@@ -35,6 +35,12 @@ def approved(drafted, svc, login_as, state, web):
     send("/speakers", {"label": "SPEAKER_2", "name": "Mrs P"})
     send("/items/observations-1", {"action": "edit", "text": EDITED})
     send("/items/observations-4", {"action": "delete"})
+    # Flagged ones: one deleted, one edited; the rest are confirmed unchanged below.
+    send("/items/observations-2", {"action": "delete"})
+    send(
+        "/items/observations-3",
+        {"action": "edit", "text": "Mrs P takes twenty milligrams of sertraline each morning."},
+    )
     for item_id, item in state(svc, recording_id)[1]["items"].items():
         if item["status"] == "open":
             send(f"/items/{item_id}", {"action": "confirm"})
@@ -155,6 +161,33 @@ def test_a_note_approved_unchanged_in_seconds_is_shown_as_an_outlier(
     html = login_as("manager").get("/oversight/dashboard").get_data(as_text=True)
     assert 'id="outliers"' in html and "approved by Quickpat" in html
     assert 'class="point outlier"' in html and 'class="bar outlier"' in html
+
+
+def test_naming_the_speakers_is_not_counted_as_editing_the_ai_draft(
+    drafted, svc, login_as, resolve_all, web, state
+):
+    _, recording_id = drafted
+    approver = login_as("practitioner", username="namingpat")
+    assert approver.get(f"/notes/{recording_id}").status_code == 200
+    version = state(svc, recording_id)[0]
+    for label, name in (("SPEAKER_1", "Sam"), ("SPEAKER_2", "Mrs P")):
+        response = approver.post_json(
+            f"/notes/{recording_id}/speakers", {"label": label, "name": name, "version": version}
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)
+        version = response.get_json()["version"]
+    assert "Mrs P said that" in " ".join(
+        i["text"] for i in state(svc, recording_id)[1]["items"].values()
+    )
+    version = resolve_all(approver, svc, recording_id)
+    approver.post_json(
+        f"/notes/{recording_id}/approve", {"password": web.PASSWORD, "version": version}
+    )
+    with svc.engine.connect() as conn:
+        figures = conn.scalar(sa.select(db.notes.c.review_figures))
+    assert figures["unchanged_share"] == 1.0 and figures["edit_share"] == 0.0
+    html = login_as("manager").get("/oversight/dashboard").get_data(as_text=True)
+    assert "approved by Namingpat" in html  # unchanged in seconds: still an outlier
 
 
 def test_a_manager_draws_a_sample_and_records_the_outcome(approved, svc, login_as):

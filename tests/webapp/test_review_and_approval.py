@@ -330,6 +330,24 @@ def test_approving_from_the_page_form_redirects_with_a_confirmation(
     assert state(svc, recording_id)[3].state == "approved"
 
 
+def test_a_wrong_password_on_the_form_returns_to_the_note_with_the_reason(
+    drafted, svc, login_as, resolve_all, web, state
+):
+    _, recording_id = drafted
+    approver = login_as("practitioner")
+    version = resolve_all(approver, svc, recording_id)
+    page = approver.get(f"/notes/{recording_id}").get_data(as_text=True)
+    assert "audio is then deleted" in page  # said before approving
+    response = approver.post(
+        f"/notes/{recording_id}/approve", {"password": "not my password", "version": version}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/notes/{recording_id}#approve-heading")
+    page = approver.get(f"/notes/{recording_id}").get_data(as_text=True)
+    assert "Not approved: The password was not right" in page and "Draft note" in page
+    assert state(svc, recording_id)[3].state == "draft"
+
+
 def test_a_manager_sees_the_note_read_only(drafted, login_as):
     _, recording_id = drafted
     manager = login_as("manager")

@@ -18,7 +18,7 @@ def _safe_next(target: str | None) -> str:
     # Only local paths: never send someone on to another site after signing in.
     if target and target.startswith("/") and not target.startswith("//"):
         return target
-    return url_for("recordings.index")
+    return url_for("auth.home")  # which sends each role to its own start page
 
 
 @bp.get("/")

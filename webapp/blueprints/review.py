@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 
-from policies.errors import BadInput, CarenotesError, InvalidTransition
+from policies.errors import BadInput, CarenotesError, Conflict, Forbidden, InvalidTransition
 from webapp import db
 from webapp.context import services
 from webapp.services import approval
@@ -123,6 +123,7 @@ def show(recording_id: str) -> Any:
         can_approve=draft_state and _allowed(recording_id, "approve"),
         can_addendum=not draft_state and _allowed(recording_id, "edit"),
         approver=approver,
+        audio_days=services().policy.audio_days_after_approval,
         history=note_history(services(), loaded.recording, loaded.note.id),
         participants=participants_of(services(), loaded.recording),
         approved_text=(
@@ -197,7 +198,10 @@ def speakers(recording_id: str) -> Any:
         str(data.get("name", "")),
         data["version"],
     )
-    return jsonify(version=version)
+    # The name goes into the draft's statements too: send them back for the page.
+    loaded = note_service.load_note(services(), current_user(), recording_id, audit_action=None)
+    items = {item_id: item["text"] for item_id, item in loaded.work["items"].items()}
+    return jsonify(version=version, items=items)
 
 
 @bp.post("/<recording_id>/approve")
@@ -209,9 +213,17 @@ def approve(recording_id: str) -> Any:
         version = int(form.get("version", ""))
     except (TypeError, ValueError):
         raise BadInput("The approval did not say which version of the note it approves.") from None
-    result = approval.approve_note(
-        services(), current_user(), recording_id, str(form.get("password", "")), version
-    )
+    try:
+        result = approval.approve_note(
+            services(), current_user(), recording_id, str(form.get("password", "")), version
+        )
+    except (Forbidden, InvalidTransition, Conflict) as exc:
+        if wants_json():
+            raise
+        # From the form: back to the note with the reason, not to an error page (the
+        # review so far is saved on the server).
+        flash(f"Not approved: {exc}")
+        return redirect(url_for("review.show", recording_id=recording_id) + "#approve-heading")
     if wants_json():
         return jsonify(sha256=result.sha256, already=result.already)
     flash(

@@ -25,7 +25,7 @@ from webapp.context import Services
 from webapp.services.access import require
 from webapp.services.auth import CurrentUser
 from webapp.services.note_audit import first_views
-from webapp.services.notes import initial_work
+from webapp.services.notes import initial_work, with_speaker_names
 
 __all__ = ["Dashboard", "DashboardFilter", "NoteFigures", "dashboard", "review_figures"]
 
@@ -147,11 +147,17 @@ def review_figures(draft: dict[str, Any], work: dict[str, Any]) -> dict[str, Any
         draft: The note's AI draft (decrypted).
         work: The reviewer's working state at approval (decrypted).
 
+    Speaker names given in review count as unchanged wording.
+
     Returns:
         ``unchanged_share`` (AI statements approved exactly as drafted), ``edit_share``
         (words changed), ``flags`` and ``flags_confirmed`` (confirmed unchanged).
     """
     drafted = initial_work(draft, {"segments": ()})["items"]
+    # Naming a speaker ("Speaker 2" → "Mrs P") is not an edit of what the AI wrote.
+    speakers = work.get("speakers", {})
+    for item in drafted.values():
+        item["text"] = with_speaker_names(item["text"], speakers)
     items = work["items"]
     unchanged = sum(
         1

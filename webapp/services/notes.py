@@ -329,6 +329,15 @@ def _as_written(name: str) -> str:
     return f"Speaker {found.group(1)}" if found else name
 
 
+def with_speaker_names(text: str, speakers: dict[str, str]) -> str:
+    """``text`` as drafted, with each renamed speaker's label replaced by their name."""
+    for label, name in speakers.items():
+        written = _as_written(label)
+        if name != label and name != written:
+            text = re.sub(rf"\b{re.escape(written)}\b", name, text)
+    return text
+
+
 def rename_speaker(
     svc: Services, user: CurrentUser, recording_id: str, label: str, name: str, version: int
 ) -> int:

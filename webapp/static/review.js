@@ -78,13 +78,19 @@
       var path = "/items/" + encodeURIComponent(id);
       var text = item.querySelector(".item-text");
       var timer = null;
-      var saved = text ? text.value : "";
+      if (text) { text.dataset.saved = text.value; }
       function save() {
         window.clearTimeout(timer);
-        if (!text || text.value === saved || !text.value.trim()) { return; }
+        if (!text || text.value === text.dataset.saved) { return; }
+        if (!text.value.trim()) {
+          // Not sent: an empty statement is not a change the server keeps.
+          saveState.textContent = "Not saved.";
+          showError("A statement cannot be empty. Type the corrected statement, or use Delete to remove it.");
+          return;
+        }
         var value = text.value;
         send(path, { action: "edit", text: value }).then(function () {
-          saved = value;
+          text.dataset.saved = value;
           setStatus(item, "edited");
         }, function () {});
       }
@@ -122,8 +128,14 @@
         e.preventDefault();
         var label = form.getAttribute("data-label");
         var name = form.querySelector("input").value;
-        send("/speakers", { label: label, name: name }).then(function () {
+        send("/speakers", { label: label, name: name }).then(function (data) {
           document.querySelectorAll('.speaker[data-label="' + label + '"]').forEach(function (s) { s.textContent = name; });
+          // The server put the name into the draft's statements too: show them, leaving
+          // alone any statement with a change still being typed.
+          Object.keys(data.items || {}).forEach(function (id) {
+            var box = document.getElementById("text-" + id);
+            if (box && box.value === box.dataset.saved) { box.value = data.items[id]; box.dataset.saved = data.items[id]; }
+          });
         }, function () {});
       });
     });
