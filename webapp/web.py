@@ -6,8 +6,9 @@ import functools
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -106,9 +107,23 @@ def _error_page(status: int, message: str) -> Any:
     return render_template("error.html", status=status, message=message), status
 
 
+def _same_site_referrer() -> str | None:
+    referrer = request.referrer or ""
+    parts = urlsplit(referrer)
+    if parts.netloc != request.host or not parts.path.startswith("/"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def _handle_carenotes(exc: CarenotesError) -> Any:
     if exc.status_code >= 500:
         logger.error("%s while serving %s", type(exc).__name__, request.endpoint)
+    # A form sent from a page (not a script) that was refused for what it said, or for
+    # the state the record is in: back to that page with the reason, not a dead end.
+    back = _same_site_referrer() if request.method == "POST" and not wants_json() else None
+    if back and exc.status_code in (400, 409):
+        flash(f"Not done: {exc}")
+        return redirect(back)
     return _error_page(exc.status_code, str(exc))
 
 

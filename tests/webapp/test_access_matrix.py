@@ -172,3 +172,19 @@ def test_a_manager_sees_only_their_teams_in_the_audit_trail(svc, login_as, draft
     assert owner.username in north_page and "upload" in north_page
     assert owner.username not in south_page
     assert "The audit chain is intact" in north_page
+
+
+def test_an_administrator_is_not_offered_a_button_to_disable_themselves(svc, login_as):
+    import sqlalchemy as sa
+
+    from webapp import db
+
+    admin = login_as("admin")
+    other = login_as("social_worker")
+    with svc.engine.connect() as conn:
+        ids = dict(conn.execute(sa.select(db.users.c.username, db.users.c.id)).all())
+    page = admin.get("/admin/users").get_data(as_text=True)
+    assert f"/admin/users/{ids[other.username]}/disable" in page
+    assert f"/admin/users/{ids[admin.username]}/disable" not in page
+    refused = admin.post(f"/admin/users/{ids[admin.username]}/disable")
+    assert refused.status_code == 400 and "your own account" in refused.get_data(as_text=True)

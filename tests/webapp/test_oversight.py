@@ -201,6 +201,21 @@ def test_a_manager_draws_a_sample_and_records_the_outcome(approved, svc, login_a
     assert refused.status_code == 400 and "Say what the concerns are" in refused.get_data(
         as_text=True
     )
+    # From the page in a browser (which sends where the form was): back there with why.
+    from_page = manager.post(
+        f"/oversight/samples/{sample.id}",
+        {"outcome": "concerns"},
+        headers={"Referer": "http://localhost/oversight/samples"},
+    )
+    assert from_page.status_code == 302 and from_page.headers["Location"] == "/oversight/samples"
+    page = manager.get("/oversight/samples").get_data(as_text=True)
+    assert "Not done: Say what the concerns are" in page
+    elsewhere = manager.post(
+        f"/oversight/samples/{sample.id}",
+        {"outcome": "concerns"},
+        headers={"Referer": "https://evil.example/oversight/samples"},
+    )
+    assert elsewhere.status_code == 400  # never sent on to another site
     done = manager.post(
         f"/oversight/samples/{sample.id}", {"outcome": "concerns", "comment": "Risk section thin."}
     )
