@@ -7,9 +7,11 @@ AES-256-GCM blobs made by :mod:`webapp.crypto`, bound to their record and field.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+import os
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -256,6 +258,31 @@ def init_schema(engine: sa.Engine) -> None:
 
     migrate(engine)
     logger.info("database schema ready")
+
+
+#: The time zone people read times in (the database keeps UTC). Set
+#: ``CARENOTES_TIMEZONE`` to another IANA name (e.g. ``Europe/Dublin``) if needed.
+DISPLAY_ZONE = ZoneInfo(os.environ.get("CARENOTES_TIMEZONE", "Europe/London"))
+
+
+def shown_time(value: datetime | str | None, fmt: str = "%d %b %Y %H:%M") -> str:
+    """A stored time as people read it: in the council's time zone (UK time by default).
+
+    Args:
+        value: A datetime (naive ones are UTC) or an ISO 8601 string; ``None`` gives "".
+        fmt: ``strftime`` format.
+    """
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    at = as_utc(value)
+    return at.astimezone(DISPLAY_ZONE).strftime(fmt) if at else ""
+
+
+def local_today() -> date:
+    """Today's date in the council's time zone (UTC's differs just after midnight in summer)."""
+    return datetime.now(DISPLAY_ZONE).date()
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -170,6 +170,9 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _handle_unexpected)
 
     app.add_template_filter(flag_words, "flag_words")
+    from webapp.db import shown_time
+
+    app.add_template_filter(shown_time, "shown_time")
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

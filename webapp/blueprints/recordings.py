@@ -85,7 +85,7 @@ def new() -> Any:
         "recordings/new.html",
         choices=choices,
         teams=teams,
-        today=db.utcnow().date().isoformat(),
+        today=db.local_today().isoformat(),
         max_mib=svc.settings.max_content_length // (1024 * 1024),
         consent_methods=CONSENT_METHODS,
     )

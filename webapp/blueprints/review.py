@@ -139,8 +139,7 @@ def _approver(loaded: note_service.LoadedNote) -> str:
         name = conn.execute(
             sa.select(db.users.c.display_name).where(db.users.c.id == loaded.note.approved_by)
         ).scalar()
-    at = db.as_utc(loaded.note.approved_at)
-    when = at.strftime("%d %B %Y at %H:%M UTC") if at else ""
+    when = db.shown_time(loaded.note.approved_at, "%d %B %Y at %H:%M")
     return (
         f"Approved by {name} on {when}. SHA-256 of the approved text: {loaded.note.approved_sha256}"
     )

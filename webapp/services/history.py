@@ -79,7 +79,7 @@ def note_history(svc: Services, recording: Any, note_id: str) -> list[Change]:
         changes.append(
             Change(
                 version=row.version,
-                at=at.strftime("%d %b %Y %H:%M") if at else "",
+                at=db.shown_time(at),
                 who=row.display_name,
                 what=_ACTION_WORDS.get(row.action, row.action),
                 target=row.target or "",

@@ -145,7 +145,7 @@ def list_holds(svc: Services, user: CurrentUser) -> list[Hold]:
             id=row.id,
             case_reference=hold_reference(svc, row),
             set_by=row.display_name,
-            set_at=db.as_utc(row.set_at).strftime("%d %b %Y %H:%M"),  # type: ignore[union-attr]
+            set_at=db.shown_time(row.set_at),
         )
         for row in rows
     ]

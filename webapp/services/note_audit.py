@@ -174,8 +174,7 @@ def _apply(work: dict[str, Any], action: str, target: str, after: Any) -> None:
 
 
 def _when(value: Any) -> str:
-    at = db.as_utc(value)
-    return at.strftime("%d %b %Y %H:%M:%S") if at else ""
+    return db.shown_time(value, "%d %b %Y %H:%M:%S")
 
 
 def first_views(conn: sa.Connection, note_ids: list[str]) -> dict[str, datetime]:

@@ -206,7 +206,7 @@ def list_samples(svc: Services, user: CurrentUser) -> list[Sample]:
                 visit_date=row.visit_date,
                 author=row.author,
                 drawn_by=row.drawn_by,
-                drawn_at=db.as_utc(row.drawn_at).strftime("%d %b %Y %H:%M"),  # type: ignore[union-attr]
+                drawn_at=db.shown_time(row.drawn_at),
                 outcome=row.outcome,
                 comment=comment,
             )
