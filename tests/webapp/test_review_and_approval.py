@@ -355,3 +355,22 @@ def test_a_manager_sees_the_note_read_only(drafted, login_as):
     assert "Draft note" in page
     assert "<textarea" not in page and 'id="approve-form"' not in page
     assert 'class="mark-reviewed"' not in page
+
+
+def test_a_practitioner_sees_the_notes_waiting_for_their_approval(drafted, login_as):
+    worker, recording_id = drafted
+    page = worker.get(f"/notes/{recording_id}").get_data(as_text=True)
+    assert 'id="handover"' in page and "A practitioner in your team approves" in page
+    listing = worker.get("/recordings").get_data(as_text=True)
+    assert "Draft ready for review" in listing and "Waiting for your approval" not in listing
+    approver = login_as("practitioner")
+    listing = approver.get("/recordings").get_data(as_text=True)
+    assert "Waiting for your approval (1)" in listing
+    assert f'href="/notes/{recording_id}"' in listing
+    assert (
+        login_as("practitioner", team="South")
+        .get("/recordings")
+        .get_data(as_text=True)
+        .count("Waiting for your approval")
+        == 0
+    )

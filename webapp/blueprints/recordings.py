@@ -60,9 +60,32 @@ def index() -> Any:
         )
         for rec in rows
     }
+    user = current_user()
+    awaiting = [
+        rec
+        for rec in rows
+        if rec.status == "draft_ready"
+        and user.can("approve")
+        and (rec.owner_id != user.id or svc.policy.allow_self_approval)
+    ]
     return render_template(
-        "recordings/index.html", recordings=rows, references=references, templates=svc.templates
+        "recordings/index.html",
+        recordings=rows,
+        awaiting=awaiting,
+        references=references,
+        templates=svc.templates,
+        status_words=STATUS_WORDS,
     )
+
+
+#: What each recording status means to the people using the list.
+STATUS_WORDS = {
+    "queued": "Waiting to be transcribed",
+    "transcribed": "Transcribed; the draft is being written",
+    "draft_ready": "Draft ready for review",
+    "approved": "Approved",
+    "failed": "Processing failed: open it to try again",
+}
 
 
 @bp.get("/new")
