@@ -212,6 +212,12 @@ def test_a_recording_goes_from_upload_to_an_approved_downloaded_note(
             timeout=30_000,
         )
         _wait_saved(page)
+        # The button used is gone: focus moves to the outcome, which is read out.
+        assert page.evaluate(
+            "(id) => document.activeElement.closest('li.item')?.id === id"
+            " && document.activeElement.classList.contains('item-status')",
+            item.get_attribute("id"),
+        )
 
     logger.info("journey: %d flag(s) resolved", flags_at_start)
     # Edit one statement that is still in the note.

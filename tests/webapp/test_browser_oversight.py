@@ -69,7 +69,7 @@ def test_review_history_and_dashboard_pages_work_in_a_real_browser(
         _sign_in(page, base, "sam", web.PASSWORD)
         page.goto(f"{base}/notes/{recording_id}")
         assert page.locator("#approve-form").count() == 0
-        assert "still need checking" in page.locator("#blockers").inner_text()
+        assert "checking: confirm each" in page.locator("#blockers").inner_text()
 
         # Renaming a speaker updates the transcript at once, without a reload.
         page.click(".speakers summary")
@@ -101,7 +101,7 @@ def test_review_history_and_dashboard_pages_work_in_a_real_browser(
                 "(id) => document.getElementById(id).dataset.status !== 'open'", arg=item_id
             )
             _saved(page)
-        assert "still need checking" not in page.locator("#blockers").inner_text()
+        assert "checking: confirm each" not in page.locator("#blockers").inner_text()
         sections = page.locator(".note-section")
         for index in range(sections.count()):
             sections.nth(index).locator("button.mark-reviewed").click()

@@ -343,7 +343,7 @@ def test_a_social_worker_without_an_approve_form_still_gets_a_live_blockers_list
     worker, recording_id = drafted
     html = worker.get(f"/notes/{recording_id}").get_data(as_text=True)
     assert 'id="approve-form"' not in html
-    assert '<ul id="blockers"' in html and "still need checking" in html
+    assert '<ul id="blockers"' in html and "checking: confirm each" in html
     script = worker.get("/static/review.js").get_data(as_text=True)
     assert "if (!list) { return; }" in script and "if (button)" in script
 

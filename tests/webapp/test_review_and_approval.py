@@ -54,7 +54,7 @@ def test_a_draft_with_unresolved_flags_cannot_be_approved(drafted, svc, login_as
         f"/notes/{recording_id}/approve", {"password": web.PASSWORD, "version": version}
     )
     assert response.status_code == 409
-    assert "flagged statement(s) still need checking" in response.get_json()["error"]
+    assert "still need checking: confirm each" in response.get_json()["error"]
     assert state(svc, recording_id)[3].state == "draft"
 
 

@@ -124,8 +124,12 @@ def blockers(draft: dict[str, Any], work: dict[str, Any]) -> list[str]:
     open_flags = sum(1 for i in work["items"].values() if i["status"] == "open")
     if open_flags:
         problems.append(
-            f"{open_flags} flagged statement(s) still need checking: confirm each against "
-            "the audio, edit it or delete it."
+            (
+                "1 flagged statement still needs checking"
+                if open_flags == 1
+                else f"{open_flags} flagged statements still need checking"
+            )
+            + ": confirm each against the audio, edit it or delete it."
         )
     unreviewed = [s["title"] for s in draft["sections"] if s["key"] not in work["reviewed"]]
     if unreviewed:

@@ -54,6 +54,14 @@
     refreshApproval();
   }
 
+  // The button just used is hidden now: keep keyboard and screen-reader users in
+  // place by moving focus to what says the outcome, which is read out.
+  function focusOn(element) {
+    if (!element) { return; }
+    element.setAttribute("tabindex", "-1");
+    element.focus();
+  }
+
   function refreshApproval() {
     // Everyone reviewing a draft sees what still stands in the way; only an
     // approver also has the button.
@@ -67,7 +75,7 @@
     });
     list.innerHTML = "";
     function add(text) { var li = document.createElement("li"); li.textContent = text; list.appendChild(li); }
-    if (open) { add(open + " flagged statement(s) still need checking: confirm each against the audio, edit it or delete it."); }
+    if (open) { add((open === 1 ? "1 flagged statement still needs" : open + " flagged statements still need") + " checking: confirm each against the audio, edit it or delete it."); }
     if (unreviewed.length) { add("Sections not yet marked reviewed: " + unreviewed.join(", ") + "."); }
     if (button) { button.disabled = open > 0 || unreviewed.length > 0; }
   }
@@ -101,13 +109,13 @@
       var confirm = item.querySelector(".confirm");
       if (confirm) {
         confirm.addEventListener("click", function () {
-          send(path, { action: "confirm" }).then(function () { setStatus(item, "confirmed"); }, function () {});
+          send(path, { action: "confirm" }).then(function () { setStatus(item, "confirmed"); focusOn(item.querySelector(".item-status")); }, function () {});
         });
       }
       var del = item.querySelector(".delete");
       if (del) {
         del.addEventListener("click", function () {
-          send(path, { action: "delete" }).then(function () { setStatus(item, "deleted"); }, function () {});
+          send(path, { action: "delete" }).then(function () { setStatus(item, "deleted"); focusOn(item.querySelector(".item-status")); }, function () {});
         });
       }
     });
@@ -119,6 +127,7 @@
             section.classList.add("reviewed");
             button.hidden = true;
             section.querySelector(".reviewed-label").hidden = false;
+            focusOn(section.querySelector(".reviewed-label"));
             refreshApproval();
           }, function () {});
       });
