@@ -50,6 +50,17 @@ def test_a_text_file_named_mp3_is_refused_with_a_clear_message(svc, login_as, tm
     assert _blobs(svc) == []
 
 
+def test_an_empty_file_is_refused_as_empty(svc, login_as, tmp_path, web):
+    empty = tmp_path / "visit.m4a"
+    empty.write_bytes(b"")
+    response = web.upload(login_as("social_worker"), empty)
+    assert response.status_code == 400
+    assert (
+        "visit.m4a" in response.get_json()["error"] and "is empty" in response.get_json()["error"]
+    )
+    assert _count(svc, db.recordings) == 0 and _blobs(svc) == []
+
+
 def test_a_file_with_audio_magic_bytes_that_does_not_decode_is_refused(
     svc, login_as, tmp_path, web
 ):

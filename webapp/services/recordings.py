@@ -203,6 +203,11 @@ def create_recording(
     team_id = _check_details(svc, user, details)
     filename = filename or "the recording"
     head = stream.read(16)
+    if not head:
+        raise BadInput(
+            f"The file \u201c{filename}\u201d is empty (0 bytes): nothing was stored. The "
+            "recording may not have finished saving on the device; choose it again."
+        )
     audio_type = sniff_audio_type(head)
     if audio_type is None:
         raise BadInput(
