@@ -53,10 +53,15 @@ def test_a_recording_made_in_the_browser_is_uploaded_and_accepted(
         page.wait_for_timeout(2500)
         page.click("#record-stop")
         expect(page.locator("#record-state")).to_contain_text("KiB")
+        # A visit type where recording is not permitted is refused before anything is sent.
+        page.select_option("#visit_type", "mental-capacity-assessment")
+        page.click("button:has-text('Upload and prepare the draft')")
+        expect(page.locator("#upload-error")).to_contain_text("Nothing was uploaded")
+        page.select_option("#visit_type", "home-visit")
         page.click("button:has-text('Upload and prepare the draft')")
         page.wait_for_url(re.compile(r"/recordings/[0-9a-f]{32}$"), timeout=30_000)
         assert page.locator("#progress").count() == 1
         browser.close()
     with svc.engine.connect() as conn:
-        rec = conn.execute(sa.select(db.recordings)).one()
+        rec = conn.execute(sa.select(db.recordings)).one()  # only the permitted one
     assert rec.audio_type == "webm" and rec.audio_bytes > 1000

@@ -95,6 +95,10 @@
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     errorBox.hidden = true;
+    // Refused before a large file is sent, not after: the server would refuse it too.
+    var chosen = visitType.options[visitType.selectedIndex];
+    var forbidden = chosen ? chosen.getAttribute("data-forbidden") : null;
+    if (forbidden) { showError(forbidden + " Nothing was uploaded."); return; }
     var data = new FormData(form);
     if (recorded) { data.set("audio", recorded, "browser-recording.webm"); }
     var xhr = new XMLHttpRequest();
