@@ -169,9 +169,15 @@ def test_a_manager_sees_only_their_teams_in_the_audit_trail(svc, login_as, draft
     south = login_as("manager", team="South")
     north_page = north.get("/oversight/audit").get_data(as_text=True)
     south_page = south.get("/oversight/audit").get_data(as_text=True)
-    assert owner.username in north_page and "upload" in north_page
-    assert owner.username not in south_page
+    assert owner.username in north_page and "uploaded a recording" in north_page
+    assert "case CR-2026-0042" in north_page  # what the entry is about, for a manager
+    assert owner.username not in south_page and "CR-2026-0042" not in south_page
     assert "The audit chain is intact" in north_page
+    # Administrators manage accounts, not cases: no case references for them.
+    admin_page = login_as("admin").get("/oversight/audit").get_data(as_text=True)
+    assert "uploaded a recording" in admin_page and "CR-2026-0042" not in admin_page
+    only = north.get("/oversight/audit?action=upload").get_data(as_text=True)
+    assert "uploaded a recording</span>" in only and "opened the note</span>" not in only
 
 
 def test_an_administrator_is_not_offered_a_button_to_disable_themselves(svc, login_as):
@@ -188,3 +194,20 @@ def test_an_administrator_is_not_offered_a_button_to_disable_themselves(svc, log
     assert f"/admin/users/{ids[admin.username]}/disable" not in page
     refused = admin.post(f"/admin/users/{ids[admin.username]}/disable")
     assert refused.status_code == 400 and "your own account" in refused.get_data(as_text=True)
+
+
+def test_the_audit_trail_pages_back_through_older_entries(svc, login_as, drafted, monkeypatch):
+    import re
+
+    from webapp.blueprints import oversight
+
+    monkeypatch.setattr(oversight, "_PAGE", 2)
+    manager = login_as("manager")
+    first = manager.get("/oversight/audit").get_data(as_text=True)
+    shown = [int(n) for n in re.findall(r"<tr><td>(\d+)</td>", first)]
+    assert len(shown) == 2 and shown[0] > shown[1]
+    link = re.search(r'href="(/oversight/audit\?before=\d+)">Older entries', first)
+    assert link, first
+    older = manager.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    earlier = [int(n) for n in re.findall(r"<tr><td>(\d+)</td>", older)]
+    assert earlier and max(earlier) < min(shown)

@@ -3,6 +3,7 @@ dashboard, quality sampling, legal holds and subject access exports."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,10 +37,93 @@ def _team_filter(user: Any) -> Any:
     )
 
 
+#: Each audit action in words, for the audit trail page.
+AUDIT_WORDS = {
+    "upload": "uploaded a recording",
+    "listen": "listened to the recording",
+    "view": "opened the note",
+    "edit": "edited a statement",
+    "flag_resolve": "resolved a flagged statement",
+    "section_reviewed": "marked a section reviewed",
+    "speaker_rename": "named a speaker",
+    "approve": "approved the note",
+    "approve_refused": "was refused approval",
+    "addendum": "added an addendum",
+    "download": "downloaded the note",
+    "draft_created": "drafted the note",
+    "job_failed": "processing failed",
+    "job_retried": "asked for processing to be tried again",
+    "sign_in": "signed in",
+    "sign_in_failed": "failed to sign in",
+    "sign_out": "signed out",
+    "user_create": "created a user",
+    "user_update": "changed a user's role or teams",
+    "user_disable": "disabled a user",
+    "user_enable": "enabled a user",
+    "sessions_revoked": "ended a user's sessions",
+    "keys_rotate": "rotated the master key",
+    "legal_hold_set": "placed a legal hold",
+    "legal_hold_cleared": "lifted a legal hold",
+    "retention_audio_deleted": "deleted the audio (retention policy)",
+    "retention_draft_deleted": "deleted an unapproved draft (retention policy)",
+    "retention_held": "kept a case under legal hold (retention policy)",
+    "sample_drawn": "drew notes for a second read",
+    "sample_reviewed": "recorded a second read",
+    "subject_access_export": "exported a subject access request",
+    "audit_view": "looked at the audit trail",
+    "dashboard_view": "looked at the team dashboard",
+    "oversight_note_view": "looked at how a note was reviewed",
+}
+
+
+def _case_references(svc: Any, conn: sa.Connection, rows: list[Any]) -> dict[str, str]:
+    """Case references of the recordings and notes the entries are about."""
+    note_ids = {r.record_id for r in rows if r.record_type == "note" and r.record_id}
+    rec_ids = {r.record_id for r in rows if r.record_type == "recording" and r.record_id}
+    by_note = dict(
+        conn.execute(
+            sa.select(db.notes.c.id, db.notes.c.recording_id).where(db.notes.c.id.in_(note_ids))
+        ).all()
+    )
+    recs = conn.execute(
+        sa.select(
+            db.recordings.c.id, db.recordings.c.wrapped_key, db.recordings.c.case_ref_enc
+        ).where(db.recordings.c.id.in_(rec_ids | set(by_note.values())))
+    ).all()
+    refs = {
+        rec.id: svc.vault.open_text(
+            svc.vault.data_key(rec.id, rec.wrapped_key),
+            "recording",
+            rec.id,
+            "case_reference",
+            rec.case_ref_enc,
+        )
+        for rec in recs
+    }
+    refs.update({note: refs[rec] for note, rec in by_note.items() if rec in refs})
+    return refs
+
+
+def _detail_words(detail: str | None) -> str:
+    if not detail:
+        return ""
+    try:
+        facts = json.loads(detail)
+    except ValueError:
+        return detail
+    if not isinstance(facts, dict):
+        return str(facts)
+    return "; ".join(
+        f"{key.replace('_', ' ')}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+        for key, v in facts.items()
+        if v not in (None, "", [])
+    )
+
+
 @bp.get("/audit")
 @login_required
 def audit_trail() -> Any:
-    """The newest audit entries the user may see, and whether the chain is intact."""
+    """The audit entries the user may see, newest first, and whether the chain is intact."""
     user = current_user()
     require(user, "audit", "Only managers and administrators can see the audit trail.")
     svc = services()
@@ -49,13 +133,45 @@ def audit_trail() -> Any:
     action = request.args.get("action", "").strip()
     if action:
         query = query.where(db.audit_log.c.action == action)
+    before = request.args.get("before", "").strip()
+    if before.isdigit():
+        query = query.where(db.audit_log.c.id < int(before))
     with svc.engine.connect() as conn:
         # verify() may switch its connection to streaming; keep it to itself.
         check = audit.verify(conn, db.audit_log)
     with svc.engine.begin() as conn:
         rows = conn.execute(query).all()
+        # Case references are case content: only for roles that may read it.
+        refs = _case_references(svc, conn, rows) if user.can("case_content") else {}
         record(conn, user.id, user.username, "audit_view", None, None, {"action": action or None})
-    return render_template("oversight/audit.html", rows=rows, check=check, action=action)
+    entries = [
+        {
+            "id": row.id,
+            "at": row.at,
+            "actor": row.actor,
+            "action": AUDIT_WORDS.get(row.action, row.action.replace("_", " ")),
+            "code": row.action,
+            "record": (
+                f"case {refs[row.record_id]}"
+                if row.record_id in refs
+                else f"{row.record_type.replace('_', ' ')} {row.record_id[:8]}"
+                if row.record_type and row.record_id
+                else ""
+            ),
+            "detail": _detail_words(row.detail),
+        }
+        for row in rows
+    ]
+    older = entries[-1]["id"] if len(entries) == _PAGE else None
+    choices = sorted(AUDIT_WORDS.items(), key=lambda item: item[1])
+    return render_template(
+        "oversight/audit.html",
+        entries=entries,
+        check=check,
+        action=action,
+        choices=choices,
+        older=older,
+    )
 
 
 @bp.get("/notes/<recording_id>")
