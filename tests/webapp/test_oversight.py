@@ -100,7 +100,8 @@ def test_the_dashboard_draws_charts_for_the_managers_teams_and_filters_them(
     ):
         assert f'id="{chart}"' in html
     assert "<strong>1</strong> approved note(s) shown" in html
-    assert 'data-label="home-visit"' in html
+    assert 'data-label="Home visit case note"' in html  # titles, not keys
+    assert "w/c " in html  # weeks by their Monday
     assert "dashboard_view" in _actions(svc)
     other = login_as("manager", team="South").get("/oversight/dashboard").get_data(as_text=True)
     assert "<strong>0</strong> approved note(s) shown" in other

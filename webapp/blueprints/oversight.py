@@ -4,6 +4,7 @@ dashboard, quality sampling, legal holds and subject access exports."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -189,6 +190,21 @@ def _pct(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
+def _week_label(week: str) -> str:
+    """``2026-W48`` as people say it: the week commencing Monday 23 Nov."""
+    year, _, number = week.partition("-W")
+    try:
+        monday = date.fromisocalendar(int(year), int(number), 1)
+    except ValueError:
+        return week
+    return monday.strftime("w/c %d %b %Y")
+
+
+def _template_title(name: str) -> str:
+    template = services().templates.get(name)
+    return template.title if template is not None else name
+
+
 @bp.get("/dashboard")
 @login_required
 def team_dashboard() -> Any:
@@ -202,7 +218,7 @@ def team_dashboard() -> Any:
         "weekly": charts.column_chart(
             "chart-weekly",
             "Notes approved per week",
-            [charts.Bar(week, count, str(count)) for week, count in board.per_week],
+            [charts.Bar(_week_label(week), count, str(count)) for week, count in board.per_week],
         ),
         "unchanged": charts.bar_chart(
             "chart-unchanged",
@@ -222,7 +238,10 @@ def team_dashboard() -> Any:
         "edit_template": charts.bar_chart(
             "chart-edit-template",
             "Words changed from the AI draft, per template",
-            [charts.Bar(n, f["edit"] * 100, _pct(f["edit"])) for n, f in board.by_template.items()],
+            [
+                charts.Bar(_template_title(n), f["edit"] * 100, _pct(f["edit"]))
+                for n, f in board.by_template.items()
+            ],
             maximum=100,
         ),
         "flags": charts.bar_chart(
@@ -270,6 +289,7 @@ def team_dashboard() -> Any:
         filters=filters,
         quick_minutes=QUICK_REVIEW_SECONDS / 60,
         outliers=[f for f in board.notes if f.outlier],
+        template_titles={name: _template_title(name) for name in board.templates},
     )
 
 
