@@ -68,7 +68,8 @@ def test_a_manager_sees_the_ai_draft_each_version_and_the_approved_text_with_a_d
     assert '<ins class="added">' in html and EDITED in html
     assert '<del class="removed">' in html and "Speaker 1 asked whether Good morning" in html
     assert "Confirmed unchanged" in html and "Deleted" in html and "Edited" in html
-    assert "renamed speaker" in html and "Version 2" in html
+    assert "renamed speaker <code>Speaker 2</code>" in html and "Version 2" in html
+    assert "edited <code>statement 1 in \u201cObservations\u201d</code>" in html
     assert "min" in html and "from first opening to approval" in html
     assert "Policy version</dt><dd>2026.1" in html
     assert "oversight_note_view" in _actions(svc)

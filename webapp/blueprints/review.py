@@ -124,7 +124,7 @@ def show(recording_id: str) -> Any:
         can_addendum=not draft_state and _allowed(recording_id, "edit"),
         approver=approver,
         audio_days=services().policy.audio_days_after_approval,
-        history=note_history(services(), loaded.recording, loaded.note.id),
+        history=note_history(services(), loaded.recording, loaded.note.id, loaded.draft),
         participants=participants_of(services(), loaded.recording),
         approved_text=(
             None if draft_state else render_text(loaded.meta, loaded.draft, loaded.work)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from webapp import db
 from webapp.context import Services
+from webapp.services.notes import target_words
 
 __all__ = ["Change", "note_history"]
 
@@ -53,13 +54,16 @@ def _describe(value: Any) -> str:
     return str(value)
 
 
-def note_history(svc: Services, recording: Any, note_id: str) -> list[Change]:
+def note_history(
+    svc: Services, recording: Any, note_id: str, draft: dict[str, Any] | None = None
+) -> list[Change]:
     """Decrypt the changes of a note the caller has already been allowed to read.
 
     Args:
         svc: The app's services.
         recording: The recording row (its data key decrypts the changes).
         note_id: The note's id.
+        draft: The note's draft, to name sections and statements by their titles.
 
     Returns:
         The changes, newest first.
@@ -82,7 +86,7 @@ def note_history(svc: Services, recording: Any, note_id: str) -> list[Change]:
                 at=db.shown_time(at),
                 who=row.display_name,
                 what=_ACTION_WORDS.get(row.action, row.action),
-                target=row.target or "",
+                target=target_words(draft or {}, row.target or ""),
                 before=_describe(
                     vault.open_json(key, "note_version", row.id, "before", row.before_enc)
                 ),

@@ -22,7 +22,7 @@ from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
 from webapp.services.exports import NoteMeta, render_text
 from webapp.services.history import _ACTION_WORDS
-from webapp.services.notes import initial_work, note_meta, note_row
+from webapp.services.notes import initial_work, note_meta, note_row, target_words
 
 __all__ = [
     "DiffPart",
@@ -237,7 +237,7 @@ def note_audit(svc: Services, user: CurrentUser, recording_id: str) -> NoteAudit
                 who=who,
                 at=at,
                 what=_ACTION_WORDS.get(change.action, change.action),
-                target=change.target or "",
+                target=target_words(draft, change.target or ""),
                 text=text,
                 diff=diff,
             )

@@ -44,6 +44,25 @@ MAX_TEXT = 5000
 _ITEM_ACTIONS = ("confirm", "edit", "delete")
 
 
+def target_words(draft: dict[str, Any], target: str) -> str:
+    """A change's target as people read it: "statement 2 in Observations", "Speaker 1".
+
+    Args:
+        draft: The note's draft (for its section titles).
+        target: A statement or action id, a section key or a speaker label.
+    """
+    titles = {s["key"]: s["title"] for s in draft.get("sections", ())}
+    if target in titles:
+        return f"\u201c{titles[target]}\u201d"
+    for key in sorted(titles, key=len, reverse=True):
+        rest = target[len(key) + 1 :] if target.startswith(key + "-") else ""
+        if rest.startswith("action-") and rest[7:].isdigit():
+            return f"action {int(rest[7:]) + 1} in \u201c{titles[key]}\u201d"
+        if rest.isdigit():
+            return f"statement {rest} in \u201c{titles[key]}\u201d"
+    return _as_written(target)
+
+
 def item_id_for_action(section_key: str, index: int) -> str:
     """The stable id of the ``index``-th action of a section."""
     return f"{section_key}-action-{index}"
