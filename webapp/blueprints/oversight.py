@@ -91,16 +91,7 @@ def _case_references(svc: Any, conn: sa.Connection, rows: list[Any]) -> dict[str
             db.recordings.c.id, db.recordings.c.wrapped_key, db.recordings.c.case_ref_enc
         ).where(db.recordings.c.id.in_(rec_ids | set(by_note.values())))
     ).all()
-    refs = {
-        rec.id: svc.vault.open_text(
-            svc.vault.data_key(rec.id, rec.wrapped_key),
-            "recording",
-            rec.id,
-            "case_reference",
-            rec.case_ref_enc,
-        )
-        for rec in recs
-    }
+    refs = {rec.id: holds.case_reference_of(svc, rec) for rec in recs}
     refs.update({note: refs[rec] for note, rec in by_note.items() if rec in refs})
     return refs
 

@@ -22,6 +22,7 @@ from webapp import db, jobs
 from webapp.context import aad, services
 from webapp.services.access import get_recording, readable_recordings, require
 from webapp.services.audit_trail import record
+from webapp.services.holds import case_reference_of
 from webapp.services.recordings import (
     CONSENT_METHODS,
     UploadDetails,
@@ -50,16 +51,7 @@ def index() -> Any:
     svc = services()
     with svc.engine.connect() as conn:
         rows = readable_recordings(conn, current_user())
-    references = {
-        rec.id: svc.vault.open_text(
-            svc.vault.data_key(rec.id, rec.wrapped_key),
-            "recording",
-            rec.id,
-            "case_reference",
-            rec.case_ref_enc,
-        )
-        for rec in rows
-    }
+    references = {rec.id: case_reference_of(svc, rec) for rec in rows}
     user = current_user()
     awaiting = [
         rec
