@@ -172,3 +172,41 @@ def test_review_history_and_dashboard_pages_work_in_a_real_browser(
         assert "1" in page.locator("#note-count").inner_text()
         browser.close()
     assert [p for p in problems if "favicon" not in p] == []
+
+
+def test_a_failed_recording_shows_why_and_try_again_works_in_a_real_browser(
+    make_app, sqlite_url, data_dir, web, serve_app, launch_chromium
+):
+    from playwright.sync_api import expect, sync_playwright
+
+    from policies.errors import BadInput
+    from webapp.services.users import create_user
+
+    class FailsOnce(web.FakeTranscriber):
+        def transcribe(self, path, options, progress=None):
+            if not self.calls:
+                self.calls.append(-1)
+                raise BadInput("The recording could not be read this time.")
+            return super().transcribe(path, options, progress)
+
+    app = make_app(sqlite_url, TRANSCRIBER=FailsOnce())
+    svc = app.extensions["carenotes"]
+    create_user(svc, "sam", web.PASSWORD, "social_worker", ("North",))
+    uploader = web.Browser(app)
+    uploader.login("sam")
+    recording_id = web.upload(uploader, data_dir / "jfk.flac").get_json()["url"].rsplit("/", 1)[-1]
+    base = serve_app(app)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page()
+        _sign_in(page, base, "sam", web.PASSWORD)
+        page.goto(f"{base}/recordings/{recording_id}")
+        expect(page.locator("#retry-form")).to_be_hidden()  # still waiting
+        web.drain(svc)  # the transcription fails; the page's polling notices
+        expect(page.locator("#progress-error")).to_contain_text("could not be read this time")
+        expect(page.locator("#retry-form")).to_be_visible()
+        page.click("#retry-form button")
+        expect(page.locator("body")).to_contain_text("The recording will be transcribed again.")
+        assert len(web.drain(svc)) == 2  # transcribed, then drafted
+        page.wait_for_url(re.compile(rf"/notes/{recording_id}$"), timeout=15_000)
+        browser.close()
