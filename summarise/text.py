@@ -150,6 +150,8 @@ _ROLE_WORDS = {
     "family member",
     "nurse",
 }
+#: Speaker labels that name a role; a note writes them "the person", "the social worker".
+ROLE_WORDS = frozenset(_ROLE_WORDS)
 
 
 def british_spelling(text: str) -> str:

@@ -173,3 +173,12 @@ def test_a_dictation_is_drafted_as_the_workers_own_account(make_app, sqlite_url,
     page = worker.get(f"/notes/{recording_id}").get_data(as_text=True)
     assert "The social worker" in page and "Speaker 1" not in page
     assert "quote</span>" not in page  # the worker's words are not quoted as the person's
+    # Naming the role-labelled speaker puts the name where the note said "the social worker".
+    version = int(page.split('data-version="', 1)[1].split('"', 1)[0])
+    renamed = worker.post_json(
+        f"/notes/{recording_id}/speakers",
+        {"label": "social worker", "name": "Sam", "version": version},
+    )
+    assert renamed.status_code == 200, renamed.get_data(as_text=True)
+    texts = " ".join(renamed.get_json()["items"].values())
+    assert "Sam said" in texts and "social worker" not in texts.lower()

@@ -352,12 +352,25 @@ def _as_written(name: str) -> str:
     return f"Speaker {found.group(1)}" if found else name
 
 
+def _speaker_pattern(label: str) -> re.Pattern[str]:
+    """How a draft writes a speaker: "Speaker 2", a name, or "the person" for a role."""
+    if label.strip().lower().replace("_", " ") in speaker_roles():
+        return re.compile(rf"\b[Tt]he {re.escape(label.strip().lower().replace('_', ' '))}\b")
+    return re.compile(rf"\b{re.escape(_as_written(label))}\b")
+
+
+def speaker_roles() -> frozenset[str]:
+    """Speaker labels that are roles ("person", "social worker"), written "the person"."""
+    from summarise.text import ROLE_WORDS
+
+    return ROLE_WORDS
+
+
 def with_speaker_names(text: str, speakers: dict[str, str]) -> str:
     """``text`` as drafted, with each renamed speaker's label replaced by their name."""
     for label, name in speakers.items():
-        written = _as_written(label)
-        if name != label and name != written:
-            text = re.sub(rf"\b{re.escape(written)}\b", name, text)
+        if name != label and name != _as_written(label):
+            text = _speaker_pattern(label).sub(name, text)
     return text
 
 
@@ -378,7 +391,7 @@ def rename_speaker(
             raise BadInput(f"This transcript has no speaker {label!r}; reload the page.")
         old = work["speakers"][label]
         work["speakers"][label] = name
-        pattern = re.compile(rf"\b{re.escape(_as_written(old))}\b")
+        pattern = _speaker_pattern(old)
         changed = {}
         for item_id, item in work["items"].items():
             new_text = pattern.sub(name, item["text"])
