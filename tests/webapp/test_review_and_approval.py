@@ -145,8 +145,11 @@ def test_approval_needs_the_password_records_the_hash_and_locks_the_note(
     assert note.state == "approved" and note.approved_sha256 == digest
     text = approver.get(f"/notes/{recording_id}/note.txt")
     assert text.status_code == 200
-    assert hashlib.sha256(text.data).hexdigest() == digest
-    assert "CR-2026-0042" in text.get_data(as_text=True)
+    # The file says who approved it and when, after the note; the hash is of the note.
+    note_text, approval = text.get_data(as_text=True).rsplit("\n\n", 1)
+    assert approval.startswith("Approved by ") and digest in approval
+    assert hashlib.sha256((note_text + "\n").encode("utf-8")).hexdigest() == digest
+    assert "CR-2026-0042" in note_text
     # Locked: no more edits, only addenda.
     _, work, _, _ = state(svc, recording_id)
     item_id = next(iter(work["items"]))
@@ -161,6 +164,10 @@ def test_approval_needs_the_password_records_the_hash_and_locks_the_note(
     assert added.status_code == 302
     after = approver.get(f"/notes/{recording_id}/note.txt").get_data(as_text=True)
     assert "ADDENDUM by" in after and "Daughter phoned later" in after
+    assert after.index("Approved by ") < after.index("ADDENDUM by")
+    assert hashlib.sha256(after.split("\n\nApproved by ", 1)[0].encode() + b"\n").hexdigest() == (
+        digest
+    )
     actions = _audit_actions(svc)
     for expected in (
         "approve_refused",

@@ -132,7 +132,7 @@ def show(recording_id: str) -> Any:
     )
 
 
-def _approver(loaded: note_service.LoadedNote) -> str:
+def _approver(loaded: note_service.LoadedNote, hashed: str = "the approved text") -> str:
     import sqlalchemy as sa
 
     with services().engine.connect() as conn:
@@ -140,9 +140,7 @@ def _approver(loaded: note_service.LoadedNote) -> str:
             sa.select(db.users.c.display_name).where(db.users.c.id == loaded.note.approved_by)
         ).scalar()
     when = db.shown_time(loaded.note.approved_at, "%d %B %Y at %H:%M")
-    return (
-        f"Approved by {name} on {when}. SHA-256 of the approved text: {loaded.note.approved_sha256}"
-    )
+    return f"Approved by {name} on {when}. SHA-256 of {hashed}: {loaded.note.approved_sha256}"
 
 
 def _payload() -> dict[str, Any]:
@@ -274,7 +272,8 @@ def _download(body: str | bytes, mimetype: str, recording_id: str, extension: st
 def download_text(recording_id: str) -> Any:
     """The approved note as plain text (with any addenda)."""
     loaded = _approved(recording_id, "txt")
-    text = render_text(loaded.meta, loaded.draft, loaded.work, loaded.addenda)
+    approval = _approver(loaded, "the note above (everything before this line's blank line)")
+    text = render_text(loaded.meta, loaded.draft, loaded.work, loaded.addenda, approval)
     return _download(text, "text/plain; charset=utf-8", recording_id, "txt")
 
 

@@ -85,6 +85,7 @@ def render_text(
     draft: dict[str, Any],
     work: dict[str, Any],
     addenda: Iterable[tuple[str, str, str]] = (),
+    approval: str = "",
 ) -> str:
     """The note as plain text: the exact text whose hash an approval records.
 
@@ -93,6 +94,8 @@ def render_text(
         draft: The draft as a dictionary.
         work: The reviewer's working state.
         addenda: ``(author, time, text)`` added after approval (not part of the hash).
+        approval: A line naming the approver, the time and the hash, put after the
+            approved text and before any addenda (not part of the hash either).
     """
     lines = [
         meta.template_title,
@@ -109,9 +112,10 @@ def render_text(
         else:
             lines.extend(f"- {t}" for t in texts)
         lines.append("")
-    for author, at, text in addenda:
-        lines.extend([f"ADDENDUM by {author}, {at}", text, ""])
-    return "\n".join(lines).rstrip() + "\n"
+    body = "\n".join(lines).rstrip() + "\n"
+    after = [f"\n{approval}\n"] if approval else []
+    after += [f"\nADDENDUM by {author}, {at}\n{text}\n" for author, at, text in addenda]
+    return body + "".join(after)
 
 
 def render_docx(
