@@ -71,6 +71,18 @@ class FakeTranscriber:
         )
 
 
+class FailsOnceTranscriber(FakeTranscriber):
+    """Refuses the first recording it is given (as a bad read would), then works."""
+
+    def transcribe(self, path: str, options: TranscribeOptions, progress: Any = None) -> Transcript:
+        if not self.calls:
+            from policies.errors import BadInput
+
+            self.calls.append(-1)
+            raise BadInput("The recording could not be read this time.")
+        return super().transcribe(path, options, progress)
+
+
 class FakeDrafter:
     """A NoteDrafter whose every answer is junk, so drafting falls back to cited extracts."""
 
@@ -288,6 +300,7 @@ def web() -> Any:
         PASSWORD=PASSWORD,
         CANARY=CANARY,
         FakeTranscriber=FakeTranscriber,
+        FailsOnceTranscriber=FailsOnceTranscriber,
         FakeDrafter=FakeDrafter,
     )
 

@@ -179,17 +179,9 @@ def test_a_failed_recording_shows_why_and_try_again_works_in_a_real_browser(
 ):
     from playwright.sync_api import expect, sync_playwright
 
-    from policies.errors import BadInput
     from webapp.services.users import create_user
 
-    class FailsOnce(web.FakeTranscriber):
-        def transcribe(self, path, options, progress=None):
-            if not self.calls:
-                self.calls.append(-1)
-                raise BadInput("The recording could not be read this time.")
-            return super().transcribe(path, options, progress)
-
-    app = make_app(sqlite_url, TRANSCRIBER=FailsOnce())
+    app = make_app(sqlite_url, TRANSCRIBER=web.FailsOnceTranscriber())
     svc = app.extensions["carenotes"]
     create_user(svc, "sam", web.PASSWORD, "social_worker", ("North",))
     uploader = web.Browser(app)

@@ -78,17 +78,9 @@ def test_a_failed_draft_keeps_the_transcript_and_try_again_drafts_without_transc
 
 
 def test_a_failed_transcription_is_tried_again_from_the_audio(make_app, sqlite_url, data_dir, web):
-    from policies.errors import BadInput
     from webapp.services.users import create_user
 
-    class FailsOnce(web.FakeTranscriber):
-        def transcribe(self, path, options, progress=None):
-            if not self.calls:
-                self.calls.append(-1)
-                raise BadInput("The recording could not be read this time.")
-            return super().transcribe(path, options, progress)
-
-    transcriber = FailsOnce()
+    transcriber = web.FailsOnceTranscriber()
     app = make_app(sqlite_url, TRANSCRIBER=transcriber)
     svc = app.extensions["carenotes"]
     create_user(svc, "sam", web.PASSWORD, "social_worker", ("North",))
