@@ -28,7 +28,7 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -141,12 +141,10 @@ def speaker_options(options: Any, present: int) -> Any:
     Returns:
         The options with ``num_speakers`` or ``max_speakers`` set.
     """
-    import dataclasses
-
     if present == 1:
-        return dataclasses.replace(options, num_speakers=1)
+        return replace(options, num_speakers=1)
     if present >= 2:
-        return dataclasses.replace(options, max_speakers=min(present, _MOST_SPEAKERS))
+        return replace(options, max_speakers=min(present, _MOST_SPEAKERS))
     return options
 
 
@@ -157,14 +155,12 @@ def lone_speaker_as_participant(transcript: Any, participants: list[dict[str, An
     worker") lets drafting treat the words as the worker's own account, not as the
     person's (no "quote" of the worker as the person's words).
     """
-    import dataclasses
-
     voices = {s.speaker for s in transcript.segments if s.speaker}
     role = (participants[0].get("role") or "").strip().lower() if len(participants) == 1 else ""
     if not role or len(voices) > 1:
         return transcript
-    segments = tuple(dataclasses.replace(s, speaker=role) for s in transcript.segments)
-    return dataclasses.replace(transcript, segments=segments, speakers=(role,))
+    segments = tuple(replace(s, speaker=role) for s in transcript.segments)
+    return replace(transcript, segments=segments, speakers=(role,))
 
 
 def enqueue(

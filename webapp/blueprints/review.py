@@ -187,7 +187,7 @@ def section_reviewed(recording_id: str, section_key: str) -> Any:
 def speakers(recording_id: str) -> Any:
     """Rename a speaker."""
     data = _payload()
-    version = note_service.rename_speaker(
+    version, items = note_service.rename_speaker(
         services(),
         current_user(),
         recording_id,
@@ -196,8 +196,6 @@ def speakers(recording_id: str) -> Any:
         data["version"],
     )
     # The name goes into the draft's statements too: send them back for the page.
-    loaded = note_service.load_note(services(), current_user(), recording_id, audit_action=None)
-    items = {item_id: item["text"] for item_id, item in loaded.work["items"].items()}
     return jsonify(version=version, items=items)
 
 

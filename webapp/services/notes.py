@@ -354,16 +354,12 @@ def _as_written(name: str) -> str:
 
 def _speaker_pattern(label: str) -> re.Pattern[str]:
     """How a draft writes a speaker: "Speaker 2", a name, or "the person" for a role."""
-    if label.strip().lower().replace("_", " ") in speaker_roles():
-        return re.compile(rf"\b[Tt]he {re.escape(label.strip().lower().replace('_', ' '))}\b")
-    return re.compile(rf"\b{re.escape(_as_written(label))}\b")
-
-
-def speaker_roles() -> frozenset[str]:
-    """Speaker labels that are roles ("person", "social worker"), written "the person"."""
     from summarise.text import ROLE_WORDS
 
-    return ROLE_WORDS
+    role = label.strip().lower().replace("_", " ")
+    if role in ROLE_WORDS:
+        return re.compile(rf"\b[Tt]he {re.escape(role)}\b")
+    return re.compile(rf"\b{re.escape(_as_written(label))}\b")
 
 
 def with_speaker_names(text: str, speakers: dict[str, str]) -> str:
@@ -376,11 +372,11 @@ def with_speaker_names(text: str, speakers: dict[str, str]) -> str:
 
 def rename_speaker(
     svc: Services, user: CurrentUser, recording_id: str, label: str, name: str, version: int
-) -> int:
+) -> tuple[int, dict[str, str]]:
     """Give a speaker label a role or name, in the transcript and the draft's wording.
 
     Returns:
-        The note's new version.
+        The note's new version, and every statement's text after the renaming.
     """
     name = " ".join(name.split())
     if not name or len(name) > 80:
@@ -398,7 +394,10 @@ def rename_speaker(
             if new_text != item["text"]:
                 changed[item_id] = (item["text"], new_text)
                 item["text"] = new_text
+        texts.update({item_id: item["text"] for item_id, item in work["items"].items()})
         before = {"speaker": old, "items": {k: v[0] for k, v in changed.items()}}
         return before, {"speaker": name, "items": {k: v[1] for k, v in changed.items()}}
 
-    return _mutate(svc, user, recording_id, version, "speaker_rename", label, change)
+    texts: dict[str, str] = {}
+    new_version = _mutate(svc, user, recording_id, version, "speaker_rename", label, change)
+    return new_version, texts

@@ -293,7 +293,7 @@ def create_recording(
     logger.info("recording %s stored (%d bytes), job %s queued", recording_id, size, job_id)
     from webapp.dispatch import dispatch
 
-    dispatch(svc, job_id)  # to the Celery workers, when a broker is configured
+    dispatch(svc, job_id, jobs.TRANSCRIBE)  # to the Celery workers, when a broker is configured
     return recording_id
 
 
