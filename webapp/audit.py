@@ -4,6 +4,10 @@ Each entry stores the SHA-256 of its own contents (id included) together with th
 of the entry before it, so editing, deleting or reordering any entry breaks the chain
 and :func:`verify` reports where. Entries hold ids and actions, never case content.
 
+Each entry also names the teams of the record it is about, as they were when it was
+written (``teams``, e.g. ``",3,"``; hashed with the rest when present), so the trail
+shown to a manager is scoped by the record, never by who did it.
+
 :func:`append` must run inside the caller's transaction (``engine.begin()``); it takes a
 write lock (a transaction-scoped advisory lock on PostgreSQL, the database write lock on
 SQLite) so concurrent appends from threads or processes still form one chain. On
@@ -18,14 +22,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-__all__ = ["GENESIS_HASH", "AuditCheck", "append", "audit_table", "head", "verify"]
+__all__ = [
+    "GENESIS_HASH",
+    "AuditCheck",
+    "append",
+    "audit_table",
+    "head",
+    "team_text",
+    "verify",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +87,9 @@ def audit_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("detail", sa.Text, nullable=True),
         sa.Column("prev_hash", sa.Text, nullable=False),
         sa.Column("hash", sa.Text, nullable=False),
+        # The record's teams when the entry was written (revision 0006), as ",1,4,";
+        # NULL for entries about no team's record, and for entries written before.
+        sa.Column("teams", sa.Text, nullable=True),
         sa.Index("ix_audit_log_record", "record_type", "record_id"),
         sa.Index("ix_audit_log_actor_id", "actor_id"),
     )
@@ -92,6 +107,7 @@ def append(
     record_type: str | None = None,
     record_id: str | int | None = None,
     detail: Mapping[str, object] | None = None,
+    teams: Iterable[int] | None = None,
 ) -> int:
     """Add one entry to the end of the chain.
 
@@ -129,6 +145,10 @@ def append(
         "detail": detail_text,
         "prev_hash": GENESIS_HASH if last is None else str(last.hash),
     }
+    scope = team_text(teams)
+    if scope is not None:
+        # Only when present, so that a table made before the column still takes entries.
+        row["teams"] = scope
     conn.execute(sa.insert(table).values(**row, hash=_entry_hash(row)))
     logger.debug("audit entry %d: %s", entry_id, action)
     return entry_id
@@ -160,7 +180,7 @@ def verify(
     Returns:
         The result: ``ok``, or the first entry that fails and why.
     """
-    columns = [table.c[name] for name in _HASHED_FIELDS] + [table.c.hash]
+    columns = [table.c[name] for name in (*_HASHED_FIELDS, *_OPTIONAL_FIELDS)] + [table.c.hash]
     # Options given per statement: Connection.execution_options() would change the
     # caller's connection for good (a streaming cursor breaks its next INSERT).
     rows = conn.execute(
@@ -173,7 +193,7 @@ def verify(
     anchor_seen = anchor is None
     for row in rows:
         checked += 1
-        entry = {name: getattr(row, name) for name in _HASHED_FIELDS}
+        entry = {name: getattr(row, name) for name in (*_HASHED_FIELDS, *_OPTIONAL_FIELDS)}
         entry_id = int(entry["id"])
         if entry["prev_hash"] != previous_hash:
             return AuditCheck(False, checked, entry_id, _link_problem(entry_id, previous_id))
@@ -220,10 +240,21 @@ _HASHED_FIELDS: Sequence[str] = (
     "prev_hash",
 )
 
+# Hashed only when set, so that entries written before they existed keep their hash.
+_OPTIONAL_FIELDS: Sequence[str] = ("teams",)
+
+
+def team_text(teams: Iterable[int] | None) -> str | None:
+    """The ``teams`` column's form of a set of team ids: ``",1,4,"``, or ``None``."""
+    ids = sorted({int(t) for t in teams or ()})
+    return f",{','.join(map(str, ids))}," if ids else None
+
 
 def _entry_hash(entry: Mapping[str, object]) -> str:
+    hashed = {name: entry[name] for name in _HASHED_FIELDS}
+    hashed.update({name: entry[name] for name in _OPTIONAL_FIELDS if entry.get(name) is not None})
     canonical = json.dumps(
-        {name: entry[name] for name in _HASHED_FIELDS},
+        hashed,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,

@@ -26,16 +26,26 @@ _PAGE = 200
 
 
 def _team_filter(user: Any) -> Any:
-    """Entries about the user's teams: their members' actions and their records."""
-    members = sa.select(db.user_teams.c.user_id).where(db.user_teams.c.team_id.in_(user.team_ids))
+    """Entries about the records of the user's teams, whoever did them.
+
+    An entry names its record's teams as they were when it was written. Entries from
+    before that was recorded are matched by their recording's or note's team (which
+    never changes); any other such entry is for administrators only.
+    """
+    log = db.audit_log.c
+    if not user.team_ids:
+        return sa.false()
+    named = sa.or_(*(log.teams.contains(f",{int(team)},") for team in sorted(user.team_ids)))
     recs = sa.select(db.recordings.c.id).where(db.recordings.c.team_id.in_(user.team_ids))
     note_ids = sa.select(db.notes.c.id).where(db.notes.c.recording_id.in_(recs))
-    log = db.audit_log.c
-    return sa.or_(
-        log.actor_id.in_(members),
-        sa.and_(log.record_type == "recording", log.record_id.in_(recs)),
-        sa.and_(log.record_type == "note", log.record_id.in_(note_ids)),
+    earlier = sa.and_(
+        log.teams.is_(None),
+        sa.or_(
+            sa.and_(log.record_type == "recording", log.record_id.in_(recs)),
+            sa.and_(log.record_type == "note", log.record_id.in_(note_ids)),
+        ),
     )
+    return sa.or_(named, earlier)
 
 
 #: Each audit action in words, for the audit trail page.
@@ -77,8 +87,10 @@ AUDIT_WORDS = {
 }
 
 
-def _case_references(svc: Any, conn: sa.Connection, rows: list[Any]) -> dict[str, str]:
-    """Case references of the recordings and notes the entries are about."""
+def _case_references(
+    svc: Any, conn: sa.Connection, rows: list[Any], team_ids: frozenset[int]
+) -> dict[str, str]:
+    """Case references of the recordings and notes the entries are about, in these teams."""
     note_ids = {r.record_id for r in rows if r.record_type == "note" and r.record_id}
     rec_ids = {r.record_id for r in rows if r.record_type == "recording" and r.record_id}
     by_note = dict(
@@ -89,7 +101,10 @@ def _case_references(svc: Any, conn: sa.Connection, rows: list[Any]) -> dict[str
     recs = conn.execute(
         sa.select(
             db.recordings.c.id, db.recordings.c.wrapped_key, db.recordings.c.case_ref_enc
-        ).where(db.recordings.c.id.in_(rec_ids | set(by_note.values())))
+        ).where(
+            db.recordings.c.id.in_(rec_ids | set(by_note.values())),
+            db.recordings.c.team_id.in_(team_ids),
+        )
     ).all()
     refs = {rec.id: holds.case_reference_of(svc, rec) for rec in recs}
     refs.update({note: refs[rec] for note, rec in by_note.items() if rec in refs})
@@ -134,7 +149,7 @@ def audit_trail() -> Any:
     with svc.engine.begin() as conn:
         rows = conn.execute(query).all()
         # Case references are case content: only for roles that may read it.
-        refs = _case_references(svc, conn, rows) if user.can("case_content") else {}
+        refs = _case_references(svc, conn, rows, user.team_ids) if user.can("case_content") else {}
         record(conn, user.id, user.username, "audit_view", None, None, {"action": action or None})
     entries = [
         {

@@ -1,14 +1,41 @@
-"""Writing to the hash-chained audit log from services (never case content)."""
+"""Writing to the hash-chained audit log from services (never case content).
+
+Each entry names the teams of the record it is about as they are when it is written:
+a recording's team, a note's recording's team, a legal hold's team, a user's teams.
+The audit trail page shows a manager the entries about their teams' records only,
+whoever did them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 
 from webapp import audit, db
 
-__all__ = ["record"]
+__all__ = ["record", "record_teams"]
+
+
+def record_teams(conn: sa.Connection, record_type: str | None, record_id: Any) -> set[int]:
+    """The teams the record belongs to now (none for an unknown record or none at all)."""
+    if record_type is None or record_id is None:
+        return set()
+    rid = str(record_id)
+    r, n = db.recordings, db.notes
+    query: Any
+    if record_type == "recording":
+        query = sa.select(r.c.team_id).where(r.c.id == rid)
+    elif record_type == "note":
+        query = sa.select(r.c.team_id).join(n, n.c.recording_id == r.c.id).where(n.c.id == rid)
+    elif record_type == "user":
+        if not rid.isdigit() or len(rid) > 18:
+            return set()
+        query = sa.select(db.user_teams.c.team_id).where(db.user_teams.c.user_id == int(rid))
+    else:
+        return set()
+    return {int(t) for t in conn.execute(query).scalars() if t is not None}
 
 
 def record(
@@ -19,6 +46,7 @@ def record(
     record_type: str | None = None,
     record_id: Any = None,
     detail: dict[str, Any] | None = None,
+    teams: Iterable[int] | None = None,
 ) -> int:
     """Append one audit entry in the caller's transaction and return its id.
 
@@ -31,7 +59,10 @@ def record(
         record_type: Kind of record, e.g. ``"note"``.
         record_id: The record's id.
         detail: Ids, counts and states only; never case content.
+        teams: The record's teams, when the record is already gone (a deletion);
+            by default they are read from the record itself.
     """
+    scope = set(teams) if teams is not None else record_teams(conn, record_type, record_id)
     return audit.append(
         conn,
         db.audit_log,
@@ -41,4 +72,5 @@ def record(
         record_type=record_type,
         record_id=None if record_id is None else str(record_id),
         detail=detail,
+        teams=scope,
     )

@@ -176,6 +176,7 @@ def _delete_whole(svc: Services, rec: Any) -> None:
             "recording",
             rec.id,
             {"key_destroyed": True},
+            teams={rec.team_id},
         )
     if rec.audio_blob:
         svc.vault.store.delete(rec.audio_blob)
