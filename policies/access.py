@@ -40,6 +40,7 @@ PERMISSIONS = (
     "case_content",
     "manage_users",
     "legal_hold",
+    "lift_legal_hold",
     "subject_access",
 )
 

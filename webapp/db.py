@@ -199,6 +199,9 @@ legal_holds = sa.Table(
     sa.Column("set_at", _ts, nullable=False),
     sa.Column("cleared_by", sa.ForeignKey("users.id"), nullable=True),
     sa.Column("cleared_at", _ts, nullable=True),
+    # The team whose case is held (revision 0007): only that team sees and lifts it.
+    # NULL for holds placed before, which only information governance sees.
+    sa.Column("team_id", sa.ForeignKey("teams.id"), nullable=True, index=True),
 )
 
 # Approved notes drawn for a manager's second read, and its outcome (revision 0003).

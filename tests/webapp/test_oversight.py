@@ -327,7 +327,11 @@ def test_legal_holds_are_placed_and_lifted_through_the_page_and_audited(svc, log
     with svc.engine.connect() as conn:
         hold = conn.execute(sa.select(db.legal_holds)).one()
     assert b"CR-9" not in hold.case_ref_enc
-    assert manager.post(f"/oversight/holds/{hold.id}/lift").status_code == 302
+    # Lifting lets deletion resume: information governance only, with a reason.
+    assert manager.post(f"/oversight/holds/{hold.id}/lift", {"reason": "Done"}).status_code == 403
+    governance = login_as("information_governance")
+    lifted = governance.post(f"/oversight/holds/{hold.id}/lift", {"reason": "Claim settled"})
+    assert lifted.status_code == 302
     assert "No case is on legal hold" in manager.get("/oversight/holds").get_data(as_text=True)
     assert {"legal_hold_set", "legal_hold_cleared"} <= set(_actions(svc))
     assert (

@@ -145,12 +145,14 @@ def test_a_legal_hold_keeps_a_case_untouched_until_it_is_lifted(
     from webapp.services.auth import load_user
 
     with svc.engine.connect() as conn:
-        manager_id = conn.execute(
-            sa.select(db.legal_holds.c.set_by).where(db.legal_holds.c.id == hold_id)
-        ).scalar_one()
         actions = conn.execute(sa.select(db.audit_log.c.action)).scalars().all()
     assert "legal_hold_set" in actions and "retention_held" in actions
-    lift_hold(svc, load_user(svc, manager_id), hold_id)
+    governance = login_as("information_governance")
+    with svc.engine.connect() as conn:
+        governance_id = conn.execute(
+            sa.select(db.users.c.id).where(db.users.c.username == governance.username)
+        ).scalar_one()
+    lift_hold(svc, load_user(svc, governance_id), hold_id, "Proceedings concluded")
     assert apply_retention(svc).audio_deleted == 1
     assert _blobs(svc) == []
 

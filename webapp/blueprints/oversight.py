@@ -346,17 +346,34 @@ def sample_outcome(sample_id: str) -> Any:
 @bp.get("/holds")
 @login_required
 def legal_holds() -> Any:
-    """Active legal holds, and a form to place one."""
+    """Active legal holds of the user's teams, and a form to place one."""
+    user = current_user()
+    svc = services()
+    with svc.engine.connect() as conn:
+        teams = conn.execute(
+            sa.select(db.teams.c.id, db.teams.c.name).where(db.teams.c.id.in_(user.team_ids))
+        ).all()
     return render_template(
-        "oversight/holds.html", holds=holds.list_holds(services(), current_user())
+        "oversight/holds.html",
+        holds=holds.list_holds(svc, user),
+        teams=teams,
+        may_lift=user.can("lift_legal_hold"),
+        may_read=user.can("case_content") or user.can("subject_access"),
+        max_reason=holds.MAX_REASON,
     )
 
 
 @bp.post("/holds")
 @login_required
 def place_hold() -> Any:
-    """Place a legal hold on a case reference."""
-    holds.place_hold(services(), current_user(), request.form.get("case_reference", ""))
+    """Place a legal hold on a case reference of one of the user's teams."""
+    team = request.form.get("team_id", "").strip()
+    holds.place_hold(
+        services(),
+        current_user(),
+        request.form.get("case_reference", ""),
+        int(team) if team.isdigit() and len(team) < 10 else None,
+    )
     flash("The legal hold is in place: nothing about this case will be deleted until it is lifted.")
     return redirect(url_for("oversight.legal_holds"))
 
@@ -364,8 +381,8 @@ def place_hold() -> Any:
 @bp.post("/holds/<hold_id>/lift")
 @login_required
 def lift_hold(hold_id: str) -> Any:
-    """Lift a legal hold."""
-    holds.lift_hold(services(), current_user(), hold_id)
+    """Lift a legal hold (information governance), with the reason."""
+    holds.lift_hold(services(), current_user(), hold_id, request.form.get("reason", ""))
     flash("The legal hold was lifted; the retention policy applies again at the next purge.")
     return redirect(url_for("oversight.legal_holds"))
 

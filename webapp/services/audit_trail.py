@@ -29,6 +29,8 @@ def record_teams(conn: sa.Connection, record_type: str | None, record_id: Any) -
         query = sa.select(r.c.team_id).where(r.c.id == rid)
     elif record_type == "note":
         query = sa.select(r.c.team_id).join(n, n.c.recording_id == r.c.id).where(n.c.id == rid)
+    elif record_type == "legal_hold":
+        query = sa.select(db.legal_holds.c.team_id).where(db.legal_holds.c.id == rid)
     elif record_type == "user":
         if not rid.isdigit() or len(rid) > 18:
             return set()
