@@ -57,6 +57,19 @@ ROLE_ROUTES = {
         "admin": 200,
     },
     "GET /admin/users": {"social_worker": 403, "practitioner": 403, "manager": 403, "admin": 200},
+    # A subject access export is all of a case's content: never for an administrator.
+    "GET /oversight/subject-access": {
+        "social_worker": 403,
+        "practitioner": 403,
+        "manager": 403,
+        "admin": 403,
+    },
+    "FORM /oversight/subject-access": {
+        "social_worker": 403,
+        "practitioner": 403,
+        "manager": 403,
+        "admin": 403,
+    },
     "FORM /admin/users/{user}": {
         "social_worker": 403,
         "practitioner": 403,

@@ -35,7 +35,7 @@ def test_the_packaged_policy_loads_with_every_role():
             "approval.allow_self_approval must be a bool",
         ),
         (("audio_days_after_approval = 0", "audio_days_after_approval = -1"), "at least 0 days"),
-        (('version = "2026.1"', "version = 3"), "version must be a str"),
+        (('version = "2026.2"', "version = 3"), "version must be a str"),
         (("[retention]", "[retention"), "not valid TOML"),
     ],
 )

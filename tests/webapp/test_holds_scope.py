@@ -58,3 +58,9 @@ def test_only_governance_of_the_holds_team_lifts_it_and_says_why(svc, login_as):
     assert json.loads(entry.detail) == {"reason": "Litigation concluded"}
     assert entry.record_id == hold_id and hold.cleared_at is not None
     assert governance.post(lift, {"reason": "Again"}).status_code == 404
+
+
+def test_an_administrator_sees_a_hold_exists_but_not_its_case(login_as):
+    login_as("manager").post("/oversight/holds", {"case_reference": "CR-HIDDEN-9"})
+    page = login_as("admin").get("/oversight/holds").get_data(as_text=True)
+    assert "CR-HIDDEN-9" not in page and "hidden (case content)" in page
