@@ -22,6 +22,7 @@ from webapp.services.auth import CurrentUser, check_password, count_password_fai
 from webapp.services.dashboard import review_figures
 from webapp.services.exports import render_text
 from webapp.services.notes import MAX_TEXT, blockers, note_meta, note_row, stale_error
+from webapp.text import clean
 
 __all__ = ["ApprovalResult", "add_addendum", "approve_note"]
 
@@ -149,7 +150,7 @@ def add_addendum(svc: Services, user: CurrentUser, recording_id: str, text: str)
         InvalidTransition: The note is not approved yet (edit the draft instead).
         BadInput: Empty or over-long text.
     """
-    text = text.strip()
+    text = clean(text).strip()
     if not text or len(text) > MAX_TEXT:
         raise BadInput(f"An addendum must be 1 to {MAX_TEXT} characters long.")
     vault = svc.vault

@@ -1,7 +1,8 @@
 """The approved note as plain text, Word, PDF and JSON, ready to paste, attach or import.
 
 Every format is built from the approved working state alone: statements deleted in
-review are left out and edits are applied, so only approved text ever leaves.
+review are left out and edits are applied, so only approved text ever leaves. Every
+format's text is cleaned of characters XML cannot hold (:mod:`webapp.text`) first.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from webapp.text import clean, clean_tree
 
 __all__ = [
     "ApprovalInfo",
@@ -63,6 +66,31 @@ class ApprovalInfo:
     policy_version: str
 
 
+def _cleaned(
+    meta: NoteMeta,
+    draft: dict[str, Any],
+    work: dict[str, Any],
+    addenda: Iterable[tuple[str, str, str]],
+) -> tuple[NoteMeta, dict[str, Any], dict[str, Any], list[tuple[str, str, str]]]:
+    """The export's inputs with every string cleaned (see :mod:`webapp.text`)."""
+    return (
+        NoteMeta(
+            *(
+                clean(str(v))
+                for v in (
+                    meta.case_reference,
+                    meta.visit_type,
+                    meta.visit_date,
+                    meta.template_title,
+                )
+            )
+        ),
+        clean_tree(draft),
+        clean_tree(work),
+        [tuple(clean(str(part)) for part in entry) for entry in addenda],  # type: ignore[misc]
+    )
+
+
 def note_sections(
     draft: dict[str, Any], work: dict[str, Any]
 ) -> Iterator[tuple[str, str, list[str]]]:
@@ -97,6 +125,8 @@ def render_text(
         approval: A line naming the approver, the time and the hash, put after the
             approved text and before any addenda (not part of the hash either).
     """
+    meta, draft, work, addenda = _cleaned(meta, draft, work, addenda)
+    approval = clean(approval)
     lines = [
         meta.template_title,
         f"Case reference: {meta.case_reference}",
@@ -134,6 +164,8 @@ def render_docx(
         approval: One line naming the approver, the time and the text's hash.
         addenda: ``(author, time, text)`` added after approval.
     """
+    meta, draft, work, addenda = _cleaned(meta, draft, work, addenda)
+    approval = clean(approval)
     import docx
 
     document = docx.Document()
@@ -174,6 +206,8 @@ def render_pdf(
         approval: One line naming the approver, the time and the text's hash.
         addenda: ``(author, time, text)`` added after approval.
     """
+    meta, draft, work, addenda = _cleaned(meta, draft, work, addenda)
+    approval = clean(approval)
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
@@ -283,6 +317,7 @@ def note_json(
         author, approver, approval time, sections, actions with owner and due date,
         and the significant-event flag (true when a high-stakes statement was kept).
     """
+    meta, draft, work, addenda = _cleaned(meta, draft, work, addenda)
     topics = _significant(draft, work)
     return {
         "schema": "carenotes.note/1",

@@ -24,6 +24,7 @@ from webapp.context import Services
 from webapp.services.access import require
 from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
+from webapp.text import clean
 
 __all__ = [
     "Hold",
@@ -124,7 +125,7 @@ def place_hold(
             case is already held for that team.
     """
     require(user, "legal_hold", _NOT_ALLOWED)
-    reference = " ".join(case_reference.split())
+    reference = " ".join(clean(case_reference).split())
     if not reference or len(reference) > 64:
         raise BadInput("Enter the case reference to hold (up to 64 characters).")
     team = _hold_team(user, team_id)
@@ -173,7 +174,7 @@ def lift_hold(svc: Services, user: CurrentUser, hold_id: str, reason: str) -> No
             of another team, so holds cannot be probed).
     """
     require(user, "lift_legal_hold", _NOT_LIFTER)
-    why = " ".join(reason.split())
+    why = " ".join(clean(reason).split())
     if not why:
         raise BadInput("Say why the legal hold is being lifted; the reason is audited.")
     if len(why) > MAX_REASON:

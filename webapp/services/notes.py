@@ -25,6 +25,7 @@ from webapp.services.access import get_recording
 from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
 from webapp.services.exports import NoteMeta
+from webapp.text import clean
 
 __all__ = [
     "LoadedNote",
@@ -304,7 +305,7 @@ def update_item(
     """
     if action not in _ITEM_ACTIONS:
         raise BadInput(f"Unknown action {action!r}; use confirm, edit or delete.")
-    text = text.strip()
+    text = clean(text).strip()
     if action == "edit" and not text:
         raise BadInput("An edited statement cannot be empty; delete it instead.")
     if len(text) > MAX_TEXT:
@@ -378,7 +379,7 @@ def rename_speaker(
     Returns:
         The note's new version, and every statement's text after the renaming.
     """
-    name = " ".join(name.split())
+    name = " ".join(clean(name).split())
     if not name or len(name) > 80:
         raise BadInput("A speaker's name must be 1 to 80 characters long.")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import IO, Any
 
@@ -22,6 +22,7 @@ from webapp.services.access import require
 from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
 from webapp.storage import new_blob_name
+from webapp.text import clean_line, clean_tree
 
 __all__ = [
     "CONSENT_METHODS",
@@ -200,6 +201,15 @@ def create_recording(
         BadInput: A detail is missing or wrong, or the file is not a usable recording.
     """
     require(user, "upload", "Your role cannot upload recordings.")
+    details = replace(
+        details,
+        case_reference=clean_line(details.case_reference),
+        visit_type=clean_line(details.visit_type),
+        visit_date=clean_line(details.visit_date),
+        participants=clean_tree(details.participants, line=True),
+        consent_methods=clean_tree(details.consent_methods, line=True),
+        consent_given_by=clean_tree(details.consent_given_by, line=True),
+    )
     team_id = _check_details(svc, user, details)
     filename = filename or "the recording"
     head = stream.read(16)

@@ -22,6 +22,7 @@ from webapp.services.access import require
 from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
 from webapp.services.notes import MAX_TEXT
+from webapp.text import clean
 
 __all__ = ["OUTCOMES", "Sample", "draw_sample", "list_samples", "record_outcome"]
 
@@ -135,7 +136,7 @@ def record_outcome(
         NotFound: No such sample in the user's teams.
     """
     _require_manager(user)
-    comment = comment.strip()
+    comment = clean(comment).strip()
     if outcome not in OUTCOMES:
         raise BadInput("Choose an outcome: agree with the note, or concerns.")
     if outcome == "concerns" and not comment:
