@@ -12,7 +12,7 @@ from flask import Flask, flash, g, jsonify, redirect, render_template, request, 
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from policies.errors import CarenotesError
+from policies.errors import BadInput, CarenotesError, NotFound
 from webapp.context import services
 from webapp.services.auth import CurrentUser, load_session
 
@@ -73,6 +73,30 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     return wrapped
+
+
+#: The largest id a path may carry (the database's integers are 32-bit at least).
+MAX_ID = 2**31 - 1
+
+
+def _refuse_bad_values() -> None:
+    """Refuse, with a clear 400, what no view should ever have to handle.
+
+    A NUL character in the path, a query value or a form value (no database column
+    takes one), and a numeric id in the path too large to be any record's.
+    """
+    values = [request.path]
+    for source in (request.args, request.form):
+        for key, value in source.items(multi=True):
+            values.extend((key, value))
+    if any("\x00" in value for value in values):
+        raise BadInput(
+            "Something sent with this request holds a character that is not allowed "
+            "(a NUL). Remove it and try again."
+        )
+    for value in (request.view_args or {}).values():
+        if isinstance(value, int) and value > MAX_ID:
+            raise NotFound("There is no such record.")
 
 
 def _load_user() -> None:
@@ -161,6 +185,7 @@ def _handle_unexpected(exc: Exception) -> Any:
 
 def init_app(app: Flask) -> None:
     """Install the hooks and the error handlers on ``app``."""
+    app.before_request(_refuse_bad_values)
     app.before_request(_load_user)
     app.after_request(_headers)
     app.register_error_handler(CarenotesError, _handle_carenotes)

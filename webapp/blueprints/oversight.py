@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
+from policies.errors import BadInput
 from webapp import audit, db
 from webapp.context import services
 from webapp.services import charts, holds, sampling
@@ -23,6 +24,8 @@ from webapp.web import current_user, login_required
 bp = Blueprint("oversight", __name__, url_prefix="/oversight")
 
 _PAGE = 200
+#: The longest action name a filter may ask for.
+_MAX_ACTION = 60
 
 
 def _team_filter(user: Any) -> Any:
@@ -139,9 +142,13 @@ def audit_trail() -> Any:
         query = query.where(_team_filter(user))
     action = request.args.get("action", "").strip()
     if action:
+        if len(action) > _MAX_ACTION or not all(ch.isalnum() or ch in "._-" for ch in action):
+            raise BadInput("Choose an action from the list to filter the audit trail.")
         query = query.where(db.audit_log.c.action == action)
     before = request.args.get("before", "").strip()
-    if before.isdigit():
+    if before:
+        if not before.isdigit() or len(before) > 18:
+            raise BadInput("'before' must be the number of an audit entry.")
         query = query.where(db.audit_log.c.id < int(before))
     with svc.engine.connect() as conn:
         # verify() may switch its connection to streaming; keep it to itself.
@@ -315,9 +322,7 @@ def samples() -> Any:
 def draw_samples() -> Any:
     """Draw a random sample of approved notes for a second read."""
     size = request.form.get("size", "").strip()
-    if not size.isdigit():
-        from policies.errors import BadInput
-
+    if not size.isdigit() or len(size) > 6:
         raise BadInput("Enter how many notes to draw, as a number.")
     drawn = sampling.draw_sample(services(), current_user(), int(size))
     flash(

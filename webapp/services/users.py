@@ -15,6 +15,7 @@ from webapp import db
 from webapp.context import Services
 from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser, hash_password, revoke_user_sessions
+from webapp.text import clean_line
 
 __all__ = [
     "UserSummary",
@@ -28,6 +29,27 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Longest sign-in name, full name and team name (the columns hold more).
+MAX_USERNAME = 64
+MAX_DISPLAY_NAME = 120
+MAX_TEAM_NAME = 80
+
+
+def _team_name(name: str) -> str:
+    name = clean_line(name)
+    if not name:
+        raise BadInput("A team needs a name.")
+    if len(name) > MAX_TEAM_NAME:
+        raise BadInput(f"A team name can be at most {MAX_TEAM_NAME} characters long.")
+    return name
+
+
+def _display_name(name: str, username: str) -> str:
+    name = clean_line(name) or username
+    if len(name) > MAX_DISPLAY_NAME:
+        raise BadInput(f"A full name can be at most {MAX_DISPLAY_NAME} characters long.")
+    return name
 
 
 @dataclass(frozen=True)
@@ -54,10 +76,12 @@ class UserSummary:
 
 
 def ensure_team(conn: sa.Connection, name: str) -> int:
-    """Return the id of the team called ``name``, creating it if needed."""
-    name = name.strip()
-    if not name:
-        raise BadInput("A team needs a name.")
+    """Return the id of the team called ``name``, creating it if needed.
+
+    Raises:
+        BadInput: The name is empty or too long.
+    """
+    name = _team_name(name)
     found = conn.execute(sa.select(db.teams.c.id).where(db.teams.c.name == name)).scalar()
     if found is not None:
         return int(found)
@@ -90,8 +114,12 @@ def create_user(
         Conflict: The username is taken.
     """
     username = username.strip()
-    if not username or not all(ch.isalnum() or ch in "._-" for ch in username):
+    if not username or not all(ch.isascii() and (ch.isalnum() or ch in "._-") for ch in username):
         raise BadInput("A username may use letters, digits, '.', '-' and '_' only.")
+    if len(username) > MAX_USERNAME:
+        raise BadInput(f"A username can be at most {MAX_USERNAME} characters long.")
+    display = _display_name(display_name, username)
+    team_names = [_team_name(t) for t in teams if t.strip()]
     if role not in ROLE_NAMES:
         raise BadInput(f"Unknown role {role!r}; choose one of {', '.join(ROLE_NAMES)}.")
     password_hash = hash_password(svc, password)
@@ -102,7 +130,7 @@ def create_user(
         result = conn.execute(
             sa.insert(db.users).values(
                 username=username,
-                display_name=display_name.strip() or username,
+                display_name=display,
                 password_hash=password_hash,
                 role=role,
                 active=True,
@@ -111,7 +139,7 @@ def create_user(
             )
         )
         user_id = int(result.inserted_primary_key[0])
-        team_ids = [ensure_team(conn, t) for t in teams if t.strip()]
+        team_ids = [ensure_team(conn, t) for t in team_names]
         for team_id in team_ids:
             conn.execute(sa.insert(db.user_teams).values(user_id=user_id, team_id=team_id))
         record(
@@ -184,11 +212,12 @@ def update_user(
         raise BadInput(f"Unknown role {role!r}; choose one of {', '.join(ROLE_NAMES)}.")
     if user_id == actor.id and role != actor.role.name:
         raise BadInput("You cannot change your own role; ask another administrator.")
+    team_names = [_team_name(t) for t in teams if t.strip()]
     with svc.engine.begin() as conn:
         result = conn.execute(sa.update(db.users).where(db.users.c.id == user_id).values(role=role))
         if not result.rowcount:
             raise NotFound("There is no such user.")
-        team_ids = sorted({ensure_team(conn, t) for t in teams if t.strip()})
+        team_ids = sorted({ensure_team(conn, t) for t in team_names})
         conn.execute(sa.delete(db.user_teams).where(db.user_teams.c.user_id == user_id))
         for team_id in team_ids:
             conn.execute(sa.insert(db.user_teams).values(user_id=user_id, team_id=team_id))
