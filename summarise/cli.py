@@ -26,6 +26,13 @@ def add_commands(subparsers: Any) -> None:
     draft.add_argument("--model", help="local model folder or .gguf file (default: packaged)")
     draft.add_argument("--format", choices=("markdown", "json"), default="markdown")
     draft.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    draft.add_argument(
+        "--mode",
+        choices=("write", "extractive"),
+        default="write",
+        help="write: the model writes the note, every sentence checked (default); "
+        "extractive: chosen sentences in reported speech, for the smallest machines",
+    )
     draft.set_defaults(func=_draft)
 
     evaluate = subparsers.add_parser(
@@ -33,8 +40,16 @@ def add_commands(subparsers: Any) -> None:
         help="evaluate drafting on conversations with reference notes",
         description="Evaluate drafting: 'carenotes eval notes DATASET.jsonl'.",
     )
-    evaluate.add_argument("what", choices=("notes",), help="what to evaluate: notes")
-    evaluate.add_argument("dataset", help="JSON-lines file of turns and reference notes")
+    evaluate.add_argument(
+        "what",
+        choices=("notes", "social"),
+        help="notes: ROUGE against reference notes (a JSON-lines file); social: key facts, "
+        "flags and actions of scripted social-care conversations (JSON files or folders)",
+    )
+    evaluate.add_argument("dataset", nargs="+", help="the data set file(s) or folder(s)")
+    evaluate.add_argument(
+        "--mode", choices=("write", "extractive"), default="write", help="drafting mode"
+    )
     evaluate.add_argument("--template", default="clinical-soap", help="template name")
     evaluate.add_argument("--model", help="local model folder or .gguf file (default: packaged)")
     evaluate.add_argument("--limit", type=int, help="score only the first N items")
@@ -76,14 +91,21 @@ def _read_transcript(path: Path) -> Any:
 
 
 def _draft(args: argparse.Namespace) -> int:
-    from summarise.draft import draft_note
+    from summarise.draft import DraftOptions, draft_note
     from summarise.model import load_drafter
     from summarise.render import render_markdown
 
     template = _template(args.template)
-    transcript = _read_transcript(Path(args.transcript))
+    path = Path(args.transcript)
+    transcript = _read_transcript(path)
     drafter = load_drafter(args.model, device=args.device)
-    draft = draft_note(transcript, template, drafter)
+    draft = draft_note(
+        transcript,
+        template,
+        drafter,
+        options=DraftOptions(mode=args.mode, device=args.device),
+        participants=_participants(path),
+    )
     if args.format == "json":
         print(json.dumps(draft.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -91,12 +113,80 @@ def _draft(args: argparse.Namespace) -> int:
     return 0
 
 
+def _participants(path: Path) -> list[dict[str, str]]:
+    """The participants listed in a turns file, if it lists them."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    listed = data.get("participants") if isinstance(data, dict) else None
+    if not isinstance(listed, list):
+        return []
+    return [p for p in listed if isinstance(p, dict)]
+
+
+def _eval_social(args: argparse.Namespace) -> int:
+    from policies.templates import load_templates
+    from summarise.draft import DraftOptions
+    from summarise.model import load_drafter
+    from summarise.social_eval import SocialScore, evaluate_social, read_scripts
+
+    scripts = read_scripts(args.dataset)[: args.limit]
+    drafter = load_drafter(args.model, device=args.device)
+    out = open(args.out, "w", encoding="utf-8") if args.out else None  # noqa: SIM115
+    print(f"{'id':<28} {'facts':>6} {'flags':>6} {'acts':>6} {'dated':>6} {'flagd':>6} "
+          f"{'unsup':>6} {'inv':>4} {'s':>6}")  # fmt: skip
+
+    def show(s: SocialScore) -> None:
+        print(f"{s.id:<28} {s.key_facts:6.0%} {s.must_flag:6.0%} {s.actions:6.0%} "
+              f"{s.actions_dated:6.0%} {s.flagged:6.0%} {s.unsupported:6.0%} "
+              f"{len(s.invented):4d} {s.seconds:6.1f}", flush=True)  # fmt: skip
+        shortfalls = (
+            ("missed facts", s.missed_facts),
+            ("not flagged", s.missed_flags),
+            ("missed actions", s.missed_actions),
+            ("invented", s.invented),
+        )
+        for label, missed in shortfalls:
+            if missed:
+                print(f"    {label}: {'; '.join(missed)}")
+        if out:
+            out.write(json.dumps({"id": s.id, "note": s.note}, ensure_ascii=False) + "\n")
+            out.flush()
+
+    try:
+        scores, peak = evaluate_social(
+            scripts, load_templates(), drafter,
+            options=DraftOptions(mode=args.mode, device=args.device), on_item=show,
+        )  # fmt: skip
+    finally:
+        if out:
+            out.close()
+
+    def mean(attr: str) -> float:
+        return sum(getattr(s, attr) for s in scores) / len(scores)
+
+    invented = sum(len(s.invented) for s in scores)
+    print(f"{'mean (' + str(len(scores)) + ' scripts)':<28} {mean('key_facts'):6.1%} "
+          f"{mean('must_flag'):6.1%} {mean('actions'):6.1%} {mean('actions_dated'):6.1%} "
+          f"{mean('flagged'):6.1%} {mean('unsupported'):6.1%} {invented:4d} "
+          f"{mean('seconds'):6.1f}")  # fmt: skip
+    print(f"model {drafter.name}, mode {args.mode}; peak memory {peak:.0f} MiB")
+    return 0
+
+
 def _eval(args: argparse.Namespace) -> int:
+    from summarise.draft import DraftOptions
     from summarise.evaluate import EvalItem, evaluate_notes
     from summarise.model import load_drafter
 
     if args.limit is not None and args.limit < 1:
         raise BadInput("--limit must be at least 1.")
+    if args.what == "social":
+        return _eval_social(args)
+    if len(args.dataset) != 1:
+        raise BadInput("'eval notes' takes one JSON-lines file.")
+    args.dataset = args.dataset[0]
     template = _template(args.template)
     drafter = load_drafter(args.model, device=args.device)
     out = open(args.out, "w", encoding="utf-8") if args.out else None  # noqa: SIM115
@@ -113,7 +203,14 @@ def _eval(args: argparse.Namespace) -> int:
             out.flush()
 
     try:
-        result = evaluate_notes(args.dataset, template, drafter, limit=args.limit, on_item=show)
+        result = evaluate_notes(
+            args.dataset,
+            template,
+            drafter,
+            limit=args.limit,
+            on_item=show,
+            options=DraftOptions(mode=args.mode, device=args.device),
+        )
     finally:
         if out:
             out.close()

@@ -16,15 +16,18 @@ How a draft is made, in bounded memory whatever the length of the visit:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
+from policies.errors import BadInput
 from policies.templates import Template, TemplateSection
 from policies.topics import Topic, load_topics
 from summarise.actions import extract_action, is_action
+from summarise.compose import compose_sections
 from summarise.grounding import SUPPORT_THRESHOLD, check_grounding, similarities
 from summarise.model import load_embedder
 from summarise.rewrite import PROMPT_VERSION, rewrite_statement
@@ -44,6 +47,7 @@ from summarise.types import (
     Progress,
     Statement,
 )
+from summarise.write import WRITE_PROMPT_VERSION
 from transcribe.types import Segment, Transcript
 
 __all__ = ["DraftOptions", "draft_note"]
@@ -72,6 +76,9 @@ class DraftOptions:
         long_visit_words: Per-section caps grow by one step for every this many words.
         support_threshold: Grounding support below this is flagged ``"unsupported"``.
         device: Device for the embedding model (``"auto"``, ``"cpu"``, ``"cuda"``).
+        mode: ``"write"``: the language model writes up everything said, each sentence
+            checked; ``"extractive"``: chosen sentences in reported speech, with narrow
+            rewrites (for the smallest machines and models).
     """
 
     window_segments: int = 200
@@ -84,6 +91,7 @@ class DraftOptions:
     long_visit_words: int = 5000
     support_threshold: float = SUPPORT_THRESHOLD
     device: str = "auto"
+    mode: str = "write"
 
 
 _PROFESSIONALS = {
@@ -144,6 +152,7 @@ def draft_note(
     options: DraftOptions | None = None,
     topics: tuple[Topic, ...] | None = None,
     embedder: Any = None,
+    participants: Sequence[Mapping[str, str]] | None = None,
 ) -> Draft:
     """Draft a case note from a transcript, following a template.
 
@@ -156,6 +165,8 @@ def draft_note(
         options: How to draft; defaults suit the packaged model on a laptop.
         topics: High-stakes topics; defaults to ``policies.load_topics()``.
         embedder: Sentence-embedding model; defaults to the packaged all-MiniLM-L6-v2.
+        participants: ``{"name", "role"}`` of each person present, as entered at
+            upload; the note names speakers from them.
 
     Returns:
         The draft: every template section present, every statement cited and checked.
@@ -165,6 +176,17 @@ def draft_note(
     embedder = embedder or load_embedder(options.device)
     report = progress or (lambda fraction: None)
     report(0.0)
+    if options.mode not in ("write", "extractive"):
+        raise BadInput(f"drafting mode '{options.mode}' is not known; use write or extractive.")
+    if options.mode == "write":
+        sections, calls, accepted = compose_sections(
+            transcript, template, drafter if options.max_model_calls else None, report,
+            topics=topics, embedder=embedder, participants=[dict(p) for p in participants or ()],
+            long_visit_words=options.long_visit_words,
+            support_threshold=options.support_threshold,
+        )  # fmt: skip
+        report(1.0)
+        return _draft(template, sections, drafter, WRITE_PROMPT_VERSION, calls, accepted)
     segments = transcript.segments
     total_words = sum(len(s.text.split()) for s in segments)
     steps = 1 + total_words // options.long_visit_words
@@ -193,13 +215,24 @@ def draft_note(
         transcript, template, drafter, selector, options, topics, embedder, report
     )
     report(1.0)
+    return _draft(template, sections, drafter, PROMPT_VERSION, calls, accepted)
+
+
+def _draft(
+    template: Template,
+    sections: list[DraftSection],
+    drafter: NoteDrafter,
+    prompt_version: str,
+    calls: int,
+    accepted: int,
+) -> Draft:
     return Draft(
         template=template.name,
         template_version=template.version,
         sections=tuple(sections),
         model=drafter.name,
         model_sha256=drafter.sha256,
-        prompt_version=PROMPT_VERSION,
+        prompt_version=prompt_version,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         model_calls=calls,
         model_accepted=accepted,

@@ -147,10 +147,11 @@ def _pieces(source: str) -> list[str]:
     256 word pieces, and sentence pairs cover what one statement can draw on.
     """
     sentences = [s for s in re.split(r"(?<=[.?!])\s+", source.strip()) if s]
-    if len(source.split()) <= 60 or len(sentences) <= 1:
+    if len(sentences) <= 1:
         return [source]
     pairs = [f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False)]
-    return sentences + pairs
+    whole = [source] if len(source.split()) <= 60 else []
+    return whole + sentences + pairs
 
 
 def similarities(embedder: Any, pairs: Sequence[tuple[str, str]]) -> list[float]:
@@ -195,7 +196,7 @@ def check_grounding(
         text: The statement.
         cited_texts: Text of each cited segment.
         topics: High-stakes topics (``policies.load_topics()``); a statement touching
-            one, or citing text that does, is flagged ``"high-stakes:<key>"``.
+            one is flagged ``"high-stakes:<key>"``.
         embedder: A sentence-embedding model (``summarise.model.load_embedder()``);
             needed unless ``similarity`` is given.
         similarity: Precomputed cosine similarity of statement and cited text.
@@ -222,7 +223,8 @@ def check_grounding(
     flags: list[str] = []
     if missing or support < threshold:
         flags.append("unsupported")
+    # Only what the statement itself says is flagged: the cited text may touch many
+    # topics that the statement does not repeat.
     topic_keys = match_topics(claims, tuple(topics))
-    topic_keys += tuple(k for k in match_topics(source, tuple(topics)) if k not in topic_keys)
     flags.extend(f"high-stakes:{k}" for k in topic_keys)
     return Grounding(round(support, 3), round(similarity, 3), missing, tuple(flags))

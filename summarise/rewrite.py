@@ -18,7 +18,7 @@ from summarise.grounding import critical_terms
 from summarise.text import british_spelling, content_words
 from summarise.types import NoteDrafter
 
-__all__ = ["PROMPT_VERSION", "Rewrite", "rewrite_statement", "validate_rewrite"]
+__all__ = ["MARKUP", "PROMPT_VERSION", "Rewrite", "rewrite_statement", "validate_rewrite"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,8 @@ _SYSTEM = (
 _EXAMPLE_IN = 'The patient said: "i have been sleeping badly since my wife died."'
 _EXAMPLE_OUT = "The patient has been sleeping badly since their wife died."
 
-_MARKUP = re.compile(
+#: Chat-template markup and role labels a reply must never carry.
+MARKUP = re.compile(
     r"<\|[^>]*\|?>|<\/?(?:think|thinking|s|system|user|assistant)>|\[/?INST\]|"
     r"^\s*(?:assistant|user|system)\s*:|\b(?:im_start|im_end|endoftext)\b",
     re.IGNORECASE | re.MULTILINE,
@@ -98,9 +99,12 @@ def validate_rewrite(reply: str, utterance: str, speaker: str) -> Rewrite:
         The accepted text, or ``None`` and the reason.
     """
     text = reply.strip()
+    if MARKUP.search(text):
+        return Rewrite(None, "markup")
+    text = text.split("\n")[0].strip()
     if not text:
         return Rewrite(None, "empty")
-    if _MARKUP.search(text):
+    if MARKUP.search(text):
         return Rewrite(None, "markup")
     text = text.strip().strip('"').strip()
     if "\n" in text or '"' in text or text.count(".") > 2:

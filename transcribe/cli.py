@@ -131,8 +131,13 @@ def _human(size: int) -> str:
 
 def _models(args: argparse.Namespace) -> int:
     if args.prepare:
+        from summarise.packaged import PACKAGED_MODELS, prepare_language_model
+
         folder = prepare_base_model()
         print(f"Whisper base model ready in {folder}")
+        for name, packaged in PACKAGED_MODELS.items():
+            if packaged.parts:
+                print(f"Language model {name} ready in {prepare_language_model(name)}")
     status = 0
     for entry in list_models():
         where = str(entry.path) if entry.path else "-"

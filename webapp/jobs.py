@@ -424,7 +424,11 @@ def _draft(svc: Services, job: Any, report: _Reporter) -> tuple[dict[str, Any], 
     drafter = svc.model("drafter")
     report("drafting", _DRAFT_FROM + 0.03, force=True)
     draft = summarise.draft_note(
-        transcript, template, drafter, lambda f: report("drafting", _DRAFT_FROM + 0.03 + span * f)
+        transcript,
+        template,
+        drafter,
+        lambda f: report("drafting", _DRAFT_FROM + 0.03 + span * f),
+        participants=[p for p in participants if isinstance(p, dict)],
     )
     report("saving", 0.97, force=True)
     return transcript_dict, draft.to_dict()

@@ -122,16 +122,26 @@ def test_the_policy_folder_can_be_moved_with_an_environment_variable(
     assert set(load_templates()) == {"only"}
 
 
-def test_high_stakes_topics_cover_risk_safeguarding_medication_and_capacity() -> None:
+def test_high_stakes_topics_are_the_categories_a_practitioner_recognises() -> None:
     topics = load_topics()
     keys = {t.key for t in topics}
-    assert {"risk", "safeguarding", "medication", "mental-capacity", "childrens-accounts",
-            "legal-status", "names", "dates", "addresses", "numbers"} <= keys  # fmt: skip
-    assert "risk" in match_topics("She said she has had suicidal thoughts.", topics)
-    assert "safeguarding" in match_topics("He told me his son hits him.", topics)
+    assert {"risk-to-self", "risk-to-child", "domestic-abuse", "financial-abuse",
+            "exploitation", "falls", "missed-medication", "self-neglect", "fire-gas",
+            "mental-capacity", "safeguarding", "medication"} <= keys  # fmt: skip
+    assert "risk-to-self" in match_topics("She said she has had suicidal thoughts.", topics)
+    assert "domestic-abuse" in match_topics("She said he hits me when he drinks.", topics)
+    assert "financial-abuse" in match_topics("Her neighbour collects her pension.", topics)
     assert "medication" in match_topics("She takes 20 mg of sertraline.", topics)
-    assert "numbers" in match_topics("She takes 20 mg of sertraline.", topics)
+    assert "falls" in match_topics("She fell in the kitchen on Monday.", topics)
+    assert "fire-gas" in match_topics("He left the gas hob on.", topics)
     assert match_topics("They enjoyed the garden.", topics) == ()
+
+
+def test_a_name_a_date_or_a_number_alone_is_not_a_high_stakes_topic() -> None:
+    topics = load_topics()
+    assert match_topics("Tom Bailey will visit again on 9 January at 10am.", topics) == ()
+    assert match_topics("Mrs Patel thanked Priya for letting her in today.", topics) == ()
+    assert match_topics("Her brother Dylan lives in Cardiff and rings on Sundays.", topics) == ()
 
 
 def test_a_topic_with_an_unknown_detector_is_refused(tmp_path: Path) -> None:

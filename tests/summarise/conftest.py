@@ -10,7 +10,7 @@ import pytest
 
 from policies import Template, load_templates, load_topics
 from policies.topics import Topic
-from summarise import TransformersDrafter, load_drafter, load_embedder, transcript_from_turns
+from summarise import load_drafter, load_embedder, transcript_from_turns
 from transcribe.types import Transcript
 
 
@@ -27,9 +27,25 @@ def topics() -> tuple[Topic, ...]:
 
 
 @pytest.fixture(scope="session")
-def drafter() -> TransformersDrafter:
-    """The packaged SmolLM2-135M-Instruct, on the CPU."""
+def drafter() -> Any:
+    """The packaged SmolLM2-135M-Instruct, on the CPU with transformers (extractive mode)."""
+    return load_drafter("smollm2-135m", device="cpu", backend="transformers")
+
+
+@pytest.fixture(scope="session")
+def writer() -> Any:
+    """The packaged default model (Qwen2.5-1.5B-Instruct), run as drafts run it here."""
     return load_drafter(device="cpu")
+
+
+@pytest.fixture(scope="session")
+def scripts(data_dir: Path) -> dict[str, dict[str, Any]]:
+    """The scripted social-care conversations in tests/data/social, by id."""
+    found = {}
+    for path in sorted((data_dir / "social").glob("*.json")):
+        script = json.loads(path.read_text(encoding="utf-8"))
+        found[script["id"]] = script
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Drafting real conversations: structure, citations, quotes, grounding and bad model output."""
+"""Extractive drafting of real conversations: structure, citations, quotes, grounding and
+bad model output."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def _assert_cited_and_verbatim(draft: Draft, transcript: Transcript) -> None:
 @pytest.fixture(scope="module")
 def real_draft(visit: Transcript, templates: dict[str, Template], drafter: Any,
                embedder: Any) -> Draft:  # fmt: skip
-    return draft_note(visit, templates["clinical-soap"], drafter, embedder=embedder)
+    return draft_note(visit, templates["clinical-soap"], drafter, embedder=embedder,
+                      options=DraftOptions(mode="extractive"))  # fmt: skip
 
 
 @pytest.mark.slow
@@ -101,7 +103,7 @@ def test_a_home_visit_keeps_the_persons_own_words_as_a_verbatim_quote(
     turns = [{**t, "speaker": roles[t["speaker"]]} for t in dialogues[1]["turns"]]
     transcript = transcript_from_turns(turns)
     draft = draft_note(transcript, templates["home-visit"], drafter, embedder=embedder,
-                       options=DraftOptions(max_model_calls=4))  # fmt: skip
+                       options=DraftOptions(mode="extractive", max_model_calls=4))  # fmt: skip
     matters = next(s for s in draft.sections if s.key == "what-matters")
     quotes = [s for s in matters.statements if s.quote]
     assert quotes
@@ -115,7 +117,7 @@ def test_a_home_visit_keeps_the_persons_own_words_as_a_verbatim_quote(
 def test_garbage_from_the_model_still_gives_a_complete_faithful_cited_draft(
     visit: Transcript, templates: dict[str, Template], garbage: Any, embedder: Any
 ) -> None:
-    options = DraftOptions(max_model_calls=40, max_rewrite_words=60)
+    options = DraftOptions(mode="extractive", max_model_calls=40, max_rewrite_words=60)
     draft = draft_note(visit, templates["home-visit"], garbage, embedder=embedder,
                        options=options)  # fmt: skip
     assert garbage.calls >= 10
@@ -142,11 +144,12 @@ def test_a_disclosure_of_risk_and_abuse_in_the_conversation_is_flagged_high_stak
     turns.insert(len(turns) // 2, {"speaker": "patient", "text": disclosure})
     transcript = transcript_from_turns(turns)
     planted = next(s.id for s in transcript.segments if s.text == disclosure)
-    draft = draft_note(transcript, templates["home-visit"], garbage, embedder=embedder)
+    draft = draft_note(transcript, templates["home-visit"], garbage, embedder=embedder,
+                       options=DraftOptions(mode="extractive"))  # fmt: skip
     citing = [e for e in _entries(draft) if any(c.segment_id == planted for c in e.citations)]
     assert citing, "the disclosure was left out of the draft"
     flags = {f for e in citing for f in e.flags}
-    assert {"high-stakes:risk", "high-stakes:safeguarding"} <= flags
+    assert {"high-stakes:risk-to-self", "high-stakes:domestic-abuse"} <= flags
 
 
 def test_a_two_hour_visit_is_drafted_completely_with_progress_to_the_end(
@@ -160,8 +163,9 @@ def test_a_two_hour_visit_is_drafted_completely_with_progress_to_the_end(
     transcript = transcript_from_turns(turns)
     assert transcript.duration > 2 * 3600 * 0.9
     seen: list[float] = []
+    options = DraftOptions(mode="extractive", window_segments=150)
     draft = draft_note(transcript, templates["home-visit"], garbage, seen.append,
-                       embedder=embedder, options=DraftOptions(window_segments=150))  # fmt: skip
+                       embedder=embedder, options=options)  # fmt: skip
     assert seen[0] == 0.0 and seen[-1] == 1.0
     assert seen == sorted(seen)
     assert len(seen) > 10
@@ -186,7 +190,8 @@ def test_a_dictation_by_the_worker_alone_names_the_person_not_the_others_present
         )
     ]
     transcript = transcript_from_turns(turns)
-    draft = draft_note(transcript, templates["home-visit"], garbage, embedder=embedder)
+    draft = draft_note(transcript, templates["home-visit"], garbage, embedder=embedder,
+                       options=DraftOptions(mode="extractive"))  # fmt: skip
     text = render_text(draft)
     assert "the others present" not in text.lower()
     assert "The person: Hear from the occupational therapist" in text

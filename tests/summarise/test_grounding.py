@@ -32,7 +32,7 @@ def test_a_planted_statement_of_suicidal_ideation_and_a_new_dose_is_unsupported(
     assert "number:40" in result.missing
     assert "medication:sertraline" in result.missing
     assert result.support < 0.3
-    assert "high-stakes:risk" in result.flags and "high-stakes:medication" in result.flags
+    assert "high-stakes:risk-to-self" in result.flags and "high-stakes:medication" in result.flags
 
 
 def test_a_negation_or_a_name_the_speaker_never_said_is_unsupported(embedder: Any) -> None:

@@ -1,0 +1,298 @@
+"""Putting the written statements into the template's sections, with actions and flags.
+
+1. :func:`summarise.write.write_statements` writes up everything said, checked and cited.
+2. Each statement goes to the section whose guidance it is closest to in meaning
+   (all-MiniLM-L6-v2), among the sections that allow its speaker; a statement about a
+   named risk leans to the risks section.
+3. Agreed actions come from the sentences that state them, split one action a clause:
+   the owner is the speaker ("I'll"), the person spoken to ("you'll"), both ("we'll") or
+   whoever is named; by when is the time said, if any.
+4. A section asking for the person's words gets a verbatim quote.
+5. Every statement and action is checked against its cited segments by the grounding
+   check, and flagged only for what a practitioner must check: unsupported content, a
+   named risk category, or a name or number the transcription was unsure of.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from policies.templates import Template, TemplateSection
+from policies.topics import Topic
+from summarise.actions import action_clauses, extract_action, is_action
+from summarise.grounding import check_grounding, similarities
+from summarise.people import Cast, Person, cast_of
+from summarise.text import clean_utterance, content_words, split_sentences
+from summarise.types import Action, Citation, DraftSection, NoteDrafter, Progress, Statement
+from summarise.write import Written, is_social_housekeeping, write_statements
+from transcribe.types import Segment, Transcript
+
+__all__ = ["compose_sections"]
+
+_EMPTY_NOTE = "Nothing was said about this in the recording."
+_ANALYSIS_NOTE = "Nothing in the recording gives the practitioner's analysis; add your own here."
+# A statement naming a risk leans this much towards a risks section.
+_RISK_LEAN = 0.12
+# Below this confidence, a name or number Whisper heard is flagged for checking.
+_LOW_CONFIDENCE = 0.5
+_RISK_TOPICS_EXCLUDED = {"names", "dates", "numbers", "addresses"}
+
+
+def _citation(segment: Segment) -> Citation:
+    return Citation(segment.id, segment.start, segment.end, segment.speaker)
+
+
+def _allowed(section: TemplateSection, template: Template, person: Person) -> bool:
+    if not section.speakers:
+        return True
+    if person.role in section.speakers:
+        return True
+    if person.role in template.speaker_roles:
+        return False
+    section_professional = all(r in _PROFESSIONAL_SET for r in section.speakers)
+    return section_professional == person.professional if person.role else False
+
+
+_PROFESSIONAL_SET = {"social worker", "practitioner", "supervisor", "chair", "doctor"}
+
+
+def _addressee(cast: Cast, segments: Sequence[Segment], index: int) -> str:
+    """Who "you" is: the only other speaker, else the last one to speak before."""
+    speaker = segments[index].speaker
+    others = cast.others(speaker)
+    if len(others) == 1:
+        return others[0].name
+    for step in (*range(index - 1, -1, -1), *range(index + 1, len(segments))):
+        if segments[step].speaker and segments[step].speaker != speaker:
+            return cast.person(segments[step].speaker).name
+    return "the others present"
+
+
+# "Ben, you'll start ..."; "Karen, the school will ..."; "Jo, could you help ...?"
+_VOCATIVE = re.compile(
+    r"^(?P<name>(?:(?:PC|DC|DS|Dr|Mr|Mrs|Ms|Miss) )?[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?),\s+"
+    r"(?P<rest>(?:you'll|you will|you're going to|could you|can you|would you|will you|"
+    r"the \w+ will)\b.*)$"
+)
+_REQUEST = re.compile(r"^(?:could|can|would|will) you\s+", re.IGNORECASE)
+_VAGUE = re.compile(r"^(?:do|sort|manage) (?:that|it|this|those)\b", re.IGNORECASE)
+
+
+def _owner_name(vocative: str, cast: Cast) -> str:
+    """The full name of someone addressed by part of their name ("Ben", "PC Oduya")."""
+    bare = re.sub(r"^(?:PC|DC|DS|Dr|Mr|Mrs|Ms|Miss) ", "", vocative).lower()
+    for name, _role in cast.participants:
+        if name and bare in {w.lower() for w in name.split()} | {name.lower()}:
+            return name
+    for person in cast.people.values():
+        if person.named and bare in {w.lower() for w in person.name.split()}:
+            return person.name
+    return vocative
+
+
+def _actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action, Segment]]:
+    found: list[tuple[Action, Segment]] = []
+    seen: list[set[str]] = []
+    for index, segment in enumerate(segments):
+        speaker = cast.person(segment.speaker)
+        other = _addressee(cast, segments, index)
+        for raw in split_sentences(segment.text):
+            sentence = clean_utterance(raw)
+            if not sentence or is_social_housekeeping(sentence):
+                continue
+            owner = other
+            vocative = _VOCATIVE.match(sentence)
+            if vocative:
+                owner = _owner_name(vocative.group("name"), cast)
+                sentence = vocative.group("rest")
+                if _REQUEST.match(sentence):
+                    sentence = _REQUEST.sub("you'll ", sentence).rstrip("?")
+            if sentence.endswith("?") or not is_action(sentence):
+                continue
+            for clause in action_clauses(sentence):
+                if vocative and clause.lower().startswith("the "):
+                    clause = "you'll " + clause.split(" will ", 1)[-1]
+                parts = extract_action(clause, speaker.name, owner)
+                if parts is None or len(parts.what.split()) < 3 or _VAGUE.match(parts.what):
+                    continue
+                words = content_words(parts.what)
+                if any(len(words & s) >= 0.8 * max(1, len(words)) for s in seen):
+                    continue
+                seen.append(words)
+                action = Action(parts.who, parts.what, parts.by_when, (_citation(segment),))
+                found.append((action, segment))
+    return found
+
+
+def _quote(section: TemplateSection, template: Template, cast: Cast,
+           segments: Sequence[Segment], embedder: Any) -> tuple[str, Segment] | None:  # fmt: skip
+    candidates: list[tuple[str, Segment]] = []
+    for segment in segments:
+        person = cast.person(segment.speaker)
+        if person.professional or not _allowed(section, template, person):
+            continue
+        for raw in split_sentences(segment.text):
+            if len(raw.split()) >= 6 and not raw.endswith("?") and not is_social_housekeeping(raw):
+                candidates.append((raw, segment))
+    if not candidates:
+        return None
+    guide = embedder.encode([f"{section.title}. {section.guidance}"], normalize_embeddings=True,
+                            convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+    vectors = embedder.encode([c[0] for c in candidates], normalize_embeddings=True,
+                              convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+    best = int((vectors @ guide[0]).argmax())
+    return candidates[best]
+
+
+def _confidence_flags(text: str, segments: Sequence[Segment]) -> tuple[str, ...]:
+    """Flag a name or number in the statement that Whisper was unsure it heard."""
+    said = {w.lower() for w in re.findall(r"[A-Za-z0-9'£]+", text)}
+    for segment in segments:
+        for word in segment.words:
+            token = word.text.strip(" ,.?!").lower()
+            if not token or token not in said or word.probability >= _LOW_CONFIDENCE:
+                continue
+            raw = word.text.strip(" ,.?!")
+            if any(c.isdigit() for c in raw) or raw[:1].isupper() or token in _NUMBER_WORDS:
+                return ("check-transcription",)
+    return ()
+
+
+_NUMBER_WORDS = {
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "fifteen", "twenty", "thirty", "forty", "fifty", "sixty",
+    "seventy", "eighty", "ninety", "hundred", "thousand", "pounds",
+}  # fmt: skip
+
+
+def compose_sections(
+    transcript: Transcript,
+    template: Template,
+    drafter: NoteDrafter | None,
+    report: Progress,
+    *,
+    topics: tuple[Topic, ...],
+    embedder: Any,
+    participants: Sequence[dict[str, str]] | None,
+    long_visit_words: int,
+    support_threshold: float,
+) -> tuple[list[DraftSection], int, int]:
+    """Draft every section of the template from the transcript.
+
+    Returns:
+        The sections, the model calls made and the model's sentences accepted.
+    """
+    cast = cast_of(transcript, participants, template.person)
+    segments = transcript.segments
+    written, calls, accepted = write_statements(
+        segments, cast, drafter, is_action, lambda f: report(0.05 + 0.8 * f)
+    )
+    flag_topics = tuple(t for t in topics if t.key not in _RISK_TOPICS_EXCLUDED)
+    prose = [s for s in template.sections if s.style != "actions"]
+    placed = _place(written, template, prose, embedder, flag_topics, transcript)
+    report(0.9)
+    actions = _actions(segments, cast)
+    pairs: list[tuple[str, str]] = []
+    for section in prose:
+        pairs.extend((w.text, " ".join(s.text for s in w.segments)) for w in placed[section.key])
+    pairs.extend((f"{a.who} will {a.what}", seg.text) for a, seg in actions)
+    sims = iter(similarities(embedder, pairs))
+    sections: list[DraftSection] = []
+    for section in template.sections:
+        statements: list[Statement] = []
+        items: list[Action] = []
+        if section.style == "actions":
+            for action, segment in actions:
+                check = check_grounding(f"{action.who} will {action.what}", [segment.text],
+                                        topics=flag_topics, similarity=next(sims),
+                                        threshold=support_threshold)  # fmt: skip
+                flags = tuple(f for f in check.flags if f != "unsupported")
+                items.append(Action(action.who, action.what, action.by_when, action.citations,
+                                    flags + _confidence_flags(action.what, [segment])))  # fmt: skip
+        else:
+            if section.quote:
+                quoted = _quote(section, template, cast, segments, embedder)
+                if quoted is not None:
+                    text, segment = quoted
+                    statements.append(Statement(f"{section.key}-q", text, (_citation(segment),),
+                                                1.0, (), quote=True))  # fmt: skip
+            for n, w in enumerate(placed[section.key], start=1):
+                sources = [s.text for s in w.segments]
+                check = check_grounding(
+                    w.text, sources, topics=flag_topics, similarity=next(sims),
+                    threshold=support_threshold,
+                )  # fmt: skip
+                flags = check.flags
+                if not w.by_model:  # the speaker's own words: supported by construction
+                    flags = tuple(f for f in flags if f != "unsupported")
+                flags += _confidence_flags(w.text, w.segments)
+                statements.append(Statement(
+                    id=f"{section.key}-{n}",
+                    text=w.text,
+                    citations=tuple(_citation(s) for s in w.segments),
+                    support=1.0 if not w.by_model else check.support,
+                    flags=tuple(dict.fromkeys(flags)),
+                ))  # fmt: skip
+        note = ""
+        if not statements and not items:
+            note = _ANALYSIS_NOTE if section.key == "analysis" else _EMPTY_NOTE
+        sections.append(DraftSection(section.key, section.title, section.style,
+                                     tuple(statements), tuple(items), note))  # fmt: skip
+    return sections, calls, accepted
+
+
+def _place(
+    written: list[Written],
+    template: Template,
+    prose: list[TemplateSection],
+    embedder: Any,
+    topics: tuple[Topic, ...],
+    transcript: Transcript,
+) -> dict[str, list[Written]]:
+    """Give each statement its section, best match first, within each section's cap."""
+    from policies.topics import match_topics
+
+    placed: dict[str, list[Written]] = {s.key: [] for s in template.sections}
+    if not written or not prose:
+        return placed
+    guidance = embedder.encode([f"{s.title}. {s.guidance}" for s in prose],
+                               normalize_embeddings=True, convert_to_numpy=True,
+                               show_progress_bar=False)  # fmt: skip
+    vectors = embedder.encode([_claim(w.text) for w in written], batch_size=32,
+                              normalize_embeddings=True, convert_to_numpy=True,
+                              show_progress_bar=False)  # fmt: skip
+    scores = vectors @ guidance.T
+    words = sum(len(s.text.split()) for s in transcript.segments)
+    steps = 1 + words // 5000
+    caps = {s.key: 2 * s.max_statements * min(steps, 4) for s in prose}
+    risky = [i for i, s in enumerate(prose) if "risk" in s.key or "safeguard" in s.key]
+    order = sorted(range(len(written)), key=lambda i: -float(scores[i].max()))
+    for i in order:
+        w = written[i]
+        row = scores[i].copy()
+        if risky and match_topics(w.text, topics):
+            for r in risky:
+                row[r] += _RISK_LEAN
+        ranked = sorted(range(len(prose)), key=lambda j: -float(row[j]))
+        for j in ranked:
+            section = prose[j]
+            if (
+                not _allowed(section, template, w.speaker)
+                or section.quote
+                and w.speaker.professional
+            ):
+                continue
+            if section.key == "analysis":
+                continue  # the practitioner's analysis is theirs to write
+            if len(placed[section.key]) < caps[section.key]:
+                placed[section.key].append(w)
+                break
+    for key in placed:
+        placed[key].sort(key=lambda w: (w.segments[0].id, written.index(w)))
+    return placed
+
+
+def _claim(text: str) -> str:
+    return re.sub(r'^[A-Z][\w\' ()-]{0,60}? said: "', "", text).rstrip('"')

@@ -1,0 +1,178 @@
+"""Who is who in a conversation: speaker labels to the names a note uses.
+
+The participants entered at upload (name and role) name the speakers: a speaker
+labelled with a role ("carer") takes the name of the participant with that role; where
+the speakers are only numbered ("Speaker 1"), the one who asks most of the questions
+is taken to be the worker, and with two voices and two participants the other voice is
+the other participant. Anyone still unnamed keeps a role label ("The carer") or their
+number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from summarise.text import ROLE_WORDS, speaker_label
+from transcribe.types import Transcript
+
+__all__ = ["PROFESSIONAL_ROLES", "Cast", "Person", "cast_of"]
+
+#: Roles whose words are professional accounts rather than the person's.
+PROFESSIONAL_ROLES = frozenset({
+    "doctor", "nurse", "clinician", "gp", "social worker", "practitioner", "supervisor",
+    "chair", "police", "health", "education", "other professional", "interviewer",
+    "health visitor", "teacher", "housing officer", "advocate",
+})  # fmt: skip
+_WORKER_ROLES = ("social worker", "practitioner", "doctor", "supervisor", "chair")
+_NUMBERED = re.compile(r"^speaker\s*_?\d+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Person:
+    """One speaker as the note names them.
+
+    Attributes:
+        label: The transcript's speaker label.
+        name: How the note names them ("Linda Hughes", "The carer", "Speaker 2").
+        role: Their role in lower case ("carer"), or ``""`` when unknown.
+        named: Whether ``name`` is a person's name rather than a role or a number.
+    """
+
+    label: str
+    name: str
+    role: str
+    named: bool
+
+    @property
+    def professional(self) -> bool:
+        """Whether this speaker speaks as a professional."""
+        return self.role in PROFESSIONAL_ROLES
+
+
+@dataclass(frozen=True)
+class Cast:
+    """Everyone who speaks, and everyone listed as present.
+
+    Attributes:
+        people: Speaker label to :class:`Person`.
+        worker: Label of the speaker taken to be the note's author, if known.
+        participants: ``(name, role)`` of everyone listed as present.
+    """
+
+    people: Mapping[str, Person]
+    worker: str | None
+    participants: tuple[tuple[str, str], ...]
+
+    def person(self, label: str | None) -> Person:
+        """The person behind a speaker label (an unlabelled speaker is "The person")."""
+        if label and label in self.people:
+            return self.people[label]
+        return Person(label or "", speaker_label(label), _role_of(label), False)
+
+    def names(self) -> set[str]:
+        """Every name the note may use for someone present, as lower-case words."""
+        words: set[str] = set()
+        for name, _ in self.participants:
+            words.update(w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]+", name))
+        for person in self.people.values():
+            words.update(w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]+", person.name))
+        return words
+
+    def others(self, label: str | None) -> list[Person]:
+        """The speakers other than ``label``."""
+        return [p for key, p in self.people.items() if key != label]
+
+
+def _role_of(label: str | None) -> str:
+    cleaned = (label or "").strip().lower().replace("_", " ")
+    return cleaned if cleaned in ROLE_WORDS or cleaned in PROFESSIONAL_ROLES else ""
+
+
+def _clean_participants(
+    participants: Iterable[Mapping[str, str]] | None,
+) -> tuple[tuple[str, str], ...]:
+    out = []
+    for item in participants or ():
+        name = " ".join(str(item.get("name") or "").split())
+        role = " ".join(str(item.get("role") or "").split()).lower()
+        if name or role:
+            out.append((name, role))
+    return tuple(out)
+
+
+def cast_of(
+    transcript: Transcript,
+    participants: Iterable[Mapping[str, str]] | None = None,
+    person_label: str = "The person",
+) -> Cast:
+    """Name the transcript's speakers from the participants listed at upload.
+
+    Args:
+        transcript: The transcript; its segments' ``speaker`` labels are named.
+        participants: ``{"name", "role"}`` of each person present, as entered.
+        person_label: How to name an unlabelled speaker ("The person").
+
+    Returns:
+        The cast: a :class:`Person` for every speaker label.
+    """
+    listed = _clean_participants(participants)
+    labels = list(dict.fromkeys(s.speaker for s in transcript.segments if s.speaker))
+    questions: Counter[str] = Counter()
+    words: Counter[str] = Counter()
+    for segment in transcript.segments:
+        if segment.speaker:
+            questions[segment.speaker] += segment.text.count("?")
+            words[segment.speaker] += len(segment.text.split())
+    by_role: dict[str, list[str]] = {}
+    for name, role in listed:
+        by_role.setdefault(role, []).append(name)
+    people: dict[str, Person] = {}
+    unnamed: list[str] = []
+    for label in labels:
+        role = _role_of(label)
+        if role and by_role.get(role):
+            names = by_role[role]
+            name = names[0] if len(names) == 1 else ""
+            people[label] = Person(label, name or speaker_label(label), role, bool(name))
+        elif role:
+            people[label] = Person(label, speaker_label(label, person_label), role, False)
+        elif _NUMBERED.match(label):
+            unnamed.append(label)
+        else:  # already a name, e.g. renamed by the reviewer
+            known = dict((n, r) for n, r in listed)
+            people[label] = Person(label, label, known.get(label, ""), True)
+    if unnamed:
+        _name_numbered(unnamed, listed, questions, words, people)
+    worker = next(
+        (lab for lab, p in people.items() if p.role in _WORKER_ROLES),
+        next((lab for lab, p in people.items() if p.professional), None),
+    )
+    return Cast(people=people, worker=worker, participants=listed)
+
+
+def _name_numbered(
+    unnamed: list[str],
+    listed: tuple[tuple[str, str], ...],
+    questions: Counter[str],
+    words: Counter[str],
+    people: dict[str, Person],
+) -> None:
+    """Name numbered speakers: the one asking most questions is the worker."""
+    taken = {p.name for p in people.values() if p.named}
+    free = [(n, r) for n, r in listed if n and n not in taken]
+    workers = [(n, r) for n, r in free if r in _WORKER_ROLES]
+    ordered = sorted(unnamed, key=lambda lab: (-questions[lab], -words[lab]))
+    if workers and questions[ordered[0]] > 0:
+        name, role = workers[0]
+        people[ordered[0]] = Person(ordered[0], name, role, True)
+        free.remove(workers[0])
+        ordered = ordered[1:]
+    if len(ordered) == 1 and len(free) == 1:
+        name, role = free[0]
+        people[ordered[0]] = Person(ordered[0], name, role, True)
+        ordered = []
+    for label in ordered:
+        people[label] = Person(label, speaker_label(label), "", False)

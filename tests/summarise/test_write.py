@@ -1,0 +1,187 @@
+"""Drafting by writing: the packaged model writes the note, and nothing it writes is trusted.
+
+These run the real packaged default model on the scripted social-care conversations.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from policies import Template
+from summarise import DraftOptions, draft_note, transcript_from_turns
+from summarise.people import cast_of
+from summarise.social_eval import score_social
+from summarise.types import Draft
+from summarise.write import refusal
+
+CARER = "social-dev-carer-01"
+CARE_ACT = "social-dev-careact-01"
+
+
+def _draft(script: dict[str, Any], templates: dict[str, Template], drafter: Any,
+           embedder: Any, **options: Any) -> Draft:  # fmt: skip
+    transcript = transcript_from_turns(script["turns"], source=script["id"])
+    template = templates[script["template"]]
+    return draft_note(transcript, template, drafter, embedder=embedder,
+                      participants=script["participants"],
+                      options=DraftOptions(**options))  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def carer_draft(scripts: dict, templates: dict, writer: Any, embedder: Any) -> Draft:
+    return _draft(scripts[CARER], templates, writer, embedder)
+
+
+@pytest.fixture(scope="module")
+def care_act_draft(scripts: dict, templates: dict, writer: Any, embedder: Any) -> Draft:
+    return _draft(scripts[CARE_ACT], templates, writer, embedder)
+
+
+def _statements(draft: Draft) -> list[Any]:
+    return [s for section in draft.sections for s in section.statements]
+
+
+@pytest.mark.slow
+def test_the_carers_note_keeps_the_key_facts_flags_the_risks_and_lists_every_action(
+    carer_draft: Draft, scripts: dict
+) -> None:
+    score = score_social(scripts[CARER], carer_draft)
+    assert score.key_facts >= 0.9, score.missed_facts
+    assert score.must_flag == 1.0, score.missed_flags
+    assert score.actions == 1.0, score.missed_actions
+    assert score.flagged <= 0.35
+    assert score.invented == ()
+
+
+@pytest.mark.slow
+def test_risks_sit_under_risks_and_actions_under_actions_with_their_owner(
+    carer_draft: Draft,
+) -> None:
+    sections = {s.key: s for s in carer_draft.sections}
+    risks = " ".join(s.text for s in sections["risks"].statements)
+    assert "gas" in risks
+    actions = sections["actions"].actions
+    owners = {a.who for a in actions}
+    assert "Tom Bailey" in owners and "Linda Hughes" in owners
+    ring = next(a for a in actions if "Dylan" in a.what)
+    assert ring.who == "Linda Hughes" and ring.by_when == "tonight"
+    valve = next(a for a in actions if "valve" in a.what)
+    assert valve.who == "Tom Bailey" and "end of the month" in (valve.by_when or "")
+
+
+@pytest.mark.slow
+def test_no_statement_is_a_fragment_a_question_or_speaker_n_said_that(
+    carer_draft: Draft, care_act_draft: Draft
+) -> None:
+    for draft in (carer_draft, care_act_draft):
+        for statement in _statements(draft):
+            text = statement.text
+            assert not re.match(r"(?i)speaker \d", text), text
+            assert text[0].isupper() or text[0] in '“"', text
+            assert not text.rstrip('"”').endswith("?") or "asked:" in text, text
+            assert "asked whether" not in text
+
+
+@pytest.mark.slow
+def test_people_are_named_as_the_participants_list_names_them(care_act_draft: Draft) -> None:
+    text = " ".join(s.text for s in _statements(care_act_draft))
+    assert "Marcus" in text
+    assert "The person said" not in text
+    owners = {a.who for s in care_act_draft.sections for a in s.actions}
+    assert "Aisha Rahman" in owners and "Jo" in owners
+
+
+@pytest.mark.slow
+def test_every_statement_cites_segments_that_exist_and_quotes_are_verbatim(
+    carer_draft: Draft, scripts: dict
+) -> None:
+    turns = [t["text"] for t in scripts[CARER]["turns"]]
+    for statement in _statements(carer_draft):
+        assert statement.citations
+        for cite in statement.citations:
+            assert 0 <= cite.segment_id < len(turns)
+        cited = " ".join(turns[c.segment_id] for c in statement.citations)
+        if statement.quote:
+            assert statement.text in cited
+        quoted = re.search(r'said: "(.+)"$', statement.text)
+        if quoted:
+            assert quoted.group(1) in cited
+
+
+class _PlantsWrongNumbers:
+    """The real model, with its replies' numbers changed before the checks see them."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.name, self.sha256 = real.name, real.sha256
+
+    def generate(self, messages: list[dict[str, str]], max_new_tokens: int = 128) -> str:
+        reply = self.real.generate(messages, max_new_tokens)
+        return reply.replace("eighty-four", "ninety-four").replace("four hours", "nine hours")
+
+
+@pytest.mark.slow
+def test_a_planted_wrong_number_in_a_model_reply_is_caught(
+    scripts: dict, templates: dict, writer: Any, embedder: Any
+) -> None:
+    script = {**scripts[CARER], "turns": scripts[CARER]["turns"][:12]}
+    draft = _draft(script, templates, _PlantsWrongNumbers(writer), embedder)
+    text = " ".join(s.text for s in _statements(draft))
+    assert "ninety-four" not in text and "nine hours" not in text
+    assert "eighty-four" in text and "four hours" in text
+
+
+@pytest.mark.slow
+def test_garbage_from_the_model_still_gives_a_complete_faithful_draft(
+    scripts: dict, templates: dict, garbage: Any, embedder: Any
+) -> None:
+    script = scripts[CARER]
+    draft = _draft(script, templates, garbage, embedder)
+    assert garbage.calls > 0
+    assert draft.model_accepted == 0
+    score = score_social(script, draft)
+    assert score.key_facts >= 0.85, score.missed_facts
+    assert score.invented == ()
+    turns = " ".join(t["text"] for t in script["turns"])
+    for statement in _statements(draft):
+        for said in re.findall(r'"(.+?)"', statement.text):
+            assert said in turns
+        assert "suicidal" not in statement.text and "sertraline" not in statement.text
+
+
+def test_a_sentence_with_a_changed_number_name_or_negation_is_refused(scripts: dict) -> None:
+    transcript = transcript_from_turns(scripts[CARER]["turns"])
+    cast = cast_of(transcript, scripts[CARER]["participants"])
+    linda = cast.person("carer")
+    sources = ["I sleep maybe four hours a night.", "My GP has put me on antidepressants."]
+    context = "How is all of this affecting you?"
+    assert refusal("Linda Hughes sleeps about four hours a night.", sources, context, linda,
+                   cast) == ""  # fmt: skip
+    assert refusal("Linda Hughes sleeps six hours a night.", sources, context, linda, cast)
+    assert refusal("Linda Hughes is not on antidepressants.", sources, context, linda, cast)
+    assert refusal("Tom Bailey sleeps four hours a night.", sources, context, linda, cast)
+    assert refusal("Her GP has put her on sertraline.", sources, context, linda, cast)
+    assert refusal("I sleep maybe four hours a night.", sources, context, linda, cast)
+    assert refusal("<|im_start|>assistant", sources, context, linda, cast)
+
+
+def test_speakers_are_named_from_the_participants_by_role_and_by_who_asks() -> None:
+    labelled = transcript_from_turns([
+        {"speaker": "social worker", "text": "How are you managing?"},
+        {"speaker": "person", "text": "Not too bad, thank you."},
+    ])  # fmt: skip
+    cast = cast_of(labelled, [{"name": "Sarah Okafor", "role": "social worker"},
+                              {"name": "Mrs Patel", "role": "person"}])  # fmt: skip
+    assert cast.person("person").name == "Mrs Patel"
+    assert cast.worker == "social worker"
+    numbered = transcript_from_turns([
+        {"speaker": "SPEAKER_01", "text": "Hello. How are you? Have you eaten today?"},
+        {"speaker": "SPEAKER_00", "text": "I have, yes. I had toast."},
+    ])  # fmt: skip
+    cast = cast_of(numbered, [{"name": "Mrs Patel", "role": "person"},
+                              {"name": "Sarah Okafor", "role": "social worker"}])  # fmt: skip
+    assert cast.person("SPEAKER_01").name == "Sarah Okafor"
+    assert cast.person("SPEAKER_00").name == "Mrs Patel"
