@@ -161,6 +161,13 @@ def _handle_http(exc: HTTPException) -> Any:
 
 def _handle_too_large(_exc: RequestEntityTooLarge) -> Any:
     limit = services().settings.max_content_length
+    if request.content_length is not None and request.content_length <= limit:
+        # Werkzeug also refuses a form of too many parts, whatever its size.
+        return _error_page(
+            413,
+            "The form has too many fields; nothing was stored. List fewer participants "
+            "and try again.",
+        )
     return _error_page(
         413,
         f"The file is larger than this service accepts ({limit // (1024 * 1024)} MiB); "

@@ -25,6 +25,7 @@ from webapp.services.audit_trail import record
 from webapp.services.holds import case_reference_of
 from webapp.services.recordings import (
     CONSENT_METHODS,
+    MAX_PARTICIPANTS,
     UploadDetails,
     create_recording,
     recording_allowed,
@@ -110,6 +111,8 @@ def _details_from_form() -> UploadDetails:
     form = request.form
     names = form.getlist("participant_name")
     roles = form.getlist("participant_role")
+    if len(names) > 4 * MAX_PARTICIPANTS:  # before any work on them
+        raise BadInput(f"A recording can list at most {MAX_PARTICIPANTS} participants.")
     if len(names) != len(roles):
         raise BadInput("Each participant needs a name and a role.")
     confirmed = set(form.getlist("participant_consent"))

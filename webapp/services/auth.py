@@ -142,9 +142,7 @@ def authenticate(svc: Services, username: str, password: str, remote: str = "") 
     now = db.utcnow()
     username = username.strip()[:200]
     with svc.engine.connect() as conn:
-        row = conn.execute(
-            sa.select(db.users).where(db.users.c.username == username)
-        ).one_or_none()
+        row = conn.execute(sa.select(db.users).where(db.users.c.username == username)).one_or_none()
         conn.rollback()
     locked_until = db.as_utc(row.locked_until) if row is not None else None
     locked = locked_until is not None and locked_until > now

@@ -7,6 +7,7 @@ really decodes; nothing is stored unless everything succeeds.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -35,6 +36,15 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _ACCEPTED = "WAV, FLAC, MP3, M4A, OGG or WebM"
+
+#: Most participants one recording may list (a large meeting), and the longest name
+#: or description and role of each.
+MAX_PARTICIPANTS = 30
+MAX_PARTICIPANT_NAME = 120
+MAX_PARTICIPANT_ROLE = 80
+#: Shortest recording worth transcribing, in seconds.
+MIN_DURATION_S = 0.5
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 #: How consent to record can be given, as recorded with each participant.
 CONSENT_METHODS = {
@@ -110,7 +120,11 @@ def _check_details(svc: Services, user: CurrentUser, details: UploadDetails) -> 
     allowed, reason = recording_allowed(svc, details.visit_type)
     if not allowed:
         raise Forbidden(reason)
+    # date.fromisoformat also takes week dates ("2026W113") and other ISO forms: only
+    # a calendar date written as YYYY-MM-DD is stored.
     try:
+        if not _ISO_DATE.fullmatch(details.visit_date):
+            raise ValueError(details.visit_date)
         visit = date.fromisoformat(details.visit_date)
     except ValueError:
         raise BadInput("Enter the visit date as a date, for example 2026-03-14.") from None
@@ -118,8 +132,19 @@ def _check_details(svc: Services, user: CurrentUser, details: UploadDetails) -> 
         raise BadInput("The visit date is in the future; check it.")
     if not details.participants:
         raise BadInput("Add at least one participant, with their role.")
+    if len(details.participants) > MAX_PARTICIPANTS:
+        raise BadInput(
+            f"A recording can list at most {MAX_PARTICIPANTS} participants; list the people "
+            "who speak, and describe any others in the note."
+        )
     if len(details.consent) != len(details.participants):
         raise BadInput("Confirm consent for each participant.")
+    for name, role in details.participants:
+        if len(name) > MAX_PARTICIPANT_NAME or len(role) > MAX_PARTICIPANT_ROLE:
+            raise BadInput(
+                f"A participant's name can be at most {MAX_PARTICIPANT_NAME} characters "
+                f"long, and their role at most {MAX_PARTICIPANT_ROLE}."
+            )
     for (name, role), consented in zip(details.participants, details.consent, strict=True):
         if not name.strip() or not role.strip():
             raise BadInput("Each participant needs a name (or description) and a role.")
@@ -178,6 +203,25 @@ def _probe(path: Any, filename: str, max_duration_s: float) -> float | None:
         if message.startswith(f"{path.name}:"):
             message = message[len(path.name) + 1 :].strip()
         raise BadInput(f"The file \u201c{filename}\u201d was refused: {message}") from None
+    heard = info.duration
+    if not heard:
+        # The container states no length (a browser recording, a streamed WAV): decode
+        # the first second to see whether there is any sound at all.
+        from transcribe.audio import iter_chunks
+
+        heard = 0.0
+        try:
+            for chunk in iter_chunks(path, 1.0, max_duration_s):
+                heard = chunk.duration
+                break
+        except transcribe.AudioError:
+            heard = 0.0
+    if heard < MIN_DURATION_S:
+        raise BadInput(
+            f"The file \u201c{filename}\u201d holds no sound to transcribe (it lasts "
+            f"{heard:.1f} seconds): nothing was stored. The recording may not "
+            "have started; record or choose it again."
+        )
     return info.duration
 
 
