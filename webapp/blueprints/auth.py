@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
 
@@ -15,10 +16,21 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: never send someone on to another site after signing in.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("auth.home")  # which sends each role to its own start page
+    """Where to go after signing in: a path on this site, else the start page.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so
+    ``/\t/evil.example`` or ``/\\evil.example`` would lead to another site: any control
+    character, space or backslash is refused outright, as are ``//`` and a scheme.
+    """
+    home = url_for("auth.home")  # which sends each role to its own start page
+    if not target or len(target) > 2000:
+        return home
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or ch == "\\" for ch in target):
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return home
+    return target
 
 
 @bp.get("/")
