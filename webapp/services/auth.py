@@ -88,6 +88,21 @@ def _verify(svc: Services, stored_hash: str, password: str) -> bool:
         return False
 
 
+_dummy_hashes: dict[tuple[int, int], str] = {}
+
+
+def dummy_hash(svc: Services) -> str:
+    """A hash of a random password, made once, with the same cost as real ones.
+
+    Checking a sign-in for an unknown, disabled or locked account against it takes as
+    long as checking a real password, so the time taken does not tell which it was.
+    """
+    cost = (svc.settings.password_time_cost, svc.settings.password_memory_kib)
+    if cost not in _dummy_hashes:
+        _dummy_hashes[cost] = _hasher(svc).hash(secrets.token_urlsafe(24))
+    return _dummy_hashes[cost]
+
+
 def check_password(svc: Services, user_id: int, password: str) -> bool:
     """Return whether ``password`` is the user's current password (for approvals).
 
@@ -148,7 +163,13 @@ def authenticate(svc: Services, username: str, password: str, remote: str = "") 
     locked = locked_until is not None and locked_until > now
     # The hash is checked outside any transaction: argon2 is slow on purpose, and
     # holding the database meanwhile would stall every other request.
-    ok = row is not None and row.active and not locked and _verify(svc, row.password_hash, password)
+    if row is not None and row.active and not locked:
+        ok = _verify(svc, row.password_hash, password)
+    else:
+        # The same work on every path: an unknown, disabled or locked account must not
+        # answer faster than a real one (which would tell that it exists).
+        _verify(svc, dummy_hash(svc), password)
+        ok = False
     with svc.engine.begin() as conn:
         if not ok:
             if row is not None and not locked:
