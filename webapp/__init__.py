@@ -54,8 +54,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
         The app.
 
     Raises:
-        ConfigError: The secret key or master key is missing; the message says how
-            to set them.
+        ConfigError: The secret key or master key is missing, or the master key does
+            not open this database's data; the message says what to do.
         PolicyError: A policy file is invalid.
     """
     from flask import Flask
@@ -91,6 +91,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
 
     engine = db.create_engine(settings.database_url)
     db.init_schema(engine)
+    from webapp import integrity
+
+    integrity.ensure_master_key(engine, ring)  # a wrong key stops here, with the reason
+    integrity.register(engine, ring)
     store = BlobStore(Path(settings.storage_dir))
     removed = store.remove_stale_temp()
     if removed:

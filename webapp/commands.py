@@ -125,19 +125,38 @@ def _keys_rotate(_args: argparse.Namespace) -> int:
 
 
 def _audit_verify(_args: argparse.Namespace) -> int:
-    from webapp import audit, db
+    import sqlalchemy as sa
 
-    app = _app()
-    with app.extensions["carenotes"].engine.connect() as conn:
-        check = audit.verify(conn, db.audit_log)
-    if check.ok:
-        print(f"The audit trail is intact: {check.checked} entries checked.")
-        return 0
+    from webapp import audit, db, integrity
+
+    svc = _app().extensions["carenotes"]
+    try:
+        with svc.engine.connect() as conn:
+            check = audit.verify(conn, db.audit_log)
+            signed = integrity.check_checkpoint(conn, svc.vault.ring, check.checked)
+    except sa.exc.DBAPIError:
+        print(
+            "The audit trail is NOT intact: its table (audit_log) cannot be read: it was "
+            "dropped or damaged. Restore the database from a backup.",
+            file=sys.stderr,
+        )
+        return 1
+    if not check.ok:
+        print(
+            f"The audit trail is NOT intact: entry {check.first_bad_id}: {check.problem}",
+            file=sys.stderr,
+        )
+        return 1
+    if not signed.ok:
+        print(f"The audit trail is NOT intact: {signed.problem}", file=sys.stderr)
+        return 1
     print(
-        f"The audit trail is NOT intact: entry {check.first_bad_id}: {check.problem}",
-        file=sys.stderr,
+        f"The audit trail is intact: {check.checked} entries checked, the last "
+        f"{signed.signed_entries} of them against the signed checkpoint."
+        if signed.signed_entries
+        else f"The audit trail is intact: {check.checked} entries checked."
     )
-    return 1
+    return 0
 
 
 def _retention(_args: argparse.Namespace) -> int:

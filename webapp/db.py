@@ -20,6 +20,7 @@ from webapp import audit
 
 __all__ = [
     "addenda",
+    "app_state",
     "audit_log",
     "create_engine",
     "init_schema",
@@ -218,6 +219,16 @@ quality_samples = sa.Table(
 )
 
 audit_log = audit.audit_table(metadata)
+
+# Small signed values kept outside the audit trail (revision 0008): the master key's
+# check value and the audit trail's checkpoint (see webapp.integrity).
+app_state = sa.Table(
+    "app_state",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", _ts, nullable=False),
+)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -55,14 +55,13 @@ def test_users_create_makes_a_user_who_can_sign_in(
         == 0
     )
     assert "Created user pat" in capsys.readouterr().out
-    app = make_app(sqlite_url)
+    # The same master key as the command's: another would not open this database.
+    app = make_app(sqlite_url, KEYRING=KeyRing(MasterKey.from_text(cli_env, source="test")))
     assert web.Browser(app).login("pat").status_code == 302
 
 
-def test_audit_verify_passes_then_catches_an_edited_entry(
-    cli_env, capsys, make_app, sqlite_url, make_user
-):
-    app = make_app(sqlite_url)
+def test_audit_verify_passes_then_catches_an_edited_entry(cli_env, capsys, make_app, sqlite_url):
+    app = make_app(sqlite_url, KEYRING=KeyRing(MasterKey.from_text(cli_env, source="test")))
     from webapp.services.users import create_user
 
     svc = app.extensions["carenotes"]

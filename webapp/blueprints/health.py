@@ -40,6 +40,13 @@ def _check_database(svc: Any) -> None:
 
 
 def _check_keys(svc: Any) -> None:
+    from webapp.integrity import check_master_key
+
+    with svc.engine.connect() as conn:
+        problem = check_master_key(conn, svc.vault.ring)
+        conn.rollback()
+    if problem:
+        raise RuntimeError(problem)
     purpose = crypto.aad_for("readiness", "check", "data_key")
     key = crypto.new_data_key()
     if (

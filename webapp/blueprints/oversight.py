@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from policies.errors import BadInput
-from webapp import audit, db
+from webapp import audit, db, integrity
 from webapp.context import services
 from webapp.services import charts, holds, sampling
 from webapp.services.access import require
@@ -153,6 +153,11 @@ def audit_trail() -> Any:
     with svc.engine.connect() as conn:
         # verify() may switch its connection to streaming; keep it to itself.
         check = audit.verify(conn, db.audit_log)
+    with svc.engine.connect() as conn:
+        signed = integrity.check_checkpoint(conn, svc.vault.ring, check.checked)
+        conn.rollback()
+    if check.ok and not signed.ok:
+        check = audit.AuditCheck(False, check.checked, None, signed.problem)
     with svc.engine.begin() as conn:
         rows = conn.execute(query).all()
         # Case references are case content: only for roles that may read it.

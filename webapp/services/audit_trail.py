@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from webapp import audit, db
+from webapp import audit, db, integrity
 
 __all__ = ["record", "record_teams"]
 
@@ -65,7 +65,7 @@ def record(
             by default they are read from the record itself.
     """
     scope = set(teams) if teams is not None else record_teams(conn, record_type, record_id)
-    return audit.append(
+    entry_id = audit.append(
         conn,
         db.audit_log,
         actor_id=actor_id,
@@ -76,3 +76,5 @@ def record(
         detail=detail,
         teams=scope,
     )
+    integrity.write_checkpoint(conn)  # the signed head moves with every entry
+    return entry_id

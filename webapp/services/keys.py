@@ -6,7 +6,7 @@ import logging
 
 import sqlalchemy as sa
 
-from webapp import crypto, db
+from webapp import crypto, db, integrity
 from webapp.context import Services, aad
 from webapp.services.audit_trail import record
 
@@ -47,6 +47,8 @@ def rotate_keys(svc: Services) -> tuple[int, int]:
     hold_done, hold_skipped = _rotate_holds(svc)
     done, skipped = done + hold_done, skipped + hold_skipped
     with svc.engine.begin() as conn:
+        # Every data key is under the current key now: it is the database's key.
+        integrity.record_current_key(conn, ring)
         record(
             conn,
             None,
