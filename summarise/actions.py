@@ -11,6 +11,7 @@ __all__ = ["ActionParts", "action_clauses", "extract_action", "is_action"]
 
 _CUE = re.compile(
     r"\b(?:i'll|i will|we'll|we will|you'll|you will|i'm going to|we're going to|"
+    r"i'd like to|i would like to|i want to|"
     r"you're going to|i am going to|we are going to|going to (?:order|refer|schedule|"
     r"send|call|book|arrange|start|increase|decrease|prescribe|check|see|ring|visit|"
     r"contact)|let's|let us|i want you to|i'd like you to|i would like you to|"

@@ -76,6 +76,14 @@ _VOCATIVE = re.compile(
     r"(?P<rest>(?:you'll|you will|you're going to|could you|can you|would you|will you|"
     r"the \w+ will)\b.*)$"
 )
+# "Priya will ring the bank tomorrow", said of someone present.
+_NAMED_OWNER = re.compile(
+    r"^(?P<name>[A-Z][a-z'-]+)(?: (?:will|'ll|is going to|has agreed to|agreed to|said "
+    r"(?:she|he|they)'ll|said (?:she|he|they) will))\s+(?P<rest>.+)$"
+)
+_DANGLING = re.compile(
+    r"\b(?:about|to|the|a|an|after|for|with|of|and|or|but|if|that|whether)$", re.IGNORECASE
+)
 _REQUEST = re.compile(r"^(?:could|can|would|will) you\s+", re.IGNORECASE)
 _VAGUE = re.compile(r"^(?:do|sort|manage) (?:that|it|this|those)\b", re.IGNORECASE)
 
@@ -103,12 +111,17 @@ def _actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action, Segm
             if not sentence or is_social_housekeeping(sentence):
                 continue
             owner = other
+            named = _NAMED_OWNER.match(sentence)
+            if named and _owner_name(named.group("name"), cast) != named.group("name"):
+                owner = _owner_name(named.group("name"), cast)
+                sentence = "you'll " + named.group("rest")
             vocative = _VOCATIVE.match(sentence)
             if vocative:
                 owner = _owner_name(vocative.group("name"), cast)
                 sentence = vocative.group("rest")
                 if _REQUEST.match(sentence):
-                    sentence = _REQUEST.sub("you'll ", sentence).rstrip("?")
+                    sentence = _REQUEST.sub("you'll ", sentence)
+                sentence = sentence.rstrip("?")
             if sentence.endswith("?") or not is_action(sentence):
                 continue
             for clause in action_clauses(sentence):
@@ -117,6 +130,8 @@ def _actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action, Segm
                 parts = extract_action(clause, speaker.name, owner)
                 if parts is None or len(parts.what.split()) < 3 or _VAGUE.match(parts.what):
                     continue
+                if _DANGLING.search(parts.what):
+                    continue  # a clause cut off mid-thought is not an action
                 words = content_words(parts.what)
                 if any(len(words & s) >= 0.8 * max(1, len(words)) for s in seen):
                     continue

@@ -158,6 +158,18 @@ _RISK_WORDS = {
 }  # fmt: skip
 
 
+def _substantial(sentence: str, speaker: Person) -> bool:
+    """Whether a sentence the model left out says enough to be quoted on its own.
+
+    Pleasantries and encouragement ("That's really good to hear", "go on then") are
+    not; a professional's words need more, since the model's write-up usually holds them.
+    """
+    words = content_words(sentence) - _ALLOWED_NEW
+    if speaker.professional:
+        return len(sentence.split()) >= 10 and len(words) >= 5
+    return len(sentence.split()) >= 6 and len(words) >= 3
+
+
 def _question_before(segments: tuple[Segment, ...], index: int) -> Segment | None:
     if index == 0:
         return None
@@ -315,7 +327,7 @@ def write_statements(
             lost = {t for t in _key_terms(source) if t not in said}
             if not lost and _overlap(content_words(source) - _ALLOWED_NEW, covered) >= 0.6:
                 continue
-            if len(source.split()) < 5 and not lost:
+            if not lost and not _substantial(source, speaker):
                 continue
             raw = _raw_sentence(segment, source)
             if any(raw.strip() in w.text for w in written):
