@@ -291,19 +291,19 @@ def _place(
             for r in risky:
                 row[r] += _RISK_LEAN
         ranked = sorted(range(len(prose)), key=lambda j: -float(row[j]))
-        for j in ranked:
-            section = prose[j]
-            if (
-                not _allowed(section, template, w.speaker)
-                or section.quote
-                and w.speaker.professional
-            ):
-                continue
-            if section.key == "analysis":
-                continue  # the practitioner's analysis is theirs to write
-            if len(placed[section.key]) < caps[section.key]:
-                placed[section.key].append(w)
-                break
+        fitting = [
+            prose[j] for j in ranked
+            if _allowed(prose[j], template, w.speaker)
+            and not (prose[j].quote and w.speaker.professional)
+            and prose[j].key != "analysis"  # the practitioner's analysis is theirs to write
+        ] or [prose[j] for j in ranked if prose[j].key != "analysis"]  # fmt: skip
+        if not fitting:
+            continue
+        # A section's cap spreads statements over the note; on a visit of ordinary
+        # length nothing said is left out because its best section is full.
+        room = [s for s in fitting if len(placed[s.key]) < caps[s.key]]
+        if room or steps == 1:
+            placed[(room or fitting)[0].key].append(w)
     for key in placed:
         placed[key].sort(key=lambda w: (w.segments[0].id, written.index(w)))
     return placed

@@ -429,6 +429,7 @@ def _draft(svc: Services, job: Any, report: _Reporter) -> tuple[dict[str, Any], 
         drafter,
         lambda f: report("drafting", _DRAFT_FROM + 0.03 + span * f),
         participants=[p for p in participants if isinstance(p, dict)],
+        options=summarise.DraftOptions(mode=svc.settings.draft_mode),
     )
     report("saving", 0.97, force=True)
     return transcript_dict, draft.to_dict()

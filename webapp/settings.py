@@ -49,8 +49,11 @@ class Settings:
         transcribe_batch_size: Whisper batch size for the background jobs; batched
             decoding is about twice as fast on a CPU (see docs/benchmarks.md), 0 decodes
             in order.
-        llm_model: Language model file or directory for drafting; empty uses the
-            packaged one.
+        llm_model: Language model file or directory for drafting, or a packaged
+            model's name; empty uses the packaged default.
+        draft_mode: ``"write"`` (the model writes the note, every sentence checked) or
+            ``"extractive"`` (chosen sentences in reported speech, for the smallest
+            machines and models).
         policy_file: Access policy TOML; empty uses ``policies/access.toml``.
         broker_url: Celery broker (``redis://host:6379/0`` or
             ``amqp://user:password@host:5672//``). Empty: jobs run in-process.
@@ -83,6 +86,7 @@ class Settings:
     transcribe_diarise: bool = True
     transcribe_batch_size: int = 8
     llm_model: str = ""
+    draft_mode: str = "write"
     policy_file: str = ""
     broker_url: str = ""
     transcribe_queue: str = "transcribe"
@@ -172,6 +176,8 @@ def load_settings(instance_path: str | Path, config: Mapping[str, Any] | None = 
     for name in ("transcribe_queue", "draft_queue"):
         if name in values and not values[name].strip():
             raise ConfigError(f"Setting {name.upper()} must name a queue, not be empty.")
+    if values.get("draft_mode", "write") not in ("write", "extractive"):
+        raise ConfigError("Setting DRAFT_MODE must be write or extractive.")
     if values.get("max_content_length", 1) < 1:
         raise ConfigError("MAX_CONTENT_LENGTH must be a positive number of bytes.")
     return Settings(**values)

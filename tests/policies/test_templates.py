@@ -137,8 +137,9 @@ def test_high_stakes_topics_are_the_categories_a_practitioner_recognises() -> No
     assert match_topics("They enjoyed the garden.", topics) == ()
 
 
-def test_a_name_a_date_or_a_number_alone_is_not_a_high_stakes_topic() -> None:
-    topics = load_topics()
+def test_a_name_a_date_or_a_number_alone_is_not_a_risk_category() -> None:
+    shapes = {"names", "dates", "numbers", "addresses"}
+    topics = tuple(t for t in load_topics() if t.key not in shapes)
     assert match_topics("Tom Bailey will visit again on 9 January at 10am.", topics) == ()
     assert match_topics("Mrs Patel thanked Priya for letting her in today.", topics) == ()
     assert match_topics("Her brother Dylan lives in Cardiff and rings on Sundays.", topics) == ()

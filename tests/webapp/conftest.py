@@ -143,6 +143,10 @@ def make_app(tmp_path: Path, keyring: Any) -> Iterator[Callable[..., Any]]:
             "KEYRING": keyring,
             "TRANSCRIBER": FakeTranscriber(),
             "DRAFTER": FakeDrafter(),
+            # These tests are of the web flow; their notes are the extractive drafts the
+            # junk-answering fake gives. Writing mode runs its real model in
+            # tests/summarise and in the browser journey.
+            "DRAFT_MODE": "extractive",
             "RUN_WORKER": False,
             "TESTING": True,
             "PASSWORD_TIME_COST": 1,
