@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from policies.templates import Template, TemplateSection
-from policies.topics import Topic
+from policies.topics import Topic, match_topics
 from summarise.actions import action_clauses, extract_action, is_action
 from summarise.grounding import check_grounding, similarities
 from summarise.people import Cast, Person, cast_of
@@ -206,7 +206,7 @@ def compose_sections(
     )
     flag_topics = tuple(t for t in topics if t.key not in _RISK_TOPICS_EXCLUDED)
     prose = [s for s in template.sections if s.style != "actions"]
-    placed = _place(written, template, prose, embedder, flag_topics, transcript)
+    placed = _place(written, template, prose, embedder, flag_topics, transcript, long_visit_words)
     report(0.9)
     actions = _actions(segments, cast)
     pairs: list[tuple[str, str]] = []
@@ -265,9 +265,9 @@ def _place(
     embedder: Any,
     topics: tuple[Topic, ...],
     transcript: Transcript,
+    long_visit_words: int,
 ) -> dict[str, list[Written]]:
     """Give each statement its section, best match first, within each section's cap."""
-    from policies.topics import match_topics
 
     placed: dict[str, list[Written]] = {s.key: [] for s in template.sections}
     if not written or not prose:
@@ -280,7 +280,7 @@ def _place(
                               show_progress_bar=False)  # fmt: skip
     scores = vectors @ guidance.T
     words = sum(len(s.text.split()) for s in transcript.segments)
-    steps = 1 + words // 5000
+    steps = 1 + words // long_visit_words
     caps = {s.key: 2 * s.max_statements * min(steps, 4) for s in prose}
     risky = [i for i, s in enumerate(prose) if "risk" in s.key or "safeguard" in s.key]
     order = sorted(range(len(written)), key=lambda i: -float(scores[i].max()))
