@@ -70,6 +70,15 @@ users = sa.Table(
     sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
     sa.Column("locked_until", _ts, nullable=True),
     sa.Column("created_at", _ts, nullable=False),
+    # Set for the first administrator and by an administrator (revision 0009): the
+    # user must choose a new password before any other page opens.
+    sa.Column(
+        "must_change_password",
+        sa.Boolean,
+        nullable=False,
+        default=False,
+        server_default=sa.false(),
+    ),
 )
 
 user_teams = sa.Table(

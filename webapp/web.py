@@ -111,6 +111,23 @@ def _load_user() -> None:
             g.session_ended = True
 
 
+#: The pages open to someone who must choose a new password before anything else.
+_OPEN_UNTIL_NEW_PASSWORD = frozenset({"auth.change_password", "auth.logout", "static"})
+
+
+def _require_new_password() -> Any:
+    """Send a user who must choose a new password to that page, whatever they asked for."""
+    user = g.get("user")
+    if user is None or not user.must_change_password:
+        return None
+    if request.endpoint in _OPEN_UNTIL_NEW_PASSWORD:
+        return None
+    if wants_json() or request.path.startswith("/api/"):
+        return jsonify(error="Choose a new password first, on the Change password page."), 403
+    wanted = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("auth.change_password", next=wanted))
+
+
 def _headers(response: Any) -> Any:
     response.headers["Content-Security-Policy"] = _CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -194,6 +211,7 @@ def init_app(app: Flask) -> None:
     """Install the hooks and the error handlers on ``app``."""
     app.before_request(_refuse_bad_values)
     app.before_request(_load_user)
+    app.before_request(_require_new_password)
     app.after_request(_headers)
     app.register_error_handler(CarenotesError, _handle_carenotes)
     app.register_error_handler(CSRFError, _handle_csrf)

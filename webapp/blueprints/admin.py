@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from policies.access import ROLE_NAMES
 from webapp.context import services
 from webapp.services.access import require
+from webapp.services.passwords import require_new_password
 from webapp.services.users import create_user, list_teams, list_users, set_active, update_user
 from webapp.web import current_user, login_required
 
@@ -48,6 +49,7 @@ def create() -> Any:
         teams,
         form.get("display_name", ""),
         actor=current_user(),
+        must_change_password=form.get("must_change_password") == "1",
     )
     flash("The user was created. Give them their password in person.")
     return redirect(url_for("admin.users"))
@@ -81,4 +83,17 @@ def enable(user_id: int) -> Any:
     _require_admin()
     set_active(services(), current_user(), user_id, True)
     flash("The user was enabled.")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/require-new-password")
+@login_required
+def require_password_change(user_id: int) -> Any:
+    """Make a user choose a new password before any other page opens."""
+    _require_admin()
+    require_new_password(services(), current_user(), user_id)
+    flash(
+        "The user must now choose a new password: every page they open sends them to "
+        "the Change password page until they do."
+    )
     return redirect(url_for("admin.users"))

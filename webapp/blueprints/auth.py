@@ -1,15 +1,17 @@
-"""Signing in and out."""
+"""Signing in and out, and changing one's own password."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
-from policies.errors import Forbidden
+from policies.errors import BadInput, Forbidden
+from policies.passwords import MIN_PASSWORD_LENGTH
 from webapp.context import services
 from webapp.services.auth import authenticate, end_session, start_session
+from webapp.services.passwords import change_password, needs_new_password
 from webapp.web import current_user, login_required
 
 bp = Blueprint("auth", __name__)
@@ -62,6 +64,10 @@ def login() -> Any:
         else:
             session.clear()  # a fresh session on sign-in: no fixation
             session["token"] = start_session(services(), user_id)
+            if needs_new_password(services(), user_id):
+                return redirect(
+                    url_for("auth.change_password", next=request.args.get("next") or None)
+                )
             return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", message=message), status
 
@@ -73,3 +79,37 @@ def logout() -> Any:
     end_session(services(), current_user())
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"], endpoint="change_password")
+@login_required
+def change_password_page() -> Any:
+    """Change one's own password (the only page open while a new one is required)."""
+    user = current_user()
+    message = None
+    status = 200
+    if request.method == "POST":
+        form = request.form
+        try:
+            change_password(
+                services(),
+                user,
+                form.get("current_password", ""),
+                form.get("new_password", ""),
+                form.get("repeat_password", ""),
+                request.remote_addr or "",
+            )
+        except (BadInput, Forbidden) as exc:
+            message, status = str(exc), exc.status_code
+        else:
+            flash("Your password was changed. Anyone else signed in as you was signed out.")
+            return redirect(_safe_next(request.args.get("next")))
+    return (
+        render_template(
+            "account/password.html",
+            message=message,
+            required=user.must_change_password,
+            min_length=MIN_PASSWORD_LENGTH,
+        ),
+        status,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import secrets
 from dataclasses import dataclass
@@ -13,7 +14,8 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from policies.access import Role
-from policies.errors import BadInput, Forbidden
+from policies.errors import Forbidden
+from policies.passwords import check_new_password
 from webapp import db
 from webapp.context import Services
 from webapp.services.audit_trail import record
@@ -29,6 +31,7 @@ __all__ = [
     "load_user",
     "revoke_user_sessions",
     "start_session",
+    "unknown_username_tag",
 ]
 
 logger = logging.getLogger(__name__)
@@ -47,6 +50,8 @@ class CurrentUser:
         role: Their role from the access policy.
         team_ids: Teams they belong to.
         session_id: Hash of their session token.
+        must_change_password: Whether they must choose a new password before any
+            other page opens.
     """
 
     id: int
@@ -55,6 +60,7 @@ class CurrentUser:
     role: Role
     team_ids: frozenset[int]
     session_id: str = ""
+    must_change_password: bool = False
 
     def can(self, permission: str) -> bool:
         """Return whether the user's role has ``permission``."""
@@ -70,14 +76,20 @@ def _hasher(svc: Services) -> PasswordHasher:
     )
 
 
-def hash_password(svc: Services, password: str) -> str:
-    """Return the argon2id hash of ``password``.
+def hash_password(svc: Services, password: str, username: str = "", display_name: str = "") -> str:
+    """Return the argon2id hash of a new ``password`` that the password policy allows.
+
+    Args:
+        svc: The app's services.
+        password: The new password.
+        username: The account's sign-in name, which the password must not contain.
+        display_name: The account holder's full name, likewise.
 
     Raises:
-        BadInput: The password is shorter than 12 characters.
+        BadInput: The password is shorter than 12 characters, a common one, or holds
+            the username or the name (see ``policies.passwords``).
     """
-    if len(password) < 12:
-        raise BadInput("Passwords must be at least 12 characters long.")
+    check_new_password(password, username, display_name)
     return _hasher(svc).hash(password)
 
 
@@ -147,6 +159,20 @@ def count_password_failure(svc: Services, conn: sa.Connection, user_id: int) -> 
     return bool(wait)
 
 
+def unknown_username_tag(svc: Services, username: str) -> str:
+    """What the audit trail names a sign-in attempt for a username that has no account.
+
+    Not the username as typed, which is often a password typed into the wrong box or
+    someone's real name, but a keyed hash of it (HMAC-SHA256 under a key derived from
+    the master key), so repeated attempts on one name can still be seen together.
+    """
+    key = hmac.new(
+        svc.vault.ring.current.secret, b"carenotes-derive\x00unknown-username", hashlib.sha256
+    ).digest()
+    digest = hmac.new(key, username.casefold().encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"unknown-user:{digest[:16]}"
+
+
 def authenticate(svc: Services, username: str, password: str, remote: str = "") -> int:
     """Check a sign-in and return the user id; count failures and lock after too many.
 
@@ -174,10 +200,14 @@ def authenticate(svc: Services, username: str, password: str, remote: str = "") 
         if not ok:
             if row is not None and not locked:
                 count_password_failure(svc, conn, row.id)
+            if row is not None:
+                actor = row.username
+            else:
+                actor = unknown_username_tag(svc, username) if username else "(blank)"
             record(
                 conn,
                 None,
-                username.strip()[:120] or "(blank)",
+                actor,
                 "sign_in_failed",
                 "user",
                 row.id if row is not None else None,
@@ -238,6 +268,7 @@ def load_session(svc: Services, token: str | None) -> CurrentUser | None:
                 db.users.c.display_name,
                 db.users.c.role,
                 db.users.c.active,
+                db.users.c.must_change_password,
             )
             .join(db.users, db.users.c.id == db.sessions.c.user_id)
             .where(db.sessions.c.id == sid)
@@ -266,6 +297,7 @@ def load_session(svc: Services, token: str | None) -> CurrentUser | None:
             role=svc.policy.role(row.role),
             team_ids=frozenset(team_ids),
             session_id=sid,
+            must_change_password=bool(row.must_change_password),
         )
 
 
@@ -311,4 +343,5 @@ def load_user(svc: Services, user_id: int) -> CurrentUser:
             display_name=row.display_name,
             role=svc.policy.role(row.role),
             team_ids=frozenset(team_ids),
+            must_change_password=bool(row.must_change_password),
         )

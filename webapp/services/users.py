@@ -64,6 +64,8 @@ class UserSummary:
         active: False once disabled.
         teams: Team names.
         locked: Whether the account is locked after failed sign-ins.
+        must_change_password: Whether they must choose a new password at their next
+            page.
     """
 
     id: int
@@ -73,6 +75,7 @@ class UserSummary:
     active: bool
     teams: tuple[str, ...]
     locked: bool
+    must_change_password: bool = False
 
 
 def ensure_team(conn: sa.Connection, name: str) -> int:
@@ -97,17 +100,20 @@ def create_user(
     teams: Iterable[str] = (),
     display_name: str = "",
     actor: CurrentUser | None = None,
+    must_change_password: bool = False,
 ) -> int:
     """Create a user and return their id.
 
     Args:
         svc: The app's services.
         username: Sign-in name (letters, digits, ``.``, ``-``, ``_``).
-        password: At least 12 characters.
+        password: At least 12 characters, not a common password and not holding the
+            username or the full name (see ``policies.passwords``).
         role: One of the policy's roles.
         teams: Team names (created when new).
         display_name: Name shown on pages; the username when empty.
         actor: The admin doing it (``None`` from the command line).
+        must_change_password: Make them choose their own password at first sign-in.
 
     Raises:
         BadInput: A field is not acceptable.
@@ -122,7 +128,7 @@ def create_user(
     team_names = [_team_name(t) for t in teams if t.strip()]
     if role not in ROLE_NAMES:
         raise BadInput(f"Unknown role {role!r}; choose one of {', '.join(ROLE_NAMES)}.")
-    password_hash = hash_password(svc, password)
+    password_hash = hash_password(svc, password, username, display)
     with svc.engine.begin() as conn:
         taken = conn.execute(sa.select(db.users.c.id).where(db.users.c.username == username))
         if taken.first() is not None:
@@ -136,6 +142,7 @@ def create_user(
                 active=True,
                 failed_logins=0,
                 created_at=db.utcnow(),
+                must_change_password=must_change_password,
             )
         )
         user_id = int(result.inserted_primary_key[0])
@@ -149,7 +156,7 @@ def create_user(
             "user_create",
             "user",
             user_id,
-            {"role": role, "team_ids": team_ids},
+            {"role": role, "team_ids": team_ids, "must_change_password": must_change_password},
         )
     logger.info("created user id %s with role %s", user_id, role)
     return user_id
@@ -157,6 +164,9 @@ def create_user(
 
 def create_first_admin(svc: Services) -> tuple[str, str] | None:
     """On first run (no users at all), create an admin with a random password.
+
+    The password is shown once, on the console, so the administrator must choose their
+    own at first sign-in before any other page opens.
 
     Returns:
         ``(username, password)`` to show once, or ``None`` when users exist.
@@ -166,7 +176,14 @@ def create_first_admin(svc: Services) -> tuple[str, str] | None:
             return None
     password = secrets.token_urlsafe(18)
     try:
-        create_user(svc, "admin", password, "admin", display_name="Administrator")
+        create_user(
+            svc,
+            "admin",
+            password,
+            "admin",
+            display_name="Administrator",
+            must_change_password=True,
+        )
     except Conflict:
         return None  # another process created it first
     return "admin", password
@@ -254,6 +271,7 @@ def list_users(svc: Services) -> list[UserSummary]:
             active=r.active,
             teams=tuple(sorted(by_user.get(r.id, []))),
             locked=(db.as_utc(r.locked_until) or now) > now,
+            must_change_password=bool(r.must_change_password),
         )
         for r in rows
     ]

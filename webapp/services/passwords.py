@@ -1,0 +1,149 @@
+"""Changing one's own password, and an administrator asking for a new one."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+
+from policies.errors import BadInput, Forbidden, NotFound
+from webapp import db
+from webapp.context import Services
+from webapp.services.audit_trail import record
+from webapp.services.auth import (
+    CurrentUser,
+    check_password,
+    count_password_failure,
+    hash_password,
+)
+
+__all__ = ["change_password", "needs_new_password", "require_new_password"]
+
+logger = logging.getLogger(__name__)
+
+
+def needs_new_password(svc: Services, user_id: int) -> bool:
+    """Whether the user must choose a new password before any other page opens."""
+    with svc.engine.connect() as conn:
+        flag = conn.execute(
+            sa.select(db.users.c.must_change_password).where(db.users.c.id == user_id)
+        ).scalar_one_or_none()
+        conn.rollback()
+    return bool(flag)
+
+
+def change_password(
+    svc: Services,
+    user: CurrentUser,
+    current: str,
+    new: str,
+    repeated: str,
+    remote: str = "",
+) -> int:
+    """Change the signed-in user's own password.
+
+    The current password is needed, so a session left open cannot be used to take the
+    account over; a wrong one counts towards the lock like a failed sign-in. The new
+    password must meet the password policy and differ from the current one. Every other
+    session of the user ends (whoever else was signed in is signed out) and the change
+    is audited.
+
+    Args:
+        svc: The app's services.
+        user: The signed-in user.
+        current: Their current password.
+        new: The new password.
+        repeated: The new password typed again.
+        remote: The client's address, for the audit trail.
+
+    Returns:
+        How many other sessions were ended.
+
+    Raises:
+        BadInput: The two new passwords differ, the new one is the current one, or it
+            breaks the password policy; nothing was changed.
+        Forbidden: The current password is not right; nothing was changed.
+    """
+    if new != repeated:
+        raise BadInput(
+            "The new password and its repetition differ; nothing was changed. Type the "
+            "same new password in both boxes."
+        )
+    new_hash = hash_password(svc, new, user.username, user.display_name)
+    # argon2 is slow on purpose: the current password is checked outside any transaction.
+    if not check_password(svc, user.id, current):
+        with svc.engine.begin() as conn:
+            locked = count_password_failure(svc, conn, user.id)
+            record(
+                conn,
+                user.id,
+                user.username,
+                "password_change_failed",
+                "user",
+                user.id,
+                {"locked": locked, "remote": remote},
+            )
+        raise Forbidden(
+            "Your current password is not right, so nothing was changed. Type it again; "
+            "after too many wrong tries the account is locked for a while."
+        )
+    if new == current:
+        raise BadInput(
+            "The new password is the same as your current one; nothing was changed. "
+            "Choose a password you have not used here."
+        )
+    with svc.engine.begin() as conn:
+        required = bool(
+            conn.execute(
+                sa.select(db.users.c.must_change_password).where(db.users.c.id == user.id)
+            ).scalar_one()
+        )
+        conn.execute(
+            sa.update(db.users)
+            .where(db.users.c.id == user.id)
+            .values(
+                password_hash=new_hash,
+                must_change_password=False,
+                failed_logins=0,
+                locked_until=None,
+            )
+        )
+        ended = conn.execute(
+            sa.update(db.sessions)
+            .where(
+                db.sessions.c.user_id == user.id,
+                db.sessions.c.id != user.session_id,
+                db.sessions.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=db.utcnow())
+        ).rowcount
+        record(
+            conn,
+            user.id,
+            user.username,
+            "password_change",
+            "user",
+            user.id,
+            {"required": required, "other_sessions_ended": int(ended or 0), "remote": remote},
+        )
+    logger.info("user id %s changed their password", user.id)
+    return int(ended or 0)
+
+
+def require_new_password(svc: Services, actor: CurrentUser, user_id: int) -> None:
+    """Make a user choose a new password before any other page opens (an administrator's).
+
+    Their sessions go on, but every page sends them to the change-password page until
+    they have chosen one; the next sign-in does the same.
+
+    Raises:
+        NotFound: No such user.
+    """
+    with svc.engine.begin() as conn:
+        result = conn.execute(
+            sa.update(db.users).where(db.users.c.id == user_id).values(must_change_password=True)
+        )
+        if not result.rowcount:
+            raise NotFound("There is no such user.")
+        record(conn, actor.id, actor.username, "password_reset_required", "user", user_id)
+    logger.info("user id %s must choose a new password", user_id)
