@@ -13,6 +13,16 @@ import sqlalchemy as sa
 DATA = Path(__file__).parent / "data"
 
 
+@pytest.fixture(autouse=True)
+def _own_config_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Give each test its own config folder, so an embedded app that makes its secrets
+    on first start never writes into the real ``~/.config/carenotes``."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.delenv("CARENOTES_CONFIG_DIR", raising=False)
+    monkeypatch.delenv("CARENOTES_DATA_DIR", raising=False)
+    monkeypatch.delenv("CARENOTES_ENV", raising=False)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The folder of real test recordings and conversations (see its README)."""

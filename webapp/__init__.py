@@ -40,6 +40,18 @@ def _drafter_factory(settings: Any) -> Any:
     return load
 
 
+def _key_environment(settings: Any) -> dict[str, str]:
+    """The environment the master keys are read from, with the settings' key file."""
+    import os
+
+    from webapp.keys import ENV_KEY_FILE
+
+    environ = dict(os.environ)
+    if settings.master_key_file:
+        environ[ENV_KEY_FILE] = settings.master_key_file
+    return environ
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Any:
     """Build the Flask app.
 
@@ -54,8 +66,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
         The app.
 
     Raises:
-        ConfigError: The secret key or master key is missing, or the master key does
-            not open this database's data; the message says what to do.
+        ConfigError: A production installation lacks its secret key or master key
+            (an embedded one makes them on its first start), or the master key does not
+            open this database's data; the message says what to do.
         PolicyError: A policy file is invalid.
     """
     from flask import Flask
@@ -74,7 +87,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
         instance_relative_config=True,
     )
     settings = load_settings(app.instance_path, config)
-    ring = config.get("KEYRING") or crypto.KeyRing.from_env()
+    ring = config.get("KEYRING") or crypto.KeyRing.from_env(_key_environment(settings))
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_content_length,

@@ -15,10 +15,13 @@ __all__ = ["add_commands"]
 logger = logging.getLogger(__name__)
 
 
-def _app(run_worker: bool = False) -> Any:
+def _app(run_worker: bool = False, data: str | None = None) -> Any:
     from webapp import create_app
 
-    return create_app({"RUN_WORKER": run_worker})
+    config: dict[str, Any] = {"RUN_WORKER": run_worker}
+    if data:
+        config["DATA_DIR"] = data
+    return create_app(config)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -26,7 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     # Build the app once here to migrate the database and make the first administrator;
     # the server process builds its own, with the background worker.
-    setup = _app(run_worker=False)
+    setup = _app(run_worker=False, data=args.data)
     first = create_first_admin(setup.extensions["carenotes"])
     setup.extensions["carenotes"].engine.dispose()
     if first is not None:
@@ -36,17 +39,24 @@ def _serve(args: argparse.Namespace) -> int:
             "Sign in and create the other users from the Users page, or with "
             "`carenotes users create`."
         )
+    data_dir = setup.extensions["carenotes"].settings.data_dir
+    print(f"Data folder: {data_dir}")
     print(f"carenotes is running on http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
-    return serve_with_gunicorn(args.host, args.port, args.threads, not args.no_worker)
+    return serve_with_gunicorn(
+        args.host, args.port, args.threads, not args.no_worker, data=args.data
+    )
 
 
-def serve_with_gunicorn(host: str, port: int, threads: int, run_worker: bool) -> int:
+def serve_with_gunicorn(
+    host: str, port: int, threads: int, run_worker: bool, data: str | None = None
+) -> int:
     """Serve the app with gunicorn: one process, ``threads`` request threads.
 
     One process keeps the embedded set-up simple (one in-process job worker, SQLite
     written from one place); the threads serve many people at once, and a slow upload
     holds one thread, not the server. A council's deployment runs gunicorn itself with
-    ``deploy/gunicorn.conf.py`` and several processes.
+    ``deploy/gunicorn.conf.py`` and several processes. ``data`` is the data folder
+    (``--data``); ``None`` leaves it to the settings.
     """
     from gunicorn.app.base import BaseApplication
 
@@ -70,7 +80,7 @@ def serve_with_gunicorn(host: str, port: int, threads: int, run_worker: bool) ->
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return _app(run_worker=run_worker)
+            return _app(run_worker=run_worker, data=data)
 
     _Server().run()
     return 0
@@ -79,7 +89,7 @@ def serve_with_gunicorn(host: str, port: int, threads: int, run_worker: bool) ->
 def _users_create(args: argparse.Namespace) -> int:
     from webapp.services.users import create_user
 
-    app = _app()
+    app = _app(data=args.data)
     password = args.password_stdin and sys.stdin.readline().rstrip("\n")
     if not password:
         password = getpass.getpass(f"Password for {args.username} (12 characters or more): ")
@@ -111,10 +121,10 @@ def _keys_generate(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _keys_rotate(_args: argparse.Namespace) -> int:
+def _keys_rotate(args: argparse.Namespace) -> int:
     from webapp.services.keys import rotate_keys
 
-    app = _app()
+    app = _app(data=args.data)
     done, skipped = rotate_keys(app.extensions["carenotes"])
     print(
         f"Re-wrapped {done} data key(s) under the current master key; {skipped} were "
@@ -124,12 +134,12 @@ def _keys_rotate(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _audit_verify(_args: argparse.Namespace) -> int:
+def _audit_verify(args: argparse.Namespace) -> int:
     import sqlalchemy as sa
 
     from webapp import audit, db, integrity
 
-    svc = _app().extensions["carenotes"]
+    svc = _app(data=args.data).extensions["carenotes"]
     try:
         with svc.engine.connect() as conn:
             check = audit.verify(conn, db.audit_log)
@@ -159,10 +169,10 @@ def _audit_verify(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _retention(_args: argparse.Namespace) -> int:
+def _retention(args: argparse.Namespace) -> int:
     from webapp.services.retention import apply_retention
 
-    result = apply_retention(_app().extensions["carenotes"])
+    result = apply_retention(_app(data=args.data).extensions["carenotes"])
     print(
         f"Deleted the audio of {result.audio_deleted} approved recording(s) and "
         f"{result.drafts_deleted} unapproved draft(s) past their retention period "
@@ -181,7 +191,7 @@ def _worker(args: argparse.Namespace) -> int:
 
         return celery_worker(args)
 
-    app = _app()
+    app = _app(data=args.data)
     svc = app.extensions["carenotes"]
     kinds = None if args.stage == "all" else (args.stage,)
     print(f"carenotes worker started for {args.stage} jobs (Ctrl+C to stop)")
@@ -190,6 +200,15 @@ def _worker(args: argparse.Namespace) -> int:
             if args.once:
                 return 0
             time.sleep(svc.settings.worker_poll_seconds)
+
+
+def _add_data_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data",
+        metavar="DIR",
+        help="the data folder (database and recordings); default CARENOTES_DATA_DIR, "
+        "else instance/ beside the code",
+    )
 
 
 def add_commands(subparsers: Any) -> None:
@@ -201,6 +220,7 @@ def add_commands(subparsers: Any) -> None:
     serve.add_argument(
         "--no-worker", action="store_true", help="do not run jobs here (use `carenotes worker`)"
     )
+    _add_data_option(serve)
     serve.set_defaults(func=_serve)
 
     users = subparsers.add_parser("users", help="manage users")
@@ -217,6 +237,7 @@ def add_commands(subparsers: Any) -> None:
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    _add_data_option(create)
     create.set_defaults(func=_users_create)
 
     keys = subparsers.add_parser("keys", help="master keys")
@@ -224,26 +245,32 @@ def add_commands(subparsers: Any) -> None:
     keys_sub.add_parser("generate", help="print a new random master key").set_defaults(
         func=_keys_generate
     )
-    keys_sub.add_parser(
+    rotate = keys_sub.add_parser(
         "rotate", help="re-wrap every data key under the current master key"
-    ).set_defaults(func=_keys_rotate)
+    )
+    _add_data_option(rotate)
+    rotate.set_defaults(func=_keys_rotate)
 
     audit_cmd = subparsers.add_parser("audit", help="the audit trail")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
-    audit_sub.add_parser(
+    verify = audit_sub.add_parser(
         "verify", help="check that no entry was edited, deleted or reordered"
-    ).set_defaults(func=_audit_verify)
+    )
+    _add_data_option(verify)
+    verify.set_defaults(func=_audit_verify)
 
     retention = subparsers.add_parser("retention", help="apply the retention policy")
     retention_sub = retention.add_subparsers(dest="retention_command", required=True)
-    retention_sub.add_parser("run", help="delete what is past its retention period").set_defaults(
-        func=_retention
-    )
+    retention_run = retention_sub.add_parser("run", help="delete what is past its retention period")
+    _add_data_option(retention_run)
+    retention_run.set_defaults(func=_retention)
 
-    subparsers.add_parser(
+    purge = subparsers.add_parser(
         "purge",
         help="delete what is past its retention period (the worker also runs it every hour)",
-    ).set_defaults(func=_retention)
+    )
+    _add_data_option(purge)
+    purge.set_defaults(func=_retention)
 
     worker = subparsers.add_parser("worker", help="run background jobs in this process")
     worker.add_argument("--once", action="store_true", help="stop when no job is waiting")
@@ -253,6 +280,7 @@ def add_commands(subparsers: Any) -> None:
         default="all",
         help="without --celery: run only this stage's jobs (default: both)",
     )
+    _add_data_option(worker)
     worker.set_defaults(func=_worker)
 
     from webapp import scale_commands

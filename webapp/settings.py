@@ -2,18 +2,24 @@
 
 Every field can be set from the environment (``CARENOTES_<FIELD>``) or by the
 ``config`` mapping given to :func:`webapp.create_app` (same field names, upper case).
-Secrets have no default: start-up stops with a message saying how to set them.
+Secrets have no default. An embedded installation (SQLite, not ``CARENOTES_ENV=production``)
+makes its own on the first start and keeps them in files outside the data folder (see
+:mod:`webapp.local_secrets`); a production one stops with a message saying how to set
+them.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from policies.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["Settings", "load_settings"]
 
@@ -24,10 +30,26 @@ class Settings:
 
     Attributes:
         secret_key: Signs session cookies and CSRF tokens. No default: set
-            ``CARENOTES_SECRET_KEY`` to a long random string.
-        database_url: SQLAlchemy URL. SQLite in the instance folder by default;
+            ``CARENOTES_SECRET_KEY`` to a long random string. An embedded installation
+            reads it from ``secret_key`` in :attr:`config_dir`, made on the first start.
+        database_url: SQLAlchemy URL. ``carenotes.db`` in :attr:`data_dir` by default;
             PostgreSQL as ``postgresql+psycopg://user@host:5432/dbname``.
-        storage_dir: Folder holding the encrypted audio blobs.
+        storage_dir: Folder holding the encrypted audio blobs (``storage`` in
+            :attr:`data_dir` by default).
+        env: ``"embedded"`` (the default: one machine, secrets made on the first start
+            when none are given) or ``"production"`` (every secret must be given; start-up
+            stops, saying how, when one is missing). A server database (anything but
+            SQLite) is treated as production.
+        data_dir: The data folder: the database and the recordings unless
+            :attr:`database_url` or :attr:`storage_dir` say otherwise. The Flask
+            instance folder by default (``instance/`` in a checkout); ``carenotes serve
+            --data DIR`` chooses another.
+        config_dir: Where an embedded installation keeps the secrets it made:
+            ``$XDG_CONFIG_HOME/carenotes``, else ``~/.config/carenotes``. Never inside
+            :attr:`data_dir`, so a backup of the data does not carry its key.
+        master_key_file: File holding the master key (``CARENOTES_MASTER_KEY_FILE``);
+            empty when ``CARENOTES_MASTER_KEY`` holds the key itself. An embedded
+            installation with neither uses ``master.key`` in :attr:`config_dir`.
         max_content_length: Largest upload accepted, in bytes (default 500 MiB).
         session_idle_minutes: A session unused for this long is ended.
         session_absolute_hours: A session older than this is ended however busy.
@@ -93,15 +115,23 @@ class Settings:
     draft_queue: str = "draft"
     dispatch_resend_seconds: float = 900.0
     metrics_token: str = ""
+    env: str = "embedded"
+    data_dir: str = ""
+    config_dir: str = ""
+    master_key_file: str = ""
 
 
+_MASTER_KEY_HELP = (
+    "Run `carenotes keys generate` and export the result as CARENOTES_MASTER_KEY, or "
+    "save it in a file readable only by the service and set CARENOTES_MASTER_KEY_FILE "
+    "to that file's path. Keep it outside the database and its backups."
+)
 _MISSING_SETTINGS_HELP = (
-    "CARENOTES_SECRET_KEY is not set. Generate one with\n"
+    "CARENOTES_SECRET_KEY is not set, and a production installation does not make its own "
+    "secrets. Generate one with\n"
     "  python -c 'import secrets; print(secrets.token_urlsafe(48))'\n"
     "and export it (or put it in the service's environment file). Also set the master "
-    "key that encrypts case content: run `carenotes keys generate` and export the "
-    "result as CARENOTES_MASTER_KEY, or save it in a file readable only by the service "
-    "and set CARENOTES_MASTER_KEY_FILE to that file's path."
+    "key that encrypts case content. " + _MASTER_KEY_HELP
 )
 
 
@@ -128,41 +158,97 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
     return str(raw)
 
 
+def _raw(key: str, config: Mapping[str, Any]) -> Any:
+    """The value given for ``key`` in ``config`` or the environment, else ``None``."""
+    if key in config:
+        return config[key]
+    return os.environ.get(f"CARENOTES_{key}")
+
+
+def _default_config_dir() -> Path:
+    from webapp.local_secrets import default_config_dir
+
+    return default_config_dir()
+
+
+def _fill_secrets(values: dict[str, Any], config: Mapping[str, Any]) -> None:
+    """Make or read an embedded installation's missing secrets; refuse production's."""
+    from webapp.keys import ENV_KEY
+
+    need_secret_key = "secret_key" not in values
+    need_master_key = not (
+        "KEYRING" in config or values.get("master_key_file") or os.environ.get(ENV_KEY, "").strip()
+    )
+    if not (need_secret_key or need_master_key):
+        return
+    embedded = values["env"] == "embedded" and values["database_url"].startswith("sqlite")
+    if not embedded:
+        raise ConfigError(
+            _MISSING_SETTINGS_HELP
+            if need_secret_key
+            else "No master key is set, and a production installation does not make its own. "
+            + _MASTER_KEY_HELP
+        )
+    from webapp.local_secrets import ensure_local_secrets, first_start_message
+
+    made = ensure_local_secrets(
+        Path(values["config_dir"]),
+        Path(values["data_dir"]),
+        secret_key=need_secret_key,
+        master_key=need_master_key,
+    )
+    if need_secret_key:
+        values["secret_key"] = made.read_secret_key()
+    if need_master_key:
+        values["master_key_file"] = str(made.master_key_file)
+    if made.created:
+        logger.warning(first_start_message(made))
+
+
 def load_settings(instance_path: str | Path, config: Mapping[str, Any] | None = None) -> Settings:
     """Build the settings from ``config`` first, then the environment, then defaults.
 
+    An embedded installation given no secret key or no master key has them made (on the
+    first start) or read (later) from files in :attr:`Settings.config_dir`; the first
+    start logs, once, where they are and what to back up.
+
     Args:
-        instance_path: The Flask instance folder (default home of the database and
-            the storage folder).
+        instance_path: The Flask instance folder (the default data folder).
         config: Overrides, by upper-case field name (e.g. ``{"DATABASE_URL": ...}``).
+            ``KEYRING`` there counts as a given master key.
 
     Returns:
         The settings.
 
     Raises:
-        ConfigError: The secret key is missing, or a value has the wrong type.
+        ConfigError: A production installation lacks a secret, or a value has the
+            wrong type.
     """
     config = dict(config or {})
-    instance = Path(instance_path)
+    raw_values = {
+        f.name: _raw(f.name.upper(), config) for f in fields(Settings) if f.name != "secret_key"
+    }
+    data_dir = Path(raw_values["data_dir"] or instance_path).expanduser().absolute()
     defaults: dict[str, Any] = {
-        "database_url": f"sqlite:///{instance / 'carenotes.db'}",
-        "storage_dir": str(instance / "storage"),
+        "database_url": f"sqlite:///{data_dir / 'carenotes.db'}",
+        "storage_dir": str(data_dir / "storage"),
+        "data_dir": str(data_dir),
+        "config_dir": str(_default_config_dir()),
     }
     values: dict[str, Any] = {}
     for f in fields(Settings):
         key = f.name.upper()
-        if key in config:
-            raw = config[key]
-        elif f"CARENOTES_{key}" in os.environ:
-            raw = os.environ[f"CARENOTES_{key}"]
-        elif f.name in defaults:
-            raw = defaults[f.name]
-        elif f.name == "secret_key":
-            raise ConfigError(_MISSING_SETTINGS_HELP)
-        else:
+        raw = _raw(key, config) if f.name == "secret_key" else raw_values[f.name]
+        if raw is None:
+            raw = defaults.get(f.name)
+        if raw is None:
             continue
-        default = f.default if f.name not in ("secret_key", "database_url", "storage_dir") else ""
+        default = "" if f.default is MISSING else f.default
         values[f.name] = _coerce(key, raw, default)
+    values["env"] = values.get("env", Settings.env).strip().lower()
+    if values["env"] not in ("embedded", "production"):
+        raise ConfigError(f"CARENOTES_ENV must be embedded or production, not {values['env']!r}.")
+    _fill_secrets(values, config)
     if len(values["secret_key"]) < 16:
         raise ConfigError(
             "CARENOTES_SECRET_KEY is too short (16 characters at least). " + _MISSING_SETTINGS_HELP

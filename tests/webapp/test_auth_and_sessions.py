@@ -153,20 +153,24 @@ def test_the_first_run_creates_one_admin_with_a_random_password(app, svc, web):
     assert web.Browser(app).login(username, password).status_code == 302
 
 
-def test_start_up_without_a_secret_key_says_how_to_set_one(tmp_path, keyring, monkeypatch):
+def test_production_start_up_without_a_secret_key_says_how_to_set_one(
+    tmp_path, keyring, monkeypatch
+):
     from webapp import create_app
 
     monkeypatch.delenv("CARENOTES_SECRET_KEY", raising=False)
+    monkeypatch.setenv("CARENOTES_ENV", "production")
     with pytest.raises(ConfigError, match="CARENOTES_SECRET_KEY") as caught:
         create_app({"INSTANCE_PATH": str(tmp_path), "KEYRING": keyring, "RUN_WORKER": False})
     assert "carenotes keys generate" in str(caught.value)
 
 
-def test_start_up_without_a_master_key_says_how_to_set_one(tmp_path, monkeypatch):
+def test_production_start_up_without_a_master_key_says_how_to_set_one(tmp_path, monkeypatch):
     from webapp import create_app
 
     for name in ("CARENOTES_MASTER_KEY", "CARENOTES_MASTER_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CARENOTES_ENV", "production")
     with pytest.raises(ConfigError, match="carenotes keys generate"):
         create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "s" * 32, "RUN_WORKER": False})
 

@@ -68,3 +68,40 @@ def test_a_worker_loads_only_the_models_its_queues_need(tmp_path, monkeypatch, c
     assert models_for_queues(settings, {"transcribe-gpu", "draft"}) == ["transcriber", "drafter"]
     assert models_for_queues(settings, {"transcribe"}) == []  # not this deployment's name
     assert "queue transcribe is neither" in caplog.text
+
+
+def test_the_data_folder_holds_the_database_and_the_recordings(tmp_path, monkeypatch):
+    monkeypatch.setenv("CARENOTES_SECRET_KEY", "x" * 48)
+    settings = load_settings(tmp_path / "instance")
+    assert settings.data_dir == str(tmp_path / "instance")
+    monkeypatch.setenv("CARENOTES_DATA_DIR", str(tmp_path / "elsewhere"))
+    settings = load_settings(tmp_path / "instance")
+    assert settings.database_url == f"sqlite:///{tmp_path / 'elsewhere' / 'carenotes.db'}"
+    assert settings.storage_dir == str(tmp_path / "elsewhere" / "storage")
+
+
+def test_a_database_or_storage_folder_set_explicitly_wins_over_the_data_folder(tmp_path):
+    settings = load_settings(
+        tmp_path,
+        {
+            "SECRET_KEY": "x" * 48,
+            "DATA_DIR": str(tmp_path / "data"),
+            "STORAGE_DIR": str(tmp_path / "blobs"),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}",
+        },
+    )
+    assert settings.storage_dir == str(tmp_path / "blobs")
+    assert settings.database_url == f"sqlite:///{tmp_path / 'other.db'}"
+
+
+def test_an_embedded_installation_without_a_master_key_is_given_the_key_file_it_made(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("CARENOTES_SECRET_KEY", "x" * 48)
+    for name in ("CARENOTES_MASTER_KEY", "CARENOTES_MASTER_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    settings = load_settings(tmp_path / "instance")
+    key_file = tmp_path / "config" / "carenotes" / "master.key"
+    assert settings.master_key_file == str(key_file) and key_file.exists()
+    assert not (tmp_path / "config" / "carenotes" / "secret_key").exists()  # one was given
