@@ -20,10 +20,19 @@ __all__ = [
 
 
 class CarenotesError(Exception):
-    """Base class for every error carenotes raises on purpose."""
+    """Base class for every error carenotes raises on purpose.
+
+    Args:
+        message: What went wrong and how to put it right.
+        field: The form field it is about, if any: a page shows the message beside it.
+    """
 
     #: HTTP status the web app answers with.
     status_code = 500
+
+    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class BadInput(CarenotesError):

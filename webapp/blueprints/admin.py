@@ -7,7 +7,9 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from policies.access import ROLE_NAMES
+from policies.errors import BadInput, Conflict
 from webapp.context import services
+from webapp.forms import FormProblem, kept_values
 from webapp.services.access import require
 from webapp.services.passwords import require_new_password
 from webapp.services.users import create_user, list_teams, list_users, set_active, update_user
@@ -20,18 +22,24 @@ def _require_admin() -> None:
     require(current_user(), "manage_users", "Only administrators can manage users.")
 
 
-@bp.get("/users")
-@login_required
-def users() -> Any:
-    """Users and teams."""
-    _require_admin()
+def _users_page(new_user: dict[str, str] | None = None, problem: FormProblem | None = None) -> str:
     svc = services()
     return render_template(
         "admin/users.html",
         users=list_users(svc),
         teams=list_teams(svc),
         roles=[(name, svc.policy.role(name).label) for name in ROLE_NAMES],
+        new_user=new_user or {},
+        problem=problem,
     )
+
+
+@bp.get("/users")
+@login_required
+def users() -> Any:
+    """Users and teams."""
+    _require_admin()
+    return _users_page()
 
 
 @bp.post("/users")
@@ -41,16 +49,20 @@ def create() -> Any:
     _require_admin()
     form = request.form
     teams = [t.strip() for t in form.get("teams", "").split(",") if t.strip()]
-    create_user(
-        services(),
-        form.get("username", ""),
-        form.get("password", ""),
-        form.get("role", ""),
-        teams,
-        form.get("display_name", ""),
-        actor=current_user(),
-        must_change_password=form.get("must_change_password") == "1",
-    )
+    try:
+        create_user(
+            services(),
+            form.get("username", ""),
+            form.get("password", ""),
+            form.get("role", ""),
+            teams,
+            form.get("display_name", ""),
+            actor=current_user(),
+            must_change_password=form.get("must_change_password") == "1",
+        )
+    except (BadInput, Conflict) as exc:
+        problem = FormProblem.from_error(exc)
+        return _users_page(kept_values(form, secret=("password",)), problem), exc.status_code
     flash("The user was created. Give them their password in person.")
     return redirect(url_for("admin.users"))
 

@@ -39,16 +39,21 @@ MAX_TEAM_NAME = 80
 def _team_name(name: str) -> str:
     name = clean_line(name)
     if not name:
-        raise BadInput("A team needs a name.")
+        raise BadInput("A team needs a name.", field="teams")
     if len(name) > MAX_TEAM_NAME:
-        raise BadInput(f"A team name can be at most {MAX_TEAM_NAME} characters long.")
+        raise BadInput(
+            f"A team name can be at most {MAX_TEAM_NAME} characters long.", field="teams"
+        )
     return name
 
 
 def _display_name(name: str, username: str) -> str:
     name = clean_line(name) or username
     if len(name) > MAX_DISPLAY_NAME:
-        raise BadInput(f"A full name can be at most {MAX_DISPLAY_NAME} characters long.")
+        raise BadInput(
+            f"A full name can be at most {MAX_DISPLAY_NAME} characters long.",
+            field="display_name",
+        )
     return name
 
 
@@ -121,18 +126,29 @@ def create_user(
     """
     username = username.strip()
     if not username or not all(ch.isascii() and (ch.isalnum() or ch in "._-") for ch in username):
-        raise BadInput("A username may use letters, digits, '.', '-' and '_' only.")
+        raise BadInput(
+            "A username may use letters, digits, '.', '-' and '_' only.", field="username"
+        )
     if len(username) > MAX_USERNAME:
-        raise BadInput(f"A username can be at most {MAX_USERNAME} characters long.")
+        raise BadInput(
+            f"A username can be at most {MAX_USERNAME} characters long.", field="username"
+        )
     display = _display_name(display_name, username)
     team_names = [_team_name(t) for t in teams if t.strip()]
     if role not in ROLE_NAMES:
-        raise BadInput(f"Unknown role {role!r}; choose one of {', '.join(ROLE_NAMES)}.")
-    password_hash = hash_password(svc, password, username, display)
+        raise BadInput(
+            f"Unknown role {role!r}; choose one of {', '.join(ROLE_NAMES)}.", field="role"
+        )
+    try:
+        password_hash = hash_password(svc, password, username, display)
+    except BadInput as exc:
+        raise BadInput(str(exc), field=exc.field or "password") from None
     with svc.engine.begin() as conn:
         taken = conn.execute(sa.select(db.users.c.id).where(db.users.c.username == username))
         if taken.first() is not None:
-            raise Conflict(f"The username {username!r} is already taken; choose another.")
+            raise Conflict(
+                f"The username {username!r} is already taken; choose another.", field="username"
+            )
         result = conn.execute(
             sa.insert(db.users).values(
                 username=username,
@@ -226,7 +242,9 @@ def update_user(
         BadInput: Unknown role, or an admin removing their own admin role.
     """
     if role not in ROLE_NAMES:
-        raise BadInput(f"Unknown role {role!r}; choose one of {', '.join(ROLE_NAMES)}.")
+        raise BadInput(
+            f"Unknown role {role!r}; choose one of {', '.join(ROLE_NAMES)}.", field="role"
+        )
     if user_id == actor.id and role != actor.role.name:
         raise BadInput("You cannot change your own role; ask another administrator.")
     team_names = [_team_name(t) for t in teams if t.strip()]
