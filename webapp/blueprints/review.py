@@ -19,10 +19,18 @@ from flask import (
 from policies.errors import BadInput, CarenotesError, Conflict, Forbidden, InvalidTransition
 from webapp import db
 from webapp.context import services
+from webapp.dates import written_time, zone_name
 from webapp.services import approval
 from webapp.services import notes as note_service
 from webapp.services.access import get_recording
 from webapp.services.audit_trail import record
+from webapp.services.export_details import (
+    ExportHeading,
+    content_disposition,
+    export_filename,
+    present_from,
+    visit_type_words,
+)
 from webapp.services.exports import ApprovalInfo, note_json, render_docx, render_pdf, render_text
 from webapp.services.history import note_history
 from webapp.services.recordings import participants_of
@@ -133,14 +141,34 @@ def show(recording_id: str) -> Any:
 
 
 def _approver(loaded: note_service.LoadedNote, hashed: str = "the approved text") -> str:
+    heading = _export_heading(loaded)
+    when = f"{written_time(heading.approved_at)} ({zone_name()})"
+    return f"Approved by {heading.approver} on {when}. SHA-256 of {hashed}: {heading.sha256}"
+
+
+def _export_heading(loaded: note_service.LoadedNote) -> ExportHeading:
+    """The heading of an approved note's export: case, visit, people, approval, hash."""
     import sqlalchemy as sa
 
-    with services().engine.connect() as conn:
-        name = conn.execute(
-            sa.select(db.users.c.display_name).where(db.users.c.id == loaded.note.approved_by)
-        ).scalar()
-    when = db.shown_time(loaded.note.approved_at, "%d %B %Y at %H:%M")
-    return f"Approved by {name} on {when}. SHA-256 of {hashed}: {loaded.note.approved_sha256}"
+    svc = services()
+    wanted = [loaded.recording.owner_id, loaded.note.approved_by]
+    with svc.engine.connect() as conn:
+        names = dict(
+            conn.execute(
+                sa.select(db.users.c.id, db.users.c.display_name).where(db.users.c.id.in_(wanted))
+            ).all()
+        )
+    at = db.as_utc(loaded.note.approved_at)
+    return ExportHeading(
+        case_reference=loaded.meta.case_reference,
+        visit_type=visit_type_words(loaded.meta.visit_type),
+        visit_date=loaded.meta.visit_date,
+        present=present_from(participants_of(svc, loaded.recording)),
+        author=names.get(loaded.recording.owner_id, ""),
+        approver=names.get(loaded.note.approved_by, ""),
+        approved_at=at.isoformat(timespec="seconds") if at else "",
+        sha256=loaded.note.approved_sha256,
+    )
 
 
 def _payload() -> dict[str, Any]:
@@ -255,13 +283,13 @@ def _approved(recording_id: str, fmt: str) -> note_service.LoadedNote:
     return loaded
 
 
-def _download(body: str | bytes, mimetype: str, recording_id: str, extension: str) -> Response:
-    """An approved note as a file to save, named after the recording (never the case)."""
-    filename = f"note-{recording_id[:8]}.{extension}"
+def _download(
+    body: str | bytes, mimetype: str, loaded: note_service.LoadedNote, extension: str
+) -> Response:
+    """An approved note as a file to save, named by case reference, visit type and date."""
+    filename = export_filename(loaded.meta, extension)
     return Response(
-        body,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        body, mimetype=mimetype, headers={"Content-Disposition": content_disposition(filename)}
     )
 
 
@@ -272,7 +300,7 @@ def download_text(recording_id: str) -> Any:
     loaded = _approved(recording_id, "txt")
     approval = _approver(loaded, "the note above (everything before this line's blank line)")
     text = render_text(loaded.meta, loaded.draft, loaded.work, loaded.addenda, approval)
-    return _download(text, "text/plain; charset=utf-8", recording_id, "txt")
+    return _download(text, "text/plain; charset=utf-8", loaded, "txt")
 
 
 @bp.get("/<recording_id>/note.docx")
@@ -280,11 +308,12 @@ def download_text(recording_id: str) -> Any:
 def download_docx(recording_id: str) -> Any:
     """The approved note as a Word document."""
     loaded = _approved(recording_id, "docx")
-    data = render_docx(loaded.meta, loaded.draft, loaded.work, _approver(loaded), loaded.addenda)
+    heading = _export_heading(loaded).rows()
+    data = render_docx(loaded.meta, loaded.draft, loaded.work, heading, loaded.addenda)
     return _download(
         data,
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        recording_id,
+        loaded,
         "docx",
     )
 
@@ -294,34 +323,25 @@ def download_docx(recording_id: str) -> Any:
 def download_pdf(recording_id: str) -> Any:
     """The approved note as a PDF."""
     loaded = _approved(recording_id, "pdf")
-    data = render_pdf(loaded.meta, loaded.draft, loaded.work, _approver(loaded), loaded.addenda)
-    return _download(data, "application/pdf", recording_id, "pdf")
+    heading = _export_heading(loaded).rows()
+    data = render_pdf(loaded.meta, loaded.draft, loaded.work, heading, loaded.addenda)
+    return _download(data, "application/pdf", loaded, "pdf")
 
 
 @bp.get("/<recording_id>/note.json")
 @login_required
 def download_json(recording_id: str) -> Any:
     """The approved note as JSON for a case-management system's import."""
-    import sqlalchemy as sa
-
     loaded = _approved(recording_id, "json")
-    with services().engine.connect() as conn:
-        names = dict(
-            conn.execute(
-                sa.select(db.users.c.id, db.users.c.display_name).where(
-                    db.users.c.id.in_([loaded.recording.owner_id, loaded.note.approved_by])
-                )
-            ).all()
-        )
-    at = db.as_utc(loaded.note.approved_at)
+    heading = _export_heading(loaded)
     info = ApprovalInfo(
-        author=names.get(loaded.recording.owner_id, ""),
-        approver=names.get(loaded.note.approved_by, ""),
-        approved_at=at.isoformat(timespec="seconds") if at else "",
-        sha256=loaded.note.approved_sha256,
+        author=heading.author,
+        approver=heading.approver,
+        approved_at=heading.approved_at,
+        sha256=heading.sha256,
         policy_version=loaded.note.policy_version or "unrecorded",
     )
     body = current_app.json.dumps(
         note_json(loaded.meta, loaded.draft, loaded.work, info, loaded.addenda)
     )
-    return _download(body, "application/json", recording_id, "json")
+    return _download(body, "application/json", loaded, "json")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from webapp.text import clean, clean_tree
 
 __all__ = [
+    "HASH_LABEL",
     "ApprovalInfo",
     "NoteMeta",
     "note_json",
@@ -27,6 +28,8 @@ __all__ = [
 ]
 
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+#: The heading line holding the approved text's hash, set in a fixed-width font.
+HASH_LABEL = "SHA-256 of the approved text"
 _ACTION = re.compile(r"^(?P<who>[^:]{1,120}):\s*(?P<what>.+?)(?:\s+\(by (?P<when>[^)]+)\))?$", re.S)
 
 
@@ -152,7 +155,7 @@ def render_docx(
     meta: NoteMeta,
     draft: dict[str, Any],
     work: dict[str, Any],
-    approval: str,
+    heading: Sequence[tuple[str, str]],
     addenda: Iterable[tuple[str, str, str]] = (),
 ) -> bytes:
     """The note as a Word document (python-docx), returned as bytes.
@@ -161,17 +164,25 @@ def render_docx(
         meta: Heading details.
         draft: The draft as a dictionary.
         work: The reviewer's working state.
-        approval: One line naming the approver, the time and the text's hash.
+        heading: ``(label, value)`` lines under the title: case, visit, who was
+            present, consent, author, approval and the text's hash (see
+            :class:`webapp.services.export_details.ExportHeading`).
         addenda: ``(author, time, text)`` added after approval.
     """
     meta, draft, work, addenda = _cleaned(meta, draft, work, addenda)
-    approval = clean(approval)
     import docx
+    from docx.shared import Pt
 
     document = docx.Document()
     document.add_heading(meta.template_title, level=1)
-    document.add_paragraph(f"Case reference: {meta.case_reference}")
-    document.add_paragraph(f"Visit date: {meta.visit_date}")
+    for label, value in _clean_rows(heading):
+        paragraph = document.add_paragraph()
+        paragraph.paragraph_format.space_after = Pt(2)
+        paragraph.add_run(f"{label}: ").bold = True
+        run = paragraph.add_run(value)
+        if label == HASH_LABEL:
+            run.font.name = "Courier New"
+            run.font.size = Pt(9)
     for title, style, texts in note_sections(draft, work):
         document.add_heading(title, level=2)
         if not texts:
@@ -184,7 +195,6 @@ def render_docx(
     for author, at, text in addenda:
         document.add_heading(f"Addendum by {author}, {at}", level=2)
         document.add_paragraph(text)
-    document.add_paragraph(approval)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -194,7 +204,7 @@ def render_pdf(
     meta: NoteMeta,
     draft: dict[str, Any],
     work: dict[str, Any],
-    approval: str,
+    heading: Sequence[tuple[str, str]],
     addenda: Iterable[tuple[str, str, str]] = (),
 ) -> bytes:
     """The note as a PDF (fpdf2), returned as bytes; same content as :func:`render_docx`.
@@ -203,18 +213,17 @@ def render_pdf(
         meta: Heading details.
         draft: The draft as a dictionary.
         work: The reviewer's working state.
-        approval: One line naming the approver, the time and the text's hash.
+        heading: ``(label, value)`` lines under the title, set as two columns.
         addenda: ``(author, time, text)`` added after approval.
     """
     meta, draft, work, addenda = _cleaned(meta, draft, work, addenda)
-    approval = clean(approval)
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
     pdf.set_margins(20, 20, 20)
     pdf.set_auto_page_break(True, margin=20)
     pdf.add_page()
-    family, encode = _pdf_font(pdf)
+    family, mono, encode = _pdf_font(pdf)
 
     def write(text: str, size: int = 11, bold: bool = False, gap: float = 2) -> None:
         pdf.set_font(family, "B" if bold else "", size)
@@ -222,8 +231,8 @@ def render_pdf(
         pdf.ln(gap)
 
     write(meta.template_title, size=16, bold=True)
-    write(f"Case reference: {meta.case_reference}", gap=0)
-    write(f"Visit date: {meta.visit_date}", gap=4)
+    _pdf_rows(pdf, family, mono, encode, _clean_rows(heading))
+    pdf.ln(4)
     for title, style, texts in note_sections(draft, work):
         write(title, size=13, bold=True)
         if not texts:
@@ -237,18 +246,53 @@ def render_pdf(
     for author, at, text in addenda:
         write(f"Addendum by {author}, {at}", size=13, bold=True)
         write(text)
-    write(approval, size=9)
     return bytes(pdf.output())
 
 
-def _pdf_font(pdf: Any) -> tuple[str, Any]:
+def _clean_rows(rows: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(clean(label), clean(value)) for label, value in rows]
+
+
+def _pdf_rows(
+    pdf: Any, family: str, mono: str, encode: Any, rows: Sequence[tuple[str, str]]
+) -> None:
+    """Set ``(label, value)`` rows as two columns, each row as tall as its longer cell."""
+    label_width = 42.0
+    value_width = pdf.epw - label_width
+    line = 5.0
+    for label, value in rows:
+        value_font = (mono, "", 9) if label == HASH_LABEL else (family, "", 10)
+        pdf.set_font(family, "B", 10)
+        label_lines = pdf.multi_cell(
+            label_width, line, encode(label), align="L", dry_run=True, output="LINES"
+        )
+        pdf.set_font(*value_font)
+        value_lines = pdf.multi_cell(
+            value_width, line, encode(value), align="L", dry_run=True, output="LINES"
+        )
+        height = line * max(len(label_lines), len(value_lines), 1)
+        if pdf.will_page_break(height):
+            pdf.add_page()
+        top = pdf.get_y()
+        pdf.set_font(family, "B", 10)
+        pdf.multi_cell(label_width, line, encode(label), align="L", new_x="RIGHT", new_y="TOP")
+        pdf.set_xy(pdf.l_margin + label_width, top)
+        pdf.set_font(*value_font)
+        pdf.multi_cell(value_width, line, encode(value), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_xy(pdf.l_margin, top + height + 1)
+
+
+def _pdf_font(pdf: Any) -> tuple[str, str, Any]:
+    """The text and fixed-width font families, and what a text must pass through first."""
     # DejaVu covers the characters notes contain (curly quotes, accents, bullets);
     # without it the built-in Helvetica is used and other characters are replaced.
     regular, bold = _FONT_DIR / "DejaVuSans.ttf", _FONT_DIR / "DejaVuSans-Bold.ttf"
-    if regular.exists() and bold.exists():
+    fixed = _FONT_DIR / "DejaVuSansMono.ttf"
+    if regular.exists() and bold.exists() and fixed.exists():
         pdf.add_font("DejaVu", "", str(regular))
         pdf.add_font("DejaVu", "B", str(bold))
-        return "DejaVu", str
+        pdf.add_font("DejaVuMono", "", str(fixed))
+        return "DejaVu", "DejaVuMono", str
     table = str.maketrans(
         {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2022": "-"}
     )
@@ -256,7 +300,7 @@ def _pdf_font(pdf: Any) -> tuple[str, Any]:
     def latin1(text: str) -> str:
         return text.translate(table).encode("latin-1", "replace").decode("latin-1")
 
-    return "Helvetica", latin1
+    return "Helvetica", "Courier", latin1
 
 
 def _actions(draft: dict[str, Any], work: dict[str, Any]) -> list[dict[str, Any]]:
