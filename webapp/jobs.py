@@ -569,6 +569,26 @@ def run_one_job(
     )
     next_job = None
     try:
+        next_job = _run_claimed(svc, job, worker_id)
+    finally:
+        # Decrypted copies end with the block that made them; this also takes away any
+        # that a worker killed on this machine (kill -9, out of memory) left behind, at
+        # the end of every job rather than only at the next start.
+        try:
+            svc.vault.store.remove_stale_temp()
+        except OSError:
+            logger.exception("job %s: temporary files could not be cleared", job.id)
+    if next_job is not None:
+        from webapp.dispatch import dispatch
+
+        dispatch(svc, next_job, DRAFT)  # to the drafting workers, when Celery is in use
+    return int(job.id)
+
+
+def _run_claimed(svc: Services, job: Any, worker_id: str) -> int | None:
+    """Run a claimed job to its end; return the drafting job a transcription queued."""
+    next_job = None
+    try:
         with _Heartbeat(svc, job.id, worker_id) as beat:
             report = _Reporter(svc, job.id, worker_id, beat)
             if job.kind == DRAFT:
@@ -595,11 +615,7 @@ def run_one_job(
             "failing, tell an administrator.",
             retry=True,
         )
-    if next_job is not None:
-        from webapp.dispatch import dispatch
-
-        dispatch(svc, next_job, DRAFT)  # to the drafting workers, when Celery is in use
-    return int(job.id)
+    return next_job
 
 
 def retry(svc: Services, recording_id: str, user_id: int, username: str) -> tuple[int, str]:

@@ -5,11 +5,13 @@ Layout under the store's root (created 0700)::
     blobs/<name>                 encrypted blobs (see ``crypto.encrypt_stream``)
     blobs/.<name>.<pid>.<rand>.part   an upload being written (ciphertext)
     plain/<pid>-<rand>/          private 0700 folder holding one decrypted copy
+    spool/                       uploads being received (ciphertext, unnamed at once)
 
 Blob names are opaque ids (see :func:`new_blob_name`), never case references or file
 names. Plaintext exists on disk only inside ``plain/`` and only while a
 :meth:`BlobStore.decrypted_copy` block runs; :meth:`BlobStore.remove_stale_temp`
-removes anything a crashed process left behind.
+removes anything a crashed process left behind, and the background jobs call it when
+each job ends.
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ import os
 import re
 import secrets
 import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from policies.errors import BadInput, Conflict, NotFound
 from webapp.crypto import DEFAULT_CHUNK_SIZE, encrypt_stream, iter_decrypt
+
+if TYPE_CHECKING:
+    from webapp.spool import EncryptedSpool
 
 __all__ = ["BlobStore", "new_blob_name"]
 
@@ -59,7 +63,8 @@ class BlobStore:
         self.root = Path(root)
         self._blobs = self.root / "blobs"
         self._plain = self.root / "plain"
-        for folder in (self.root, self._blobs, self._plain):
+        self._spool = self.root / "spool"
+        for folder in (self.root, self._blobs, self._plain, self._spool):
             folder.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
             os.chmod(folder, _PRIVATE_DIR)
 
@@ -132,6 +137,16 @@ class BlobStore:
         logger.info("stored blob %s (%d bytes)", name, size)
         return size
 
+    def spool(self) -> EncryptedSpool:
+        """A new encrypted temporary file in the store for an upload being received.
+
+        See :mod:`webapp.spool`: what it writes to disk is ciphertext under a key held
+        only in memory, and the file has no name in any folder.
+        """
+        from webapp.spool import EncryptedSpool
+
+        return EncryptedSpool(self._spool)
+
     def iter_plain(
         self, name: str, data_key: bytes, aad: bytes, *, start: int = 0
     ) -> Iterator[bytes]:
@@ -181,10 +196,13 @@ class BlobStore:
         """
         if suffix and not re.fullmatch(r"\.[A-Za-z0-9]{1,10}", suffix):
             raise ValueError("suffix must look like '.wav'")
-        folder = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=self._plain))
+        folder = self._plain / f"{os.getpid()}-{secrets.token_hex(8)}"
+        # Marked in use before it exists, so a clean-up running in another thread at
+        # that moment cannot take it away.
         with _active_lock:
             _active.add(folder)
         try:
+            folder.mkdir(mode=_PRIVATE_DIR)
             plain = folder / f"audio{suffix}"
             fd = os.open(plain, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as out:
@@ -213,7 +231,8 @@ class BlobStore:
         """Remove temporary files left by a crashed or killed process.
 
         Removes decrypted copies and unfinished uploads whose process is no longer
-        running, and any of this process's that are not in use. Call it at start-up.
+        running, and any of this process's that are not in use. Call it at start-up and
+        when a background job ends.
 
         Returns:
             How many temporary entries were removed.
@@ -226,6 +245,13 @@ class BlobStore:
                     shutil.rmtree(entry, ignore_errors=True)
                 else:
                     entry.unlink(missing_ok=True)
+                removed += 1
+        for entry in self._spool.iterdir():
+            # A spool loses its name as soon as it is opened; one still named was left
+            # by a process that died in between.
+            pid = _pid_prefix(entry.name, sep="-")
+            if pid is None or not _process_running(pid):
+                entry.unlink(missing_ok=True)
                 removed += 1
         for entry in self._blobs.glob(f".*{_PART_SUFFIX}"):
             pid = _pid_prefix(entry.name.lstrip(".").split(".", 1)[-1], sep=".")

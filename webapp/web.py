@@ -209,6 +209,10 @@ def _handle_unexpected(exc: Exception) -> Any:
 
 def init_app(app: Flask) -> None:
     """Install the hooks and the error handlers on ``app``."""
+    from webapp.spool import UploadRequest
+
+    # Uploads wait encrypted inside the store, never as plaintext in /tmp.
+    app.request_class = UploadRequest
     app.before_request(_refuse_bad_values)
     app.before_request(_load_user)
     app.before_request(_require_new_password)
