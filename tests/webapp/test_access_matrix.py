@@ -182,9 +182,10 @@ def test_a_manager_sees_only_their_teams_in_the_audit_trail(svc, login_as, draft
     south = login_as("manager", team="South")
     north_page = north.get("/oversight/audit").get_data(as_text=True)
     south_page = south.get("/oversight/audit").get_data(as_text=True)
-    assert owner.username in north_page and "uploaded a recording" in north_page
+    shown_as = owner.username.title()  # the full name make_user gives
+    assert shown_as in north_page and "uploaded a recording" in north_page
     assert "case CR-2026-0042" in north_page  # what the entry is about, for a manager
-    assert owner.username not in south_page and "CR-2026-0042" not in south_page
+    assert shown_as not in south_page and "CR-2026-0042" not in south_page
     assert "The audit chain is intact" in north_page
     # Administrators manage accounts, not cases: no case references for them.
     admin_page = login_as("admin").get("/oversight/audit").get_data(as_text=True)

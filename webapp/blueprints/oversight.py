@@ -15,7 +15,7 @@ from webapp import audit, db, integrity
 from webapp.context import services
 from webapp.services import charts, holds, sampling
 from webapp.services.access import require
-from webapp.services.audit_trail import record
+from webapp.services.audit_trail import display_names, record, who_did_it
 from webapp.services.dashboard import QUICK_REVIEW_SECONDS, DashboardFilter, dashboard
 from webapp.services.note_audit import note_audit
 from webapp.services.subject_access import export_subject_access
@@ -117,6 +117,17 @@ def _case_references(
     return refs
 
 
+def _user_id(record_id: str | None) -> int | None:
+    return int(record_id) if record_id and record_id.isdigit() and len(record_id) < 19 else None
+
+
+def _people_in(rows: list[Any]) -> set[int]:
+    """The users the entries name: who did each, and whom a user entry is about."""
+    people = {row.actor_id for row in rows if row.actor_id is not None}
+    about = (_user_id(row.record_id) for row in rows if row.record_type == "user")
+    return people | {user_id for user_id in about if user_id is not None}
+
+
 def _detail_words(detail: str | None) -> str:
     if not detail:
         return ""
@@ -165,17 +176,20 @@ def audit_trail() -> Any:
         rows = conn.execute(query).all()
         # Case references are case content: only for roles that may read it.
         refs = _case_references(svc, conn, rows, user.team_ids) if user.can("case_content") else {}
+        names = display_names(conn, _people_in(rows))
         record(conn, user.id, user.username, "audit_view", None, None, {"action": action or None})
     entries = [
         {
             "id": row.id,
             "at": row.at,
-            "actor": row.actor,
+            "actor": who_did_it(names, row.actor_id, row.actor),
             "action": AUDIT_WORDS.get(row.action, row.action.replace("_", " ")),
             "code": row.action,
             "record": (
                 f"case {refs[row.record_id]}"
                 if row.record_id in refs
+                else names[int(row.record_id)]
+                if row.record_type == "user" and _user_id(row.record_id) in names
                 else f"{row.record_type.replace('_', ' ')} {row.record_id[:8]}"
                 if row.record_type and row.record_id
                 else ""

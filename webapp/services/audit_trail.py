@@ -15,7 +15,29 @@ import sqlalchemy as sa
 
 from webapp import audit, db, integrity
 
-__all__ = ["record", "record_teams"]
+__all__ = ["display_names", "record", "record_teams", "who_did_it"]
+
+#: What the audit trail page calls an entry written by carenotes itself.
+_SYSTEM_WORDS = {"system": "carenotes (a scheduled job or the command line)"}
+
+
+def display_names(conn: sa.Connection, user_ids: Iterable[int]) -> dict[int, str]:
+    """The names people are shown by (their full names), for these user ids."""
+    wanted = {int(i) for i in user_ids}
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        sa.select(db.users.c.id, db.users.c.display_name).where(db.users.c.id.in_(wanted))
+    )
+    return {int(user_id): name for user_id, name in rows}
+
+
+def who_did_it(names: dict[int, str], actor_id: int | None, actor: str) -> str:
+    """The name an audit entry's actor is shown by: their full name when they had an
+    account, else what the entry recorded (an unknown sign-in name, or the system)."""
+    if actor_id is not None and actor_id in names:
+        return names[actor_id]
+    return _SYSTEM_WORDS.get(actor, actor)
 
 
 def record_teams(conn: sa.Connection, record_type: str | None, record_id: Any) -> set[int]:
