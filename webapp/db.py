@@ -20,6 +20,8 @@ from webapp import audit
 
 __all__ = [
     "addenda",
+    "api_token_teams",
+    "api_tokens",
     "app_state",
     "audit_log",
     "create_engine",
@@ -27,6 +29,7 @@ __all__ = [
     "jobs",
     "legal_holds",
     "metadata",
+    "note_imports",
     "note_versions",
     "notes",
     "quality_samples",
@@ -237,6 +240,50 @@ app_state = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("updated_at", _ts, nullable=False),
+)
+
+
+# Tokens a case-management system uses to read approved notes through the API
+# (revision 0010). Only the SHA-256 of a token is kept; ``prefix`` is its public part,
+# for telling tokens apart. ``rate_window`` and ``rate_count`` hold the current
+# rate-limit window (its number since the epoch) and the calls made in it.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False, unique=True),
+    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("can_mark_imported", sa.Boolean, nullable=False),
+    sa.Column("created_by", sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("expires_at", _ts, nullable=True),
+    sa.Column("revoked_at", _ts, nullable=True),
+    sa.Column("revoked_by", sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("last_used_at", _ts, nullable=True),
+    sa.Column("rate_window", sa.BigInteger, nullable=False, default=0),
+    sa.Column("rate_count", sa.Integer, nullable=False, default=0),
+)
+
+api_token_teams = sa.Table(
+    "api_token_teams",
+    metadata,
+    sa.Column("token_id", sa.ForeignKey("api_tokens.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("team_id", sa.ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# An approved note taken into a case-management system (revision 0010): when, by
+# which token, and the other system's reference for it, sealed with the recording's
+# data key like the note itself.
+note_imports = sa.Table(
+    "note_imports",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("note_id", sa.ForeignKey("notes.id"), nullable=False, unique=True),
+    sa.Column("token_id", sa.ForeignKey("api_tokens.id"), nullable=False),
+    sa.Column("imported_at", _ts, nullable=False),
+    sa.Column("system", sa.String(40), nullable=False),
+    sa.Column("reference_enc", sa.LargeBinary, nullable=False),
 )
 
 
