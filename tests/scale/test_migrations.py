@@ -204,3 +204,30 @@ def test_carenotes_db_upgrade_migrates_and_says_where_the_database_stands(tmp_pa
     assert f"at revision {head_revision()}" in done.stdout
     assert _schema_diff(engine) == []
     engine.dispose()
+
+
+def test_users_made_before_the_new_password_flag_are_not_asked_for_one(any_db_url: str) -> None:
+    engine = db.create_engine(any_db_url)
+    try:
+        assert migrate(engine, "0008") == "0008"
+        _populate(engine)
+
+        assert migrate(engine) == head_revision()
+
+        insert_without_the_flag = sa.text(
+            "INSERT INTO users (username, display_name, password_hash, role, active, "
+            "failed_logins, created_at) VALUES ('pat', 'Pat', 'x', 'practitioner', "
+            ":active, 0, :now)"
+        )
+        with engine.begin() as conn:
+            conn.execute(insert_without_the_flag, {"active": True, "now": db.utcnow()})
+        with engine.connect() as conn:
+            flags = conn.execute(
+                sa.select(db.users.c.username, db.users.c.must_change_password).order_by(
+                    db.users.c.username
+                )
+            ).all()
+        assert [tuple(row) for row in flags] == [("pat", False), ("sam", False)]
+        assert _schema_diff(engine) == []
+    finally:
+        engine.dispose()
