@@ -75,7 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
     from flask_wtf.csrf import CSRFProtect
 
     from policies.access import load_access_policy
-    from webapp import blueprints, crypto, db, web, worker
+    from webapp import blueprints, crypto, dates, db, web, worker
     from webapp.context import Services, Vault
     from webapp.settings import load_settings
     from webapp.storage import BlobStore
@@ -130,6 +130,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
 
     CSRFProtect(app)
     web.init_app(app)
+    dates.init_app(app)
     blueprints.register(app)
     if settings.run_worker:
         svc.worker = worker.start_worker(app)

@@ -232,7 +232,7 @@ def _week_label(week: str) -> str:
         monday = date.fromisocalendar(int(year), int(number), 1)
     except ValueError:
         return week
-    return monday.strftime("w/c %d %b %Y")
+    return f"w/c {monday.day} {monday:%b %Y}"
 
 
 def _template_title(name: str) -> str:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from webapp import db
 from webapp.context import Services
+from webapp.dates import written_time
 from webapp.services.notes import target_words
 
 __all__ = ["Change", "note_history"]
@@ -27,7 +28,7 @@ class Change:
 
     Attributes:
         version: The note version the change produced.
-        at: When, as ``DD Mon YYYY HH:MM`` UTC.
+        at: When, as people write it in UK time (``1 December 2026 at 14:05``).
         who: The person's display name.
         what: The change in words, e.g. ``"edited"``.
         target: The statement, section or speaker changed.
@@ -83,7 +84,7 @@ def note_history(
         changes.append(
             Change(
                 version=row.version,
-                at=db.shown_time(at),
+                at=written_time(at),
                 who=row.display_name,
                 what=_ACTION_WORDS.get(row.action, row.action),
                 target=target_words(draft or {}, row.target or ""),

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from policies.errors import BadInput, NotFound
 from webapp import db
 from webapp.context import Services
+from webapp.dates import written_time
 from webapp.services.access import require
 from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
@@ -54,7 +55,7 @@ class Hold:
         case_reference: The case reference held; empty for a role that may not read
             case content (an administrator).
         set_by: Who placed it (display name).
-        set_at: When, as ``DD Mon YYYY HH:MM`` UK time.
+        set_at: When, as people write it in UK time (``1 December 2026 at 14:05``).
         team: The name of the team whose case it holds ("" for an older hold).
     """
 
@@ -224,7 +225,7 @@ def list_holds(svc: Services, user: CurrentUser) -> list[Hold]:
             id=row.id,
             case_reference=hold_reference(svc, row) if readable else "",
             set_by=row.display_name,
-            set_at=db.shown_time(row.set_at),
+            set_at=written_time(row.set_at),
             team=row.team or "",
         )
         for row in rows

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from webapp import db
 from webapp.context import Services
+from webapp.dates import written_time
 from webapp.services.access import get_recording, require
 from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
@@ -58,7 +59,7 @@ class SavedVersion:
     Attributes:
         version: The note version the change produced.
         who: Display name of the person who made it.
-        at: When, as ``DD Mon YYYY HH:MM:SS`` UTC.
+        at: When, as people write it in UK time (``1 December 2026 at 14:05:09``).
         what: The change in words.
         target: The statement, section or speaker changed.
         text: The full note text after the change.
@@ -174,7 +175,7 @@ def _apply(work: dict[str, Any], action: str, target: str, after: Any) -> None:
 
 
 def _when(value: Any) -> str:
-    return db.shown_time(value, "%d %b %Y %H:%M:%S")
+    return written_time(value, seconds=True)
 
 
 def first_views(conn: sa.Connection, note_ids: list[str]) -> dict[str, datetime]:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from policies.errors import BadInput, NotFound
 from webapp import db
 from webapp.context import Services
+from webapp.dates import written_time
 from webapp.services.access import require
 from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
@@ -45,7 +46,7 @@ class Sample:
         visit_date: ISO date of the visit.
         author: Who recorded the visit.
         drawn_by: Who drew it.
-        drawn_at: When, as ``DD Mon YYYY HH:MM`` UTC.
+        drawn_at: When, as people write it in UK time (``1 December 2026 at 14:05``).
         outcome: ``"agree"``, ``"concerns"`` or ``None`` while waiting.
         comment: The reviewer's comment (decrypted).
     """
@@ -207,7 +208,7 @@ def list_samples(svc: Services, user: CurrentUser) -> list[Sample]:
                 visit_date=row.visit_date,
                 author=row.author,
                 drawn_by=row.drawn_by,
-                drawn_at=db.shown_time(row.drawn_at),
+                drawn_at=written_time(row.drawn_at),
                 outcome=row.outcome,
                 comment=comment,
             )
