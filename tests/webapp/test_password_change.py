@@ -292,3 +292,58 @@ def test_a_failed_sign_in_for_a_real_account_still_names_it(app, svc, make_user,
     make_user("sam", "social_worker")
     assert web.Browser(app).login("sam", "not the right password").status_code == 401
     assert [e.actor for e in _audit(svc, "sign_in_failed")] == ["sam"]
+
+
+def test_an_administrator_gives_someone_who_forgot_their_password_a_temporary_one(
+    app, svc, login_as, web
+):
+    admin = login_as("admin")
+    forgetful = login_as("social_worker", username="sam")
+    sam_id = _user(svc, "sam").id
+    for _ in range(svc.settings.lockout_threshold):  # locked out after guessing
+        web.Browser(app).login("sam", "was it this one perhaps")
+    assert _user(svc, "sam").locked_until is not None
+    temporary = "tin kettle lantern moss"
+
+    response = admin.post(
+        f"/admin/users/{sam_id}/require-new-password", {"temporary_password": temporary}
+    )
+
+    assert response.status_code == 302
+    assert forgetful.get("/recordings").status_code == 302  # signed out everywhere
+    row = _user(svc, "sam")
+    assert row.must_change_password is True and row.locked_until is None
+    browser = web.Browser(app)
+    assert _location(browser.login("sam", temporary)) == "/account/password"
+    assert _change(browser, temporary, NEW_PASSWORD).status_code == 302
+    assert browser.get("/recordings").status_code == 200
+    (entry,) = _audit(svc, "password_reset_required")
+    assert json.loads(entry.detail)["temporary_password"] is True
+    assert temporary not in json.dumps([tuple(map(str, row)) for row in _audit(svc)])
+
+
+@pytest.mark.parametrize("temporary", ["Password2026!", "sam sam sam sam", "too short"])
+def test_a_temporary_password_must_meet_the_policy_too(svc, login_as, temporary):
+    admin = login_as("admin")
+    login_as("social_worker", username="sam")
+    before = _user(svc, "sam")
+
+    response = admin.post(
+        f"/admin/users/{before.id}/require-new-password", {"temporary_password": temporary}
+    )
+
+    assert response.status_code == 400
+    after = _user(svc, "sam")
+    assert (after.password_hash, after.must_change_password) == (before.password_hash, False)
+    assert _audit(svc, "password_reset_required") == []
+
+
+def test_administrators_cannot_set_a_temporary_password_for_themselves(svc, login_as):
+    admin = login_as("admin", username="ada")
+    response = admin.post(
+        f"/admin/users/{_user(svc, 'ada').id}/require-new-password",
+        {"temporary_password": "tin kettle lantern moss"},
+    )
+    assert response.status_code == 400
+    assert "Change password page" in response.get_data(as_text=True)
+    assert _user(svc, "ada").must_change_password is False

@@ -101,11 +101,18 @@ def enable(user_id: int) -> Any:
 @bp.post("/users/<int:user_id>/require-new-password")
 @login_required
 def require_password_change(user_id: int) -> Any:
-    """Make a user choose a new password before any other page opens."""
+    """Make a user choose a new password, optionally giving them a temporary one."""
     _require_admin()
-    require_new_password(services(), current_user(), user_id)
-    flash(
-        "The user must now choose a new password: every page they open sends them to "
-        "the Change password page until they do."
-    )
+    temporary = request.form.get("temporary_password", "")
+    require_new_password(services(), current_user(), user_id, temporary)
+    if temporary:
+        flash(
+            "The temporary password was set and the user was signed out everywhere. Give "
+            "it to them in person; they must choose their own when they sign in."
+        )
+    else:
+        flash(
+            "The user must now choose a new password: every page they open sends them "
+            "to the Change password page until they do."
+        )
     return redirect(url_for("admin.users"))

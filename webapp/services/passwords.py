@@ -15,6 +15,7 @@ from webapp.services.auth import (
     check_password,
     count_password_failure,
     hash_password,
+    revoke_user_sessions,
 )
 
 __all__ = ["change_password", "needs_new_password", "require_new_password"]
@@ -130,20 +131,65 @@ def change_password(
     return int(ended or 0)
 
 
-def require_new_password(svc: Services, actor: CurrentUser, user_id: int) -> None:
+def require_new_password(
+    svc: Services, actor: CurrentUser, user_id: int, temporary_password: str = ""
+) -> int:
     """Make a user choose a new password before any other page opens (an administrator's).
 
-    Their sessions go on, but every page sends them to the change-password page until
-    they have chosen one; the next sign-in does the same.
+    Without a temporary password their sessions go on, but every page sends them to the
+    change-password page until they have chosen one; the next sign-in does the same.
+    With one (for someone who has forgotten theirs), it replaces their password, lifts a
+    lock from failed sign-ins and ends every session they have; they sign in with it and
+    must then choose their own.
+
+    Args:
+        svc: The app's services.
+        actor: The administrator.
+        user_id: The user.
+        temporary_password: A password to give the user in person, or ``""``.
+
+    Returns:
+        How many of the user's sessions were ended.
 
     Raises:
         NotFound: No such user.
+        BadInput: The temporary password breaks the password policy, or administrators
+            tried to set their own (the Change password page is for that).
     """
-    with svc.engine.begin() as conn:
-        result = conn.execute(
-            sa.update(db.users).where(db.users.c.id == user_id).values(must_change_password=True)
+    if temporary_password and user_id == actor.id:
+        raise BadInput(
+            "You cannot set a temporary password for yourself; change your own password "
+            "on the Change password page."
         )
+    values: dict[str, object] = {"must_change_password": True}
+    if temporary_password:
+        with svc.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(db.users.c.username, db.users.c.display_name).where(
+                    db.users.c.id == user_id
+                )
+            ).one_or_none()
+            conn.rollback()
+        if row is None:
+            raise NotFound("There is no such user.")
+        values.update(
+            password_hash=hash_password(svc, temporary_password, row.username, row.display_name),
+            failed_logins=0,
+            locked_until=None,
+        )
+    with svc.engine.begin() as conn:
+        result = conn.execute(sa.update(db.users).where(db.users.c.id == user_id).values(values))
         if not result.rowcount:
             raise NotFound("There is no such user.")
-        record(conn, actor.id, actor.username, "password_reset_required", "user", user_id)
+        ended = revoke_user_sessions(conn, user_id) if temporary_password else 0
+        record(
+            conn,
+            actor.id,
+            actor.username,
+            "password_reset_required",
+            "user",
+            user_id,
+            {"temporary_password": bool(temporary_password), "sessions_revoked": ended},
+        )
     logger.info("user id %s must choose a new password", user_id)
+    return ended
