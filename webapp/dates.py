@@ -6,7 +6,7 @@ The database keeps UTC; people read the council's time zone (UK time by default,
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from webapp.db import DISPLAY_ZONE, as_utc
@@ -32,16 +32,17 @@ def written_date(value: date | datetime | str | None) -> str:
     """
     if value is None or value == "":
         return ""
+    day: date | datetime
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+            day = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
         except ValueError:
             return value
-    if isinstance(value, datetime):
-        local = as_utc(value)
-        assert local is not None  # noqa: S101 - a datetime never gives None
-        value = local.astimezone(DISPLAY_ZONE).date()
-    return f"{value.day} {value:%B %Y}"
+    else:
+        day = value
+    if isinstance(day, datetime):
+        day = day.replace(tzinfo=day.tzinfo or UTC).astimezone(DISPLAY_ZONE).date()
+    return f"{day.day} {day:%B %Y}"
 
 
 def written_time(value: datetime | str | None, seconds: bool = False) -> str:

@@ -4,6 +4,7 @@ dashboard, quality sampling, legal holds and subject access exports."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -121,7 +122,7 @@ def _user_id(record_id: str | None) -> int | None:
     return int(record_id) if record_id and record_id.isdigit() and len(record_id) < 19 else None
 
 
-def _people_in(rows: list[Any]) -> set[int]:
+def _people_in(rows: Sequence[Any]) -> set[int]:
     """The users the entries name: who did each, and whom a user entry is about."""
     people = {row.actor_id for row in rows if row.actor_id is not None}
     about = (_user_id(row.record_id) for row in rows if row.record_type == "user")
