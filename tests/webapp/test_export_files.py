@@ -106,3 +106,23 @@ def test_a_case_reference_with_accents_and_slashes_gives_a_safe_name_both_ways()
 def test_a_case_reference_of_only_unsafe_characters_still_gives_a_file_name():
     meta = NoteMeta('../"\\', "home-visit", "2026-12-01", "Home visit")
     assert export_filename(meta, "txt") == "case home visit 2026-12-01.txt"
+
+
+def test_an_addendum_s_time_is_written_in_uk_time_in_the_files_and_on_the_page(approved_note):
+    import docx
+
+    approver, recording_id, _ = approved_note
+    base = f"/notes/{recording_id}"
+    assert approver.post(f"{base}/addenda", {"text": "Daughter rang later."}).status_code == 302
+    when = r"\d{1,2} [A-Z][a-z]+ \d{4} at \d\d:\d\d"
+    text = approver.get(f"{base}/note.txt").get_data(as_text=True)
+    assert re.search(rf"ADDENDUM by Jordan\.Ellis, {when} \(UK time\)\nDaughter rang later", text)
+    paragraphs = [
+        p.text for p in docx.Document(io.BytesIO(approver.get(f"{base}/note.docx").data)).paragraphs
+    ]
+    assert any(
+        re.fullmatch(rf"Addendum by Jordan\.Ellis, {when} \(UK time\)", p) for p in paragraphs
+    )
+    page = approver.get(base).get_data(as_text=True)
+    assert re.search(rf'<p class="meta">Jordan\.Ellis, {when}</p>', page)
+    assert "+00:00" not in page

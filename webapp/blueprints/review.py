@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import (
@@ -144,6 +145,11 @@ def _approver(loaded: note_service.LoadedNote, hashed: str = "the approved text"
     heading = _export_heading(loaded)
     when = f"{written_time(heading.approved_at)} ({zone_name()})"
     return f"Approved by {heading.approver} on {when}. SHA-256 of {hashed}: {heading.sha256}"
+
+
+def _written(addenda: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Addenda with their times as people read them (the JSON export keeps ISO UTC)."""
+    return [(author, f"{written_time(at)} ({zone_name()})", text) for author, at, text in addenda]
 
 
 def _export_heading(loaded: note_service.LoadedNote) -> ExportHeading:
@@ -299,7 +305,7 @@ def download_text(recording_id: str) -> Any:
     """The approved note as plain text (with any addenda)."""
     loaded = _approved(recording_id, "txt")
     approval = _approver(loaded, "the note above (everything before this line's blank line)")
-    text = render_text(loaded.meta, loaded.draft, loaded.work, loaded.addenda, approval)
+    text = render_text(loaded.meta, loaded.draft, loaded.work, _written(loaded.addenda), approval)
     return _download(text, "text/plain; charset=utf-8", loaded, "txt")
 
 
@@ -309,7 +315,7 @@ def download_docx(recording_id: str) -> Any:
     """The approved note as a Word document."""
     loaded = _approved(recording_id, "docx")
     heading = _export_heading(loaded).rows()
-    data = render_docx(loaded.meta, loaded.draft, loaded.work, heading, loaded.addenda)
+    data = render_docx(loaded.meta, loaded.draft, loaded.work, heading, _written(loaded.addenda))
     return _download(
         data,
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -324,7 +330,7 @@ def download_pdf(recording_id: str) -> Any:
     """The approved note as a PDF."""
     loaded = _approved(recording_id, "pdf")
     heading = _export_heading(loaded).rows()
-    data = render_pdf(loaded.meta, loaded.draft, loaded.work, heading, loaded.addenda)
+    data = render_pdf(loaded.meta, loaded.draft, loaded.work, heading, _written(loaded.addenda))
     return _download(data, "application/pdf", loaded, "pdf")
 
 
