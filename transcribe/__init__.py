@@ -14,6 +14,7 @@ from transcribe.metrics import (
     DER_COLLAR_S,
     diarisation_error_rate,
     read_rttm,
+    sentences_split_across_speakers,
     transcript_turns,
     word_error_rate,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "prepare_base_model",
     "probe_audio",
     "read_rttm",
+    "sentences_split_across_speakers",
     "transcribe_file",
     "transcript_turns",
     "word_error_rate",

@@ -80,12 +80,14 @@ class Windows:
         starts: Start time of each window.
         ends: End time of each window.
         labels: Cluster number of each window (0-based).
+        embeddings: The windows' L2-normalised voice embeddings, one per row, when kept.
     """
 
     centres: np.ndarray
     starts: np.ndarray
     ends: np.ndarray
     labels: np.ndarray
+    embeddings: np.ndarray | None = None
 
     def speaker_at(self, times: np.ndarray) -> np.ndarray:
         """Cluster number of the window whose centre is nearest to each time."""
@@ -190,7 +192,7 @@ class SpeakerEmbedder:
         labels = cluster_windows(embeds, num_speakers, max_speakers, self.options)
         centres = (starts + ends) / 2
         order = np.argsort(centres, kind="stable")
-        return Windows(centres[order], starts[order], ends[order], labels[order])
+        return Windows(centres[order], starts[order], ends[order], labels[order], embeds[order])
 
 
 def _refined_affinity(embeds: np.ndarray, keep_share: float) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Measuring transcripts against references: word error rate and diarisation error rate."""
+"""Measuring transcripts: word error rate, diarisation error rate and split sentences."""
 
 from __future__ import annotations
 
@@ -10,18 +10,22 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from transcribe.diarise import SpeakerTurn
-from transcribe.types import Transcript
+from transcribe.segments import ends_sentence
+from transcribe.types import Transcript, Word
 
 __all__ = [
     "DER_COLLAR_S",
     "diarisation_error_rate",
     "normalise_text",
     "read_rttm",
+    "sentences_split_across_speakers",
+    "transcript_sentences",
     "transcript_turns",
     "word_error_rate",
 ]
 
-#: Collar either side of each reference boundary that is not scored, in seconds.
+#: Collar either side of each reference boundary that is not scored, in seconds. The
+#: strict score passes ``collar=0``: every 10 ms frame counts, overlap included.
 DER_COLLAR_S = 0.25
 _RESOLUTION_S = 0.01
 _NUMBERS = {"1": "one", "2": "two", "3": "three", "4": "four", "5": "five"}
@@ -168,3 +172,46 @@ def diarisation_error_rate(
     n_ref, n_hyp = ref.sum(axis=0), hyp.sum(axis=0)
     errors = float(np.maximum(n_ref, n_hyp).sum()) - correct
     return errors / total
+
+
+def transcript_sentences(transcript: Transcript) -> list[list[tuple[Word, str | None]]]:
+    """The transcript's sentences, as Whisper punctuated them, with each word's speaker.
+
+    Sentences run across segment boundaries: only ``.``, ``?`` or ``!`` at the end of
+    a word (titles such as "Mrs." apart) closes one. Segments without word times are
+    left out.
+
+    Args:
+        transcript: Any transcript.
+
+    Returns:
+        The sentences in time order, each a list of (word, speaker) pairs.
+    """
+    sentences: list[list[tuple[Word, str | None]]] = [[]]
+    words = sorted(
+        ((w, s.speaker) for s in transcript.segments for w in s.words), key=lambda p: p[0].start
+    )
+    for word, speaker in words:
+        sentences[-1].append((word, speaker))
+        if ends_sentence(word):
+            sentences.append([])
+    return [s for s in sentences if s]
+
+
+def sentences_split_across_speakers(transcript: Transcript) -> int:
+    """How many sentences have their words given to more than one speaker.
+
+    A reader sees such a sentence cut in two ("Thank" / "you for letting me in"), so
+    this counts what speaker labels break, whatever the reference says.
+
+    Args:
+        transcript: A transcript with speaker labels and word times.
+
+    Returns:
+        The number of sentences (see :func:`transcript_sentences`) with two speakers
+        or more.
+    """
+    return sum(
+        len({speaker for _, speaker in sentence}) > 1
+        for sentence in transcript_sentences(transcript)
+    )

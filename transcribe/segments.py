@@ -15,6 +15,7 @@ __all__ = [
     "HALLUCINATION",
     "REPETITION",
     "collapse_repetitions",
+    "ends_sentence",
     "fit_words_to_speech",
     "flag_hallucinations",
     "label_speakers",
@@ -247,6 +248,19 @@ _SENTENCE_END = re.compile(r"[.?!][\"')\]]*$")
 _ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "st.", "prof.", "e.g.", "i.e.", "etc.", "no."}
 
 
+def ends_sentence(word: Word) -> bool:
+    """Whether a word closes a sentence: it ends in ``.``, ``?`` or ``!`` and is no title.
+
+    Args:
+        word: A recognised word.
+
+    Returns:
+        ``True`` when a sentence ends with it.
+    """
+    token = word.text.strip()
+    return bool(_SENTENCE_END.search(token)) and token.lower() not in _ABBREVIATIONS
+
+
 def split_at_sentences(segments: Sequence[Segment], min_words: int = 3) -> list[Segment]:
     """Cut segments at sentence ends, using their word timings.
 
@@ -267,8 +281,7 @@ def split_at_sentences(segments: Sequence[Segment], min_words: int = 3) -> list[
         begin = 0
         for i, word in enumerate(words):
             last = i == len(words) - 1
-            token = word.text.strip()
-            ends = bool(_SENTENCE_END.search(token)) and token.lower() not in _ABBREVIATIONS
+            ends = ends_sentence(word)
             if last or (ends and i + 1 - begin >= min_words and len(words) - i - 1 >= min_words):
                 piece = words[begin : i + 1]
                 if begin == 0 and last:

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from transcribe import SpeakerTurn, diarisation_error_rate, read_rttm, word_error_rate
+from transcribe import (
+    Segment,
+    SpeakerTurn,
+    Transcript,
+    Word,
+    diarisation_error_rate,
+    read_rttm,
+    sentences_split_across_speakers,
+    word_error_rate,
+)
+from transcribe.metrics import transcript_sentences
 
 
 def test_word_error_rate_ignores_case_and_punctuation() -> None:
@@ -42,3 +52,31 @@ def test_the_collar_forgives_small_boundary_errors() -> None:
     shifted = [SpeakerTurn(0, 10.2, "x"), SpeakerTurn(10.2, 20, "y")]
     assert diarisation_error_rate(reference, shifted, collar=0) > 0
     assert diarisation_error_rate(reference, shifted, collar=0.25) == 0.0
+
+
+def _said(*parts: tuple[str, str]) -> Transcript:
+    """A transcript of one segment per (speaker, text), words 0.3 s apart."""
+    segments, clock = [], 0.0
+    for speaker, text in parts:
+        words = []
+        for token in text.split():
+            words.append(Word(clock, clock + 0.25, f" {token}", 0.9))
+            clock += 0.3
+        segments.append(
+            Segment(len(segments), words[0].start, words[-1].end, text, speaker, tuple(words))
+        )
+    return Transcript(tuple(segments), "en", clock, "test")
+
+
+def test_a_sentence_whose_words_go_to_two_speakers_is_counted_as_split() -> None:
+    split = _said(("A", "Thank"), ("B", "you for letting me in."), ("B", "Come in."))
+    assert sentences_split_across_speakers(split) == 1
+    whole = _said(("A", "Thank you for letting me in."), ("B", "Come in. Mrs. Jones is here."))
+    assert sentences_split_across_speakers(whole) == 0
+
+
+def test_a_sentence_runs_across_segments_until_its_full_stop() -> None:
+    # Whisper often ends a segment mid-sentence; the sentence goes on in the next one.
+    spread = _said(("A", "I wanted to ask"), ("B", "about the carer. Yes."))
+    assert sentences_split_across_speakers(spread) == 1
+    assert [len(s) for s in transcript_sentences(spread)] == [7, 1]
