@@ -14,8 +14,10 @@ __all__ = [
     "Forbidden",
     "InvalidTransition",
     "ModelUnavailable",
+    "NotAuthenticated",
     "NotFound",
     "PolicyError",
+    "RateLimited",
 ]
 
 
@@ -51,6 +53,27 @@ class Forbidden(CarenotesError):
     """The user may see the record but may not do this to it."""
 
     status_code = 403
+
+
+class NotAuthenticated(CarenotesError):
+    """No valid credentials came with the request (a missing, revoked or expired token)."""
+
+    status_code = 401
+
+
+class RateLimited(CarenotesError):
+    """Too many requests in the current window; try again after ``retry_after`` seconds.
+
+    Args:
+        message: What went wrong and how to put it right.
+        retry_after: Seconds until the next request will be accepted.
+    """
+
+    status_code = 429
+
+    def __init__(self, message: str = "", *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class InvalidTransition(CarenotesError):

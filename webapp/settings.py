@@ -86,6 +86,9 @@ class Settings:
             without being started is sent again by the sweep (a lost message).
         metrics_token: Bearer token for ``/metrics`` from other machines; empty
             allows loopback only.
+        api_rate_limit: Calls one API token may make in each rate-limit window; more
+            are answered 429 with ``Retry-After``.
+        api_rate_window_seconds: Length of the API's fixed rate-limit window.
     """
 
     secret_key: str
@@ -115,6 +118,8 @@ class Settings:
     draft_queue: str = "draft"
     dispatch_resend_seconds: float = 900.0
     metrics_token: str = ""
+    api_rate_limit: int = 120
+    api_rate_window_seconds: int = 60
     env: str = "embedded"
     data_dir: str = ""
     config_dir: str = ""
@@ -264,6 +269,9 @@ def load_settings(instance_path: str | Path, config: Mapping[str, Any] | None = 
             raise ConfigError(f"Setting {name.upper()} must name a queue, not be empty.")
     if values.get("draft_mode", "write") not in ("write", "extractive"):
         raise ConfigError("Setting DRAFT_MODE must be write or extractive.")
+    for name in ("api_rate_limit", "api_rate_window_seconds"):
+        if not 1 <= values.get(name, 1) <= 1_000_000:
+            raise ConfigError(f"Setting {name.upper()} must be a whole number from 1 to 1000000.")
     if values.get("max_content_length", 1) < 1:
         raise ConfigError("MAX_CONTENT_LENGTH must be a positive number of bytes.")
     return Settings(**values)

@@ -101,7 +101,8 @@ def _refuse_bad_values() -> None:
 
 def _load_user() -> None:
     g.user = None
-    if request.endpoint == "static":
+    # The API takes bearer tokens only: a session cookie sent to it is not even read.
+    if request.endpoint == "static" or request.blueprint == "api":
         return
     token = session.get("token")
     if token:

@@ -1,4 +1,4 @@
-"""One blueprint per area: auth, recordings, review, oversight, admin."""
+"""One blueprint per area: auth, recordings, review, oversight, admin, and the API."""
 
 from __future__ import annotations
 
@@ -9,7 +9,21 @@ __all__ = ["register"]
 
 def register(app: Flask) -> None:
     """Register every blueprint on ``app``."""
-    from webapp.blueprints import admin, auth, health, oversight, recordings, review
+    from webapp.blueprints import (
+        admin,
+        api,
+        api_tokens,
+        auth,
+        health,
+        oversight,
+        recordings,
+        review,
+    )
 
-    for module in (auth, recordings, review, oversight, admin, health):
+    for module in (auth, recordings, review, oversight, admin, api_tokens, health, api):
         app.register_blueprint(module.bp)
+    # The API authenticates with bearer tokens, which a browser never sends by itself,
+    # so it takes no CSRF token (and reads no session cookie).
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(api.bp)

@@ -42,6 +42,7 @@ _SEALED = (
     (db.note_versions, "note_version", {"before_enc": "before", "after_enc": "after"}),
     (db.addenda, "addendum", {"text_enc": "text"}),
     (db.quality_samples, "quality_sample", {"comment_enc": "comment"}),
+    (db.note_imports, "note_import", {"reference_enc": "reference"}),
 )  # fmt: skip
 
 
