@@ -283,7 +283,8 @@ def add_commands(subparsers: Any) -> None:
     _add_data_option(worker)
     worker.set_defaults(func=_worker)
 
-    from webapp import scale_commands
+    from webapp import api_commands, scale_commands
 
     scale_commands.add_worker_arguments(worker)
     scale_commands.add_commands(subparsers)
+    api_commands.add_commands(subparsers)

@@ -95,3 +95,74 @@ def test_only_administrators_manage_api_tokens(app, svc, login_as, role):
     assert browser.post("/admin/api-tokens", {"name": "x", "teams": ["North"]}).status_code == 403
     assert browser.post(f"/admin/api-tokens/{token.id}/revoke").status_code == 403
     assert len(_tokens(svc)) == 1 and _tokens(svc)[0].revoked_at is None
+
+
+def _run(argv):
+    import argparse
+
+    from webapp.commands import add_commands
+
+    parser = argparse.ArgumentParser(prog="carenotes")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+@pytest.fixture
+def cli_app(monkeypatch, tmp_path, sqlite_url, make_app):
+    """An app on SQLite with a team North, and the environment the commands read."""
+    from webapp.crypto import KeyRing, MasterKey, generate_master_key
+
+    key = generate_master_key()
+    monkeypatch.setenv("CARENOTES_SECRET_KEY", "cli-secret-key-0123456789abcdef")
+    monkeypatch.setenv("CARENOTES_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("CARENOTES_STORAGE_DIR", str(tmp_path / "storage"))
+    monkeypatch.setenv("CARENOTES_MASTER_KEY", key)
+    monkeypatch.delenv("CARENOTES_MASTER_KEY_FILE", raising=False)
+    monkeypatch.delenv("CARENOTES_PREVIOUS_MASTER_KEYS", raising=False)
+    app = make_app(sqlite_url, KEYRING=KeyRing(MasterKey.from_text(key, source="test")))
+    with app.extensions["carenotes"].engine.begin() as conn:
+        conn.execute(sa.insert(db.teams).values(name="North", created_at=db.utcnow()))
+    return app
+
+
+def test_the_command_line_makes_lists_and_revokes_tokens(cli_app, capsys):
+    svc = cli_app.extensions["carenotes"]
+    client = cli_app.test_client(use_cookies=False)
+    assert _run(["api-tokens", "create", "Mosaic import", "--team", "North"]) == 0
+    out = capsys.readouterr()
+    token = out.out.strip()
+    assert re.fullmatch(r"cnt_[a-z0-9]{8}_[A-Za-z0-9_-]{43}", token)
+    assert "cannot be shown again" in out.err and "read only" in out.err
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/notes", headers=headers).status_code == 200
+    refused = client.post("/api/v1/notes/" + "0" * 32 + "/imported", headers=headers, json={})
+    assert refused.status_code == 403  # read only
+    assert _run(["api-tokens", "list"]) == 0
+    listing = capsys.readouterr().out
+    prefix = token.split("_")[1]
+    assert f"cnt_{prefix}\tactive\tread\tNorth" in listing and token not in listing
+    assert _run(["api-tokens", "revoke", f"cnt_{prefix}"]) == 0
+    assert "Revoked" in capsys.readouterr().out
+    assert client.get("/api/v1/notes", headers=headers).status_code == 401
+    assert _run(["api-tokens", "revoke", "1"]) == 0
+    assert "already revoked" in capsys.readouterr().out
+    with svc.engine.connect() as conn:
+        actions = conn.execute(
+            sa.select(db.audit_log.c.action, db.audit_log.c.actor).where(
+                db.audit_log.c.action.like("api_token_%")
+            )
+        ).all()
+    assert actions == [("api_token_create", "system"), ("api_token_revoke", "system")]
+
+
+def test_the_command_line_refuses_an_unknown_team_or_token_with_the_reason(cli_app, capsys):
+    from policies.errors import BadInput, NotFound
+
+    with pytest.raises(BadInput, match="no team called South"):
+        _run(["api-tokens", "create", "Eclipse", "--team", "South"])
+    with pytest.raises(NotFound, match="no such API token"):
+        _run(["api-tokens", "revoke", "cnt_zzzzzzzz"])
+    with pytest.raises(BadInput, match="YYYY-MM-DD"):
+        _run(["api-tokens", "create", "Eclipse", "--team", "North", "--expires", "tomorrow"])
+    assert _tokens(cli_app.extensions["carenotes"]) == []
