@@ -13,7 +13,7 @@ from webapp.forms import FormProblem, kept_values
 from webapp.services.access import require
 from webapp.services.passwords import require_new_password
 from webapp.services.users import create_user, list_teams, list_users, set_active, update_user
-from webapp.web import current_user, login_required
+from webapp.web import current_user, login_required, wants_json
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -61,6 +61,8 @@ def create() -> Any:
             must_change_password=form.get("must_change_password") == "1",
         )
     except (BadInput, Conflict) as exc:
+        if wants_json():
+            raise  # a script gets the reason as JSON, not the page
         problem = FormProblem.from_error(exc)
         return _users_page(kept_values(form, secret=("password",)), problem), exc.status_code
     flash("The user was created. Give them their password in person.")
