@@ -19,11 +19,13 @@ from transcribe.metrics import (
     word_error_rate,
 )
 from transcribe.models import prepare_base_model
+from transcribe.speakers import CHECK_SPEAKER
 from transcribe.types import Progress, Segment, TranscribeOptions, Transcriber, Transcript, Word
 from transcribe.whisper import WhisperTranscriber, load_transcriber, transcribe_file
 from transcribe.writers import FORMATS, write_transcript
 
 __all__ = [
+    "CHECK_SPEAKER",
     "DER_COLLAR_S",
     "FORMATS",
     "AudioError",

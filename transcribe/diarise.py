@@ -45,6 +45,21 @@ class DiarisationOptions:
             this fraction of the largest, so that noise does not add speakers.
         min_windows: Recordings with fewer embedded windows get one speaker.
         batch: Windows embedded per forward pass.
+        long_pause_s: A pause this long ends a sentence for the speaker labels even
+            without punctuation (Whisper often leaves distant or halting speech
+            unpunctuated).
+        snap_pause_s: A speaker change inside a sentence moves to the longest pause
+            within 0.6 s of where the voices change; pauses this long or longer count
+            as equally good, and then the nearest is taken.
+        context_s: Speech either side of a change inside a sentence compared, in seconds.
+        change_distance: Cosine distance between the average voices either side that
+            keeps a change inside a sentence. Below it the whole sentence takes the
+            speaker of most of its speech.
+        min_part_words: Fewest words on each side of a change inside a sentence.
+        min_part_s: Shortest speech, in seconds, on each side of such a change.
+        check_margin: A segment whose voice resembles its speaker by less than this
+            margin (cosine similarity) over the next most alike is flagged
+            ``"check-speaker"``.
     """
 
     window_s: float = 1.0
@@ -54,6 +69,13 @@ class DiarisationOptions:
     gap_tolerance: float = 0.8
     min_windows: int = 6
     batch: int = 256
+    long_pause_s: float = 0.8
+    snap_pause_s: float = 0.3
+    context_s: float = 2.0
+    change_distance: float = 0.5
+    min_part_words: int = 3
+    min_part_s: float = 0.6
+    check_margin: float = 0.03
 
 
 @dataclass(frozen=True)

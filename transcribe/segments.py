@@ -1,4 +1,4 @@
-"""Tidying Whisper's segments: loops, invented phrases and speaker changes."""
+"""Tidying Whisper's segments: loops, invented phrases and sentence boundaries."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from dataclasses import replace
 
 import numpy as np
 
-from transcribe.diarise import Windows
 from transcribe.types import Segment, Word
 
 __all__ = [
@@ -18,7 +17,6 @@ __all__ = [
     "ends_sentence",
     "fit_words_to_speech",
     "flag_hallucinations",
-    "label_speakers",
     "renumber",
     "split_at_sentences",
 ]
@@ -180,68 +178,6 @@ def fit_words_to_speech(
             segment = replace(segment, words=words, start=min(segment.start, words[0].start))
         out.append(segment)
     return out
-
-
-def _split(segment: Segment, labels: Sequence[int]) -> list[tuple[int, Segment]]:
-    pieces: list[tuple[int, Segment]] = []
-    begin = 0
-    for i in range(1, len(segment.words) + 1):
-        if i == len(segment.words) or labels[i] != labels[begin]:
-            words = segment.words[begin:i]
-            piece = replace(segment, start=words[0].start, end=words[-1].end)
-            pieces.append((labels[begin], replace(piece, words=words, text=_text_of(words))))
-            begin = i
-    return pieces
-
-
-def _smooth(labels: list[int], words: Sequence[Word], min_turn_s: float) -> list[int]:
-    """Give very short runs sandwiched inside one speaker's turn to that speaker."""
-    out = list(labels)
-    i = 0
-    while i < len(out):
-        j = i
-        while j + 1 < len(out) and out[j + 1] == out[i]:
-            j += 1
-        inside = 0 < i and j + 1 < len(out) and out[i - 1] == out[j + 1]
-        if inside and words[j].end - words[i].start < min_turn_s:
-            out[i : j + 1] = [out[i - 1]] * (j + 1 - i)
-        i = j + 1
-    return out
-
-
-def label_speakers(
-    segments: Sequence[Segment], windows: Windows, min_turn_s: float = 0.4
-) -> tuple[list[Segment], tuple[str, ...]]:
-    """Give each word the speaker of the nearest embedding window and split segments.
-
-    Args:
-        segments: Segments in time order.
-        windows: Clustered embedding windows.
-        min_turn_s: Turns shorter than this, inside another speaker's turn, are
-            taken as noise in the embeddings and merged.
-
-    Returns:
-        The segments split at speaker changes, labelled ``SPEAKER_1``... in order of
-        first appearance, and the labels in that order.
-    """
-    words = [w for s in segments for w in s.words]
-    mids = np.array([(w.start + w.end) / 2 for w in words])
-    word_labels = _smooth(list(windows.speaker_at(mids)), words, min_turn_s) if words else []
-    pieces: list[tuple[int, Segment]] = []
-    k = 0
-    for segment in segments:
-        if segment.words:
-            n = len(segment.words)
-            pieces.extend(_split(segment, word_labels[k : k + n]))
-            k += n
-        else:
-            mid = np.array([(segment.start + segment.end) / 2])
-            pieces.append((int(windows.speaker_at(mid)[0]), segment))
-    names: dict[int, str] = {}
-    for cluster, _ in pieces:
-        names.setdefault(int(cluster), f"SPEAKER_{len(names) + 1}")
-    labelled = [replace(seg, speaker=names[int(cluster)]) for cluster, seg in pieces]
-    return labelled, tuple(names.values())
 
 
 _SENTENCE_END = re.compile(r"[.?!][\"')\]]*$")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Protocol
 
 __all__ = [
@@ -51,8 +51,14 @@ class Segment:
         avg_logprob: Whisper's mean log-probability of the segment's tokens.
         no_speech_prob: Whisper's probability that the window held no speech.
         compression_ratio: gzip compression ratio of the text; high values mean loops.
-        flags: Warnings for the reviewer, e.g. ``"repetition"`` or
-            ``"possible-hallucination"``.
+        flags: Warnings for the reviewer, e.g. ``"repetition"``,
+            ``"possible-hallucination"`` or ``"check-speaker"`` (the voice does not
+            settle who said it).
+        speaker_confidence: How much more the segment's voice resembles its speaker
+            than the next most alike speaker (difference of cosine similarities to
+            their average voices, about -1 to 1; near 0, it could be either).
+            ``None`` when speakers were not labelled or only one was found, and in
+            transcripts made before it was measured.
     """
 
     id: int
@@ -65,6 +71,10 @@ class Segment:
     no_speech_prob: float = 0.0
     compression_ratio: float = 0.0
     flags: tuple[str, ...] = ()
+    speaker_confidence: float | None = None
+
+
+_SEGMENT_FIELDS = frozenset(f.name for f in fields(Segment))
 
 
 @dataclass(frozen=True)
@@ -104,11 +114,15 @@ class Transcript:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Transcript:
-        """Build a transcript from :meth:`to_dict` output (or JSON read back)."""
+        """Build a transcript from :meth:`to_dict` output (or JSON read back).
+
+        Transcripts stored by earlier versions load too: fields they lack take their
+        defaults, and fields this version does not know are ignored.
+        """
 
         def seg(d: dict[str, Any]) -> Segment:
             words = tuple(Word(**w) for w in d.get("words", ()))
-            rest = {k: v for k, v in d.items() if k not in ("words", "flags")}
+            rest = {k: v for k, v in d.items() if k in _SEGMENT_FIELDS - {"words", "flags"}}
             return Segment(words=words, flags=tuple(d.get("flags", ())), **rest)
 
         translation = data.get("translation")

@@ -20,10 +20,10 @@ from transcribe.segments import (
     collapse_repetitions,
     fit_words_to_speech,
     flag_hallucinations,
-    label_speakers,
     renumber,
     split_at_sentences,
 )
+from transcribe.speakers import label_speakers
 from transcribe.types import Progress, Segment, TranscribeOptions, Transcript, Word
 
 __all__ = ["WhisperTranscriber", "load_transcriber", "transcribe_file"]
@@ -246,7 +246,7 @@ class WhisperTranscriber:
         speakers: tuple[str, ...] = ()
         if embedder is not None:
             windows = embedder.windows(options.num_speakers, options.max_speakers)
-            segments, speakers = label_speakers(segments, windows)
+            segments, speakers = label_speakers(segments, windows, self.diarisation)
             if translation:
                 translation = _speakers_by_overlap(translation, segments)
         if progress is not None:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from transcribe import Segment, Word
-from transcribe.diarise import Windows
 from transcribe.segments import (
     collapse_repetitions,
     fit_words_to_speech,
     flag_hallucinations,
-    label_speakers,
     split_at_sentences,
 )
 
@@ -60,21 +56,6 @@ def test_text_over_silence_or_with_no_speech_signal_is_flagged() -> None:
     assert out[0].flags == ()
     assert out[1].flags == ("possible-hallucination",)
     assert out[2].flags == ("possible-hallucination",)
-
-
-def test_segments_split_at_speaker_changes_with_labels_in_order_of_appearance() -> None:
-    segment = _segment("hello how are you fine thanks and you", 0.0, step=0.5)
-    centres = np.arange(0.25, 4.0, 0.5)
-    labels = np.array([1, 1, 1, 1, 0, 0, 1, 1])
-    windows = Windows(centres, centres - 0.25, centres + 0.25, labels)
-    pieces, speakers = label_speakers([segment], windows)
-    assert speakers == ("SPEAKER_1", "SPEAKER_2")
-    assert [(p.speaker, p.text) for p in pieces] == [
-        ("SPEAKER_1", "hello how are you"),
-        ("SPEAKER_2", "fine thanks"),
-        ("SPEAKER_1", "and you"),
-    ]
-    assert pieces[1].start == 2.0 and pieces[1].end == 3.0
 
 
 def test_a_word_stretched_across_a_pause_starts_where_speech_resumes() -> None:

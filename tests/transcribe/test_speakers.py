@@ -1,0 +1,132 @@
+"""Speaker labels by sentence, changes inside a sentence only on clear voice evidence."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from transcribe import Segment, Transcript, Word, write_transcript
+from transcribe.diarise import Windows
+from transcribe.speakers import CHECK_SPEAKER, label_speakers
+
+_VOICES = np.eye(4)[:2]  # two voices, far apart
+
+
+def _said(text: str, start: float = 0.0, step: float = 0.4, pause_after: int = -1) -> Segment:
+    """One segment of words ``step`` apart; a 0.5 s pause after word ``pause_after``."""
+    words, clock = [], start
+    for i, token in enumerate(text.split()):
+        words.append(Word(round(clock, 3), round(clock + step * 0.9, 3), f" {token}", 0.9))
+        clock += step + (0.5 if i == pause_after else 0.0)
+    return Segment(-1, words[0].start, words[-1].end, text, words=tuple(words))
+
+
+def _windows(voice_at, end: float, blend: float = 0.0) -> Windows:
+    """Windows of 0.4 s every 0.2 s; ``voice_at(t)`` says whose voice (0 or 1) is at t.
+
+    ``blend`` mixes that much of the other voice in, to make the voices harder to tell.
+    """
+    starts = np.arange(0.0, end, 0.2)
+    centres = starts + 0.2
+    labels = np.array([voice_at(t) for t in centres])
+    embeddings = (1 - blend) * _VOICES[labels] + blend * _VOICES[1 - labels]
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    return Windows(centres, starts, starts + 0.4, labels, embeddings)
+
+
+def _turns(segments: list[Segment]) -> list[tuple[str | None, str]]:
+    return [(s.speaker, s.text) for s in segments]
+
+
+def test_speakers_change_at_sentence_ends_labelled_in_order_of_appearance() -> None:
+    segment = _said("Hello, how are you? Fine thanks. And you?")  # words at 0.4 s steps
+    windows = _windows(lambda t: 0 if 1.6 <= t < 2.4 else 1, end=3.2)
+    pieces, speakers = label_speakers([segment], windows)
+    assert speakers == ("SPEAKER_1", "SPEAKER_2")
+    assert _turns(pieces) == [
+        ("SPEAKER_1", "Hello, how are you?"),
+        ("SPEAKER_2", "Fine thanks."),
+        ("SPEAKER_1", "And you?"),
+    ]
+    assert pieces[1].start == 1.6 and pieces[1].end == pytest.approx(2.36)
+
+
+def test_a_fragment_never_becomes_a_turn_of_its_own() -> None:
+    # The voice seems to change after "Thank": one word is no evidence of a new speaker.
+    segment = _said("Thank you for letting me in.")
+    windows = _windows(lambda t: 1 if t < 0.4 else 0, end=2.4)
+    pieces, speakers = label_speakers([segment], windows)
+    assert _turns(pieces) == [("SPEAKER_1", "Thank you for letting me in.")]
+    assert speakers == ("SPEAKER_1",)
+
+
+def test_a_sentence_with_a_doubtful_change_takes_the_speaker_of_most_of_it() -> None:
+    segment = _said("I spoke to the carer and she will come on Monday.")
+    # The voices either side are alike (cosine distance under 0.1): too close to cut it.
+    windows = _windows(lambda t: 0 if t < 1.6 else 1, end=4.4, blend=0.4)
+    [piece], _ = label_speakers([segment], windows)
+    assert piece.text == segment.text
+    assert piece.speaker == "SPEAKER_1"
+    assert CHECK_SPEAKER in piece.flags  # the reviewer is asked to listen
+
+
+def test_a_clear_change_inside_a_sentence_is_kept_at_the_nearby_pause() -> None:
+    # Whisper ran two people's words into one sentence; the pause is after "carer".
+    segment = _said("I spoke to the carer she will come on Monday.", pause_after=4)
+    windows = _windows(lambda t: 0 if t < 2.1 else 1, end=4.8)
+    pieces, speakers = label_speakers([segment], windows)
+    assert _turns(pieces) == [
+        ("SPEAKER_1", "I spoke to the carer"),
+        ("SPEAKER_2", "she will come on Monday."),
+    ]
+    assert speakers == ("SPEAKER_1", "SPEAKER_2")
+
+
+def test_each_segment_says_how_sure_its_speaker_is() -> None:
+    first = _said("Good morning, thank you for seeing me.")
+    second = _said("You are welcome, come in.", start=3.0)
+    clear = _windows(lambda t: 0 if t < 2.9 else 1, end=5.2)
+    pieces, _ = label_speakers([first, second], clear)
+    assert [p.speaker_confidence for p in pieces] == [pytest.approx(1.0, abs=0.2)] * 2
+    assert all(CHECK_SPEAKER not in p.flags for p in pieces)
+    muddled = _windows(lambda t: 0 if t < 2.9 else 1, end=5.2, blend=0.49)
+    pieces, _ = label_speakers([first, second], muddled)
+    assert all(p.speaker_confidence is not None and p.speaker_confidence < 0.03 for p in pieces)
+    assert all(CHECK_SPEAKER in p.flags for p in pieces)
+
+
+def test_with_one_voice_there_is_no_confidence_to_give() -> None:
+    segment = _said("Just me talking today.")
+    windows = _windows(lambda t: 0, end=2.0)
+    [piece], speakers = label_speakers([segment], windows)
+    assert speakers == ("SPEAKER_1",)
+    assert piece.speaker_confidence is None and piece.flags == ()
+
+
+def test_transcripts_stored_before_speaker_confidence_still_load() -> None:
+    stored = {
+        "segments": [
+            {"id": 0, "start": 0.0, "end": 1.0, "text": "Hello.", "speaker": "SPEAKER_1",
+             "words": [{"start": 0.0, "end": 1.0, "text": " Hello.", "probability": 0.9}],
+             "avg_logprob": -0.2, "no_speech_prob": 0.01, "compression_ratio": 1.0,
+             "flags": []},
+        ],
+        "language": "en", "duration": 1.0, "model": "base",
+    }  # fmt: skip
+    transcript = Transcript.from_dict(stored)
+    assert transcript.segments[0].speaker_confidence is None
+    assert transcript.segments[0].text == "Hello."
+    # A field from a later version is ignored rather than refused.
+    stored["segments"][0]["speaker_gender"] = "unknown"  # type: ignore[index]
+    assert Transcript.from_dict(stored) == transcript
+
+
+def test_speaker_confidence_and_its_flag_round_trip_through_json() -> None:
+    segment = Segment(0, 0.0, 1.0, "Hello.", "SPEAKER_2", (Word(0.0, 1.0, " Hello.", 0.9),),
+                      flags=(CHECK_SPEAKER,), speaker_confidence=0.012)  # fmt: skip
+    transcript = Transcript((segment,), "en", 1.0, "base", speakers=("SPEAKER_2",))
+    again = Transcript.from_dict(json.loads(write_transcript(transcript, "json")))
+    assert again == transcript
+    assert again.segments[0].speaker_confidence == 0.012
