@@ -82,6 +82,31 @@ ROLE_ROUTES = {
         "manager": 403,
         "admin": 302,
     },
+    "GET /admin/api-tokens": {
+        "social_worker": 403,
+        "practitioner": 403,
+        "manager": 403,
+        "admin": 200,
+    },
+    # The API takes bearer tokens only: a signed-in session opens none of it.
+    "GET /api/v1/notes": {
+        "social_worker": 401,
+        "practitioner": 401,
+        "manager": 401,
+        "admin": 401,
+    },
+    "GET /api/v1/notes/{note}": {
+        "social_worker": 401,
+        "practitioner": 401,
+        "manager": 401,
+        "admin": 401,
+    },
+    "JSON /api/v1/notes/{note}/imported": {
+        "social_worker": 401,
+        "practitioner": 401,
+        "manager": 401,
+        "admin": 401,
+    },
 }
 
 
@@ -110,7 +135,12 @@ def test_every_route_answers_every_role_in_every_team_as_the_policy_says(
     owner, recording_id = drafted
     _, work, draft, _ = state(svc, recording_id)
     flagged = next(i for i, item in work["items"].items() if item["flagged"])
-    ids = {"id": recording_id, "item": flagged, "section": draft["sections"][0]["key"]}
+    ids = {
+        "id": recording_id,
+        "item": flagged,
+        "section": draft["sections"][0]["key"],
+        "note": state(svc, recording_id)[3].id,
+    }
     browsers = {"owner": owner}
     for name, (role, team, is_owner) in VIEWERS.items():
         if not is_owner:
@@ -174,6 +204,13 @@ def test_an_admin_moving_a_user_to_another_team_changes_what_they_see(
     with svc.engine.connect() as conn:
         actions = conn.execute(sa.select(db.audit_log.c.action)).scalars().all()
     assert "user_update" in actions
+
+
+def test_every_api_route_is_in_the_matrix(app):
+    listed = {route.split(" ", 1)[1].replace("{note}", "<note_id>") for route in ROLE_ROUTES}
+    api_rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/")}
+    # The OpenAPI description is public; every other API route must be checked above.
+    assert api_rules - {"/api/v1/openapi.json"} <= listed
 
 
 def test_a_manager_sees_only_their_teams_in_the_audit_trail(svc, login_as, drafted):
