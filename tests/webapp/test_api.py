@@ -199,7 +199,7 @@ def test_marking_imported_is_idempotent_audited_and_refused_to_a_read_only_token
     assert importer.mark(notes["South"]).status_code == 404
 
 
-def test_every_call_is_audited_under_the_token_id_and_never_the_token(api, notes, svc):
+def test_every_call_is_audited_under_the_token_id_and_never_the_token(api, notes, svc, login_as):
     client = api(("North",))
     token_id = _token_id(svc, client.token)
     client.get("/api/v1/notes")
@@ -220,6 +220,12 @@ def test_every_call_is_audited_under_the_token_id_and_never_the_token(api, notes
         stored = conn.execute(sa.select(db.api_tokens.c.token_sha256)).scalars().all()
     assert secret not in dumped and client.token not in dumped
     assert hashlib.sha256(client.token.encode()).hexdigest() in stored
+    # A manager sees the API's reads of their team's notes, in words, and no other team's.
+    north = login_as("manager", team="North").get("/oversight/audit").get_data(as_text=True)
+    assert "fetched the approved note through the API" in north
+    assert "case CR-North-1" in north and f"API token {token_id}" in north
+    south = login_as("manager", team="South").get("/oversight/audit").get_data(as_text=True)
+    assert "fetched the approved note through the API" not in south
 
 
 def _token_id(svc, token):

@@ -91,6 +91,12 @@ AUDIT_WORDS = {
     "audit_view": "looked at the audit trail",
     "dashboard_view": "looked at the team dashboard",
     "oversight_note_view": "looked at how a note was reviewed",
+    "api_notes_list": "listed approved notes through the API",
+    "api_note_fetch": "fetched the approved note through the API",
+    "api_note_imported": "marked the note imported through the API",
+    "api_refused": "was refused by the API",
+    "api_token_create": "made an API token",
+    "api_token_revoke": "revoked an API token",
 }
 
 
