@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from policies.errors import ModelUnavailable
+from summarise.served import ServedDrafter
 
 __all__ = [
     "DEFAULT_GGUF",
@@ -199,15 +200,33 @@ class LlamaCppDrafter:
         device: Always ``"cpu"``.
     """
 
-    def __init__(self, path: Path, sha256: str, threads: int | None = None, context: int = 4096):
+    def __init__(
+        self,
+        path: Path,
+        sha256: str,
+        threads: int | None = None,
+        context: int = 4096,
+        lookup: int | None = None,
+    ):
         from llama_cpp import Llama
 
         self._lock = threading.Lock()
+        self.lookup = _lookup_tokens() if lookup is None else lookup
+        draft_model = None
+        if self.lookup > 0:
+            # A write-up repeats much of what was said, so tokens guessed by matching the
+            # prompt are checked in one pass (as cheap as one token on a CPU, whose
+            # decoding waits on memory) and kept when the model agrees: greedy output
+            # stays the model's own.
+            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+            draft_model = LlamaPromptLookupDecoding(num_pred_tokens=self.lookup)
         self._llama = Llama(
             model_path=str(path),
             n_ctx=context,
             n_threads=threads or max(1, os.cpu_count() or 1),
             verbose=False,
+            draft_model=draft_model,
         )
         self.name = path.name
         self.sha256 = sha256
@@ -226,6 +245,33 @@ class LlamaCppDrafter:
         return content if isinstance(content, str) else ""
 
 
+def _lookup_tokens() -> int:
+    """Tokens guessed from the prompt a step (``$CARENOTES_LLM_LOOKUP``; 0 turns it off)."""
+    raw = os.environ.get("CARENOTES_LLM_LOOKUP", str(DEFAULT_LOOKUP_TOKENS))
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        raise ModelUnavailable(
+            f"CARENOTES_LLM_LOOKUP is '{raw}'; give a whole number of tokens (0 turns it off)."
+        ) from None
+
+
+#: Tokens llama.cpp guesses from the prompt a step (prompt-lookup decoding).
+DEFAULT_LOOKUP_TOKENS = 0
+
+
+def _served(url: str, model: str) -> ServedDrafter:
+    raw = os.environ.get("CARENOTES_LLM_TIMEOUT", "120")
+    try:
+        timeout = float(raw)
+    except ValueError:
+        raise ModelUnavailable(f"CARENOTES_LLM_TIMEOUT is '{raw}'; give seconds.") from None
+    api_key = os.environ.get("CARENOTES_LLM_API_KEY", "")
+    drafter = ServedDrafter(url, model, timeout=timeout, api_key=api_key)
+    logger.info("drafting with the model server %s", drafter.name)
+    return drafter
+
+
 def _resolve_model_path(model: str | Path | None) -> Path:
     from summarise.packaged import DEFAULT_LANGUAGE_MODEL, PACKAGED_MODELS, prepare_language_model
 
@@ -240,8 +286,11 @@ def _llama_cpp_available() -> bool:
 
 
 def load_drafter(
-    model: str | Path | None = None, device: str = "auto", backend: str | None = None
-) -> TransformersDrafter | LlamaCppDrafter:
+    model: str | Path | None = None,
+    device: str = "auto",
+    backend: str | None = None,
+    url: str | None = None,
+) -> TransformersDrafter | LlamaCppDrafter | ServedDrafter:
     """Load the language model used to draft notes.
 
     Args:
@@ -252,6 +301,10 @@ def load_drafter(
         backend: ``"llama.cpp"`` or ``"transformers"``; by default llama.cpp for a GGUF
             file on the CPU when it is installed, transformers otherwise. Defaults to
             ``$CARENOTES_LLM_BACKEND`` if set.
+        url: The base URL of an OpenAI-compatible chat endpoint on the council's own
+            model server (``http://gpu-server:8000/v1``); ``model`` is then the model's
+            name on that server. Defaults to ``$CARENOTES_LLM_URL`` if set
+            (``$CARENOTES_LLM_TIMEOUT`` seconds a reply, ``$CARENOTES_LLM_API_KEY``).
 
     Returns:
         The loaded drafter.
@@ -261,6 +314,9 @@ def load_drafter(
             to provide one.
     """
     _offline()
+    url = os.environ.get("CARENOTES_LLM_URL", "") if url is None else url
+    if url:
+        return _served(url, str(model or os.environ.get("CARENOTES_LLM_MODEL") or ""))
     path = _resolve_model_path(model)
     if not path.exists():
         raise ModelUnavailable(

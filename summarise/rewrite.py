@@ -15,6 +15,7 @@ import zlib
 from dataclasses import dataclass
 
 from summarise.grounding import critical_terms
+from summarise.served import ModelServerUnavailable
 from summarise.text import british_spelling, content_words
 from summarise.types import NoteDrafter
 
@@ -159,6 +160,8 @@ def rewrite_statement(
         max_new_tokens = min(80, 2 * len(utterance.split()) + 16)
     try:
         reply = drafter.generate(_messages(speaker, utterance), max_new_tokens=max_new_tokens)
+    except ModelServerUnavailable:
+        raise  # the server is down: fail the job so it is retried, not drafted without it
     except Exception as exc:  # noqa: BLE001 - a broken model must not break the draft
         logger.warning("language model call failed: %s", type(exc).__name__)
         return Rewrite(None, "model-error")

@@ -603,7 +603,8 @@ def _run_claimed(svc: Services, job: Any, worker_id: str) -> int | None:
         logger.warning("job %s: lease lost; another worker carries on", job.id)
     except CarenotesError as exc:
         logger.info("job %s failed: %s", job.id, type(exc).__name__)
-        _fail(svc, job, worker_id, str(exc), retry=False)
+        # A model server that is down may be back soon; anything else will fail again.
+        _fail(svc, job, worker_id, str(exc), retry=bool(getattr(exc, "retryable", False)))
     except Exception as exc:  # a bug or a crash in a model: keep the worker alive
         logger.exception("job %s failed unexpectedly", job.id)
         _fail(

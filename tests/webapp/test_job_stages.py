@@ -174,3 +174,32 @@ def test_a_dictation_is_drafted_as_the_workers_own_account(make_app, sqlite_url,
     assert renamed.status_code == 200, renamed.get_data(as_text=True)
     texts = " ".join(renamed.get_json()["items"].values())
     assert "Sam said" in texts and "social worker" not in texts.lower()
+
+
+def test_a_model_server_that_is_down_queues_the_draft_again_with_the_reason(
+    make_app, database_url, login_as, data_dir, web
+):
+    import socket
+
+    from summarise.served import ServedDrafter
+
+    with socket.socket() as probe:  # a port on this machine that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = make_app(
+        database_url,
+        DRAFTER=ServedDrafter(f"http://127.0.0.1:{port}/v1", "qwen2.5-7b", timeout=5),
+        DRAFT_MODE="write",
+    )
+    svc = app.extensions["carenotes"]  # the same database and store as login_as's app
+    worker = login_as("social_worker")
+    recording_id = _upload(web, worker, data_dir)
+    assert run_one_job(svc) is not None  # transcribed
+    assert run_one_job(svc) is not None  # drafting: the server does not answer
+    with svc.engine.connect() as conn:
+        job = conn.execute(sa.select(db.jobs).where(db.jobs.c.kind == "draft")).one()
+    assert job.state == "queued"  # tried again, not failed for good
+    assert "cannot reach the model server" in job.error
+    assert _recording(svc).status != "failed"
+    status = worker.get(f"/recordings/{recording_id}/status").get_json()
+    assert status["kind"] == "draft"
