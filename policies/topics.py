@@ -15,7 +15,7 @@ from pathlib import Path
 from policies.errors import PolicyError
 from policies.templates import default_policy_dir, read_toml
 
-__all__ = ["DETECTORS", "Topic", "load_topics", "match_topics"]
+__all__ = ["DETECTORS", "Topic", "load_ordinary", "load_topics", "match_topics"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +55,17 @@ class Topic:
         terms: Words or phrases, matched case-insensitively at word starts
             (``"suicid"`` matches "suicide" and "suicidal").
         detector: Name of a built-in detector from :data:`DETECTORS`, or ``""``.
+        examples: Sentences that say something of this topic in other words than its
+            terms ("I went down in the kitchen" for falls). A statement close enough in
+            meaning to one of them is flagged too, so that a risk put in everyday words
+            is not missed.
     """
 
     key: str
     title: str
     terms: tuple[str, ...] = ()
     detector: str = ""
+    examples: tuple[str, ...] = ()
 
     def matches(self, text: str) -> bool:
         """Return whether ``text`` touches this topic."""
@@ -117,6 +122,11 @@ def load_topics(path: str | Path | None = None) -> tuple[Topic, ...]:
             raise PolicyError(
                 f"{where}: field 'detector' is '{detector}'; use one of {', '.join(DETECTORS)}."
             )
+        examples = entry.get("examples", [])
+        if not isinstance(examples, list) or not all(
+            isinstance(e, str) and e.strip() for e in examples
+        ):
+            raise PolicyError(f"{where}: field 'examples' must be a list of sentences.")
         if not terms and not detector:
             raise PolicyError(f"{where}: give 'terms' or a 'detector'.")
         if any(t.key == key for t in topics):
@@ -127,10 +137,34 @@ def load_topics(path: str | Path | None = None) -> tuple[Topic, ...]:
                 title=title.strip(),
                 terms=tuple(t.lower() for t in terms),
                 detector=detector,
+                examples=tuple(e.strip() for e in examples),
             )
         )
     logger.info("loaded %d high-stakes topics from %s", len(topics), source)
     return tuple(topics)
+
+
+def load_ordinary(path: str | Path | None = None) -> tuple[str, ...]:
+    """Load the everyday sentences that touch no topic (the ``[ordinary]`` table).
+
+    A statement is flagged by meaning only when it is closer to one of a topic's
+    examples than to all of these.
+
+    Args:
+        path: A topics TOML file; defaults as for :func:`load_topics`.
+
+    Returns:
+        The sentences; empty when the file has no ``[ordinary]`` table.
+
+    Raises:
+        PolicyError: Naming the file and field at fault.
+    """
+    source = Path(path) if path is not None else default_policy_dir() / "topics.toml"
+    table = read_toml(source).get("ordinary", {})
+    examples = table.get("examples", []) if isinstance(table, dict) else None
+    if not isinstance(examples, list) or not all(isinstance(e, str) and e for e in examples):
+        raise PolicyError(f"{source}: field 'ordinary.examples' must be a list of sentences.")
+    return tuple(e.strip() for e in examples)
 
 
 def match_topics(text: str, topics: tuple[Topic, ...]) -> tuple[str, ...]:

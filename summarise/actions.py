@@ -7,11 +7,18 @@ from dataclasses import dataclass
 
 from summarise.text import british_spelling, third_person
 
-__all__ = ["ActionParts", "action_clauses", "extract_action", "is_action"]
+__all__ = [
+    "ActionParts",
+    "action_clauses",
+    "extract_action",
+    "is_action",
+    "imperative_action",
+    "requested_action",
+    "restates_request",
+]
 
 _CUE = re.compile(
     r"\b(?:i'll|i will|we'll|we will|you'll|you will|i'm going to|we're going to|"
-    r"i'd like to|i would like to|i want to|"
     r"you're going to|i am going to|we are going to|going to (?:order|refer|schedule|"
     r"send|call|book|arrange|start|increase|decrease|prescribe|check|see|ring|visit|"
     r"contact)|let's|let us|i want you to|i'd like you to|i would like you to|"
@@ -37,7 +44,8 @@ _WHEN = re.compile(
     re.IGNORECASE,
 )
 _WHO = [
-    (re.compile(r"^(?:i'll|i will|i'm going to|i am going to|i'd like to|i want to|i need to)\b",
+    (re.compile(r"^(?:i'll|i will|i'm going to|i am going to|i'd (?:also )?like to|"
+                r"i would (?:also )?like to|i (?:also )?want to|i need to)\b",
                 re.IGNORECASE), "speaker"),
     (re.compile(r"^(?:we'll|we will|we're going to|we are going to|let's|let us|we need to)\b",
                 re.IGNORECASE), "both"),
@@ -67,6 +75,7 @@ _CLAUSE_BREAK = re.compile(
     r"i'm going to|we're going to)\b)|;\s+",
     re.IGNORECASE,
 )
+_REASON = re.compile(r",\s+(?:because|so that|so|which|in case|just so)\s+", re.IGNORECASE)
 _FILLER_LEAD = re.compile(r"^(?:also|just|then|as well|too|definitely|probably)\s+", re.I)
 
 
@@ -79,9 +88,25 @@ def action_clauses(sentence: str) -> list[str]:
     return [p for p in parts if is_action(p)] or [sentence]
 
 
-def is_action(text: str) -> bool:
-    """Return whether an utterance sounds like an agreed action or plan."""
-    return _CUE.search(text) is not None
+# "I'd like to", "I want to": a plan when the professional says it ("I'd like to offer
+# you a carer's assessment"), a wish when the person does ("I want to wash myself").
+_INTENT = re.compile(
+    r"\b(?:i'd (?:also |really )?like to|i would (?:also |really )?like to|i (?:also )?want to)\b",
+    re.IGNORECASE,
+)
+
+
+def is_action(text: str, *, intent: bool = True) -> bool:
+    """Return whether an utterance sounds like an agreed action or plan.
+
+    Args:
+        text: The utterance.
+        intent: Whether "I'd like to" and "I want to" state a plan (they do from a
+            professional; from the person they state a wish, which is not an action).
+    """
+    if _CUE.search(text) is not None:
+        return True
+    return intent and _INTENT.search(text) is not None
 
 
 def extract_action(text: str, speaker: str, other: str) -> ActionParts | None:
@@ -95,9 +120,10 @@ def extract_action(text: str, speaker: str, other: str) -> ActionParts | None:
     Returns:
         The parts, or ``None`` if no action is found.
     """
-    match = _CUE.search(text)
-    if match is None:
+    cues = [m for m in (_CUE.search(text), _INTENT.search(text)) if m is not None]
+    if not cues:
         return None
+    match = min(cues, key=lambda m: m.start())
     clause = text[match.start() :]
     # Keep the clause's own subject when it starts just before the cue ("i'll", "you'll").
     who = "Not stated"
@@ -110,6 +136,8 @@ def extract_action(text: str, speaker: str, other: str) -> ActionParts | None:
             break
     what = re.split(r"(?<=[.?!])\s", what.strip())[0].strip(" ,.?!")
     what = _FILLER_LEAD.sub("", what)
+    what = _REASON.split(what, maxsplit=1)[0]  # "…, because three days at work is a lot"
+    what = re.sub(r",\s+(?-i:[A-Z][a-z'-]+)$", "", what)  # a name said last: ", Priya"
     when = _WHEN.search(what)
     by_when = when.group(0) if when else None
     what = third_person(what, other)
@@ -117,3 +145,94 @@ def extract_action(text: str, speaker: str, other: str) -> ActionParts | None:
         return None
     what = british_spelling(what[0].upper() + what[1:])
     return ActionParts(who=who[0].upper() + who[1:], what=what, by_when=by_when)
+
+
+# "Could you ring the surgery?", "Would you be willing to go to the bank…?",
+# "Are you happy to keep the diary?": a request of the person spoken to, which becomes
+# theirs to do once they accept it.
+_ASKED = re.compile(
+    r"^(?:(?:and|so|right|okay|ok|then|also|now)[, ]+)*(?:[A-Z][a-z'-]+,\s+)?"
+    r"(?:(?:could|can|would|will) you"
+    r"(?: please)?(?: be (?:willing|able|happy) to)?|are you (?:happy|willing|ok|okay|able)"
+    r" to|would you mind)\s+(?P<what>[^?]+)\?$",
+    re.IGNORECASE,
+)
+# Requests for information or for the visit itself, not actions.
+_NOT_TASKS = re.compile(
+    r"^(?:tell|show|talk|start|explain|describe|remember|say|think of|hear|see|manage|"
+    r"give me|walk me|go through|let me|repeat|read|spell|confirm|help me understand|"
+    r"like|imagine|recall|understand)\b",
+    re.IGNORECASE,
+)
+_ACCEPTED = re.compile(
+    r"^(?:yes|yeah|yep|aye|i will|i'll|i can(?!'t|not)|i could|ok|okay|of course|sure|fine|"
+    r"will do|no problem|no worries|that's fine|course|definitely|absolutely|certainly|"
+    r"happy to|i don't mind|we will|we'll|we can(?!'t|not))\b",
+    re.IGNORECASE,
+)
+# Where a request's reason or aside begins: ", so I can chase the police".
+_AFTERTHOUGHT = re.compile(
+    r",?\s+(?:so that|so|because|as|which|one that|just so|in case)\s+", re.IGNORECASE
+)
+_OBJECT_WORDS = re.compile(r"\b(?:them|that|it|this|him|her|those|you)\b", re.IGNORECASE)
+
+
+def requested_action(question: str, reply: str, asker: str) -> tuple[str, str | None] | None:
+    """What someone agreed to do when asked: ``(what, by when)``, or ``None``.
+
+    Args:
+        question: The last sentence of the request ("Would you book a GP appointment
+            about your back?").
+        reply: The answer given by the person asked.
+        asker: How the note names whoever asked (for "me" in the request).
+    """
+    found = _ASKED.match(question.strip())
+    if found is None:
+        return None
+    what = _AFTERTHOUGHT.split(found.group("what"), maxsplit=1)[0].strip(" ,")
+    if _NOT_TASKS.match(what) or len(what.split()) < 2:
+        return None
+    answer = reply.strip()
+    if not _ACCEPTED.match(answer):
+        return None
+    for pattern, repl in (
+        (r"\byourself\b", "themselves"),
+        (r"\byour\b", "their"),
+        (r"\byou\b", "them"),
+        (r"\bmyself\b", asker),
+        (r"\bmy\b", asker + "'s"),
+        (r"\bme\b", asker),
+        (r"\bi\b", asker),
+    ):
+        what = re.sub(pattern, repl, what, flags=re.IGNORECASE)
+    when = _WHEN.search(what) or _WHEN.search(answer)
+    what = british_spelling(what[0].upper() + what[1:])
+    return what, when.group(0) if when else None
+
+
+def restates_request(what: str) -> bool:
+    """Whether an action said in reply to a request only restates it ("ring them")."""
+    words = [w for w in re.findall(r"[a-z']+", _WHEN.sub("", what).lower())]
+    left = [w for w in words if not _OBJECT_WORDS.fullmatch(w)]
+    return bool(_OBJECT_WORDS.search(what)) and len(left) <= 3
+
+
+# "And report it to Action Fraud too": a professional telling someone what to do.
+_IMPERATIVE = re.compile(
+    r"^(?:(?:and|also|then|just|please|so)[, ]+)*(?P<what>(?:report|ring|call|phone|"
+    r"contact|email|text|write to|book|send|bring|keep (?!going\b)|check|lock|wear|move|"
+    r"ask|get in touch|make sure|go to|take (?!a seat|your time|care)|put in|fill in|"
+    r"apply|register|cancel|change|stop|start|carry on|tell (?!me\b|us\b))\b.*)$",
+    re.IGNORECASE,
+)
+
+
+def imperative_action(sentence: str) -> str | None:
+    """What an imperative sentence tells someone to do ("Report it to Action Fraud"), or
+    ``None`` when the sentence is no instruction."""
+    found = _IMPERATIVE.match(sentence.strip())
+    if found is None or sentence.rstrip().endswith("?"):
+        return None
+    what = found.group("what").strip(" ,.!")
+    what = re.sub(r"\s+(?:too|as well)$", "", what, flags=re.IGNORECASE)
+    return what if len(what.split()) >= 3 else None

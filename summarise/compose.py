@@ -17,12 +17,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from policies.templates import Template, TemplateSection
-from policies.topics import Topic, match_topics
-from summarise.actions import action_clauses, extract_action, is_action
-from summarise.grounding import check_grounding, similarities
+from policies.topics import Topic, load_ordinary, match_topics
+from summarise.actions import (
+    action_clauses,
+    extract_action,
+    imperative_action,
+    is_action,
+    requested_action,
+    restates_request,
+)
+from summarise.grounding import check_grounding, similarities, topics_by_meaning
 from summarise.people import Cast, Person, cast_of
 from summarise.text import clean_utterance, content_words, split_sentences
 from summarise.types import Action, Citation, DraftSection, NoteDrafter, Progress, Statement
@@ -103,9 +111,20 @@ def _owner_name(vocative: str, cast: Cast) -> str:
 def _actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action, Segment]]:
     found: list[tuple[Action, Segment]] = []
     seen: list[set[str]] = []
+    # The action someone accepted when asked, by the index of their reply.
+    accepted: dict[int, Action] = {}
     for index, segment in enumerate(segments):
         speaker = cast.person(segment.speaker)
         other = _addressee(cast, segments, index)
+        request = accepted.get(index)
+        if request is not None:
+            words = content_words(request.what)
+            if not any(len(words & s) >= 0.8 * max(1, len(words)) for s in seen):
+                seen.append(words)
+                found.append((request, segment))
+        asked = _accepted_request(segments, index, cast)
+        if asked is not None:
+            accepted[index + 1] = asked
         for raw in split_sentences(segment.text):
             sentence = clean_utterance(raw)
             if not sentence or is_social_housekeeping(sentence):
@@ -122,7 +141,13 @@ def _actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action, Segm
                 if _REQUEST.match(sentence):
                     sentence = _REQUEST.sub("you'll ", sentence)
                 sentence = sentence.rstrip("?")
-            if sentence.endswith("?") or not is_action(sentence):
+            told = imperative_action(sentence) if speaker.professional else None
+            if told is not None and not is_action(sentence):
+                # An instruction goes to whoever the last action in this turn was for.
+                same_turn = [a for a, seg in found if seg.id == segment.id]
+                owner = same_turn[-1].who if same_turn else owner
+                sentence = "you'll " + told
+            if sentence.endswith("?") or not is_action(sentence, intent=speaker.professional):
                 continue
             for clause in action_clauses(sentence):
                 if vocative and clause.lower().startswith("the "):
@@ -130,6 +155,15 @@ def _actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action, Segm
                 parts = extract_action(clause, speaker.name, owner)
                 if parts is None or len(parts.what.split()) < 3 or _VAGUE.match(parts.what):
                     continue
+                if request is not None and restates_request(parts.what):
+                    continue  # "I'll ring them on Monday": the request just accepted
+                if found and restates_request(parts.what):
+                    last, last_segment = found[-1]
+                    if last.who == parts.who and segment.id - last_segment.id <= 2:
+                        # "…ring the bank. Ring them first thing tomorrow": one action.
+                        if not last.by_when and parts.by_when:
+                            found[-1] = (replace(last, by_when=parts.by_when), last_segment)
+                        continue
                 if _DANGLING.search(parts.what):
                     continue  # a clause cut off mid-thought is not an action
                 words = content_words(parts.what)
@@ -139,6 +173,32 @@ def _actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action, Segm
                 action = Action(parts.who, parts.what, parts.by_when, (_citation(segment),))
                 found.append((action, segment))
     return found
+
+
+def _states_action(sentence: str, professional: bool) -> bool:
+    """Whether a sentence is written up as an action rather than as a statement."""
+    if is_action(sentence, intent=professional):
+        return True
+    return professional and imperative_action(sentence) is not None
+
+
+def _accepted_request(segments: Sequence[Segment], index: int, cast: Cast) -> Action | None:
+    """The action asked of someone at ``index`` that they accept in the next reply."""
+    if index + 1 >= len(segments):
+        return None
+    segment, reply = segments[index], segments[index + 1]
+    if not reply.speaker or reply.speaker == segment.speaker:
+        return None
+    sentences = split_sentences(segment.text)
+    if not sentences:
+        return None
+    asker = cast.person(segment.speaker).name
+    found = requested_action(clean_utterance(sentences[-1]), reply.text, asker)
+    if found is None:
+        return None
+    what, by_when = found
+    owner = cast.person(reply.speaker).name
+    return Action(owner, what, by_when, (_citation(segment), _citation(reply)))
 
 
 def _quote(section: TemplateSection, template: Template, cast: Cast,
@@ -202,11 +262,19 @@ def compose_sections(
     cast = cast_of(transcript, participants, template.person)
     segments = transcript.segments
     written, calls, accepted = write_statements(
-        segments, cast, drafter, is_action, lambda f: report(0.05 + 0.8 * f)
+        segments,
+        cast,
+        drafter,
+        _states_action,
+        lambda f: report(0.05 + 0.8 * f),
     )
     flag_topics = tuple(t for t in topics if t.key not in _RISK_TOPICS_EXCLUDED)
     prose = [s for s in template.sections if s.style != "actions"]
-    placed = _place(written, template, prose, embedder, flag_topics, transcript, long_visit_words)
+    # Risks said in everyday words, by meaning: flagged, and leaning to the risks section.
+    meaning = topics_by_meaning(embedder, [w.text for w in written], flag_topics, load_ordinary())
+    by_meaning = {id(w): keys for w, keys in zip(written, meaning, strict=True)}
+    placed = _place(written, template, prose, embedder, flag_topics, transcript,
+                    long_visit_words, by_meaning)  # fmt: skip
     report(0.9)
     actions = _actions(segments, cast)
     pairs: list[tuple[str, str]] = []
@@ -242,6 +310,7 @@ def compose_sections(
                 flags = check.flags
                 if not w.by_model:  # the speaker's own words: supported by construction
                     flags = tuple(f for f in flags if f != "unsupported")
+                flags += tuple(f"high-stakes:{k}" for k in by_meaning[id(w)])
                 flags += _confidence_flags(w.text, w.segments)
                 statements.append(Statement(
                     id=f"{section.key}-{n}",
@@ -266,6 +335,7 @@ def _place(
     topics: tuple[Topic, ...],
     transcript: Transcript,
     long_visit_words: int,
+    by_meaning: dict[int, tuple[str, ...]],
 ) -> dict[str, list[Written]]:
     """Give each statement its section, best match first, within each section's cap."""
 
@@ -287,7 +357,7 @@ def _place(
     for i in order:
         w = written[i]
         row = scores[i].copy()
-        if risky and match_topics(w.text, topics):
+        if risky and (match_topics(w.text, topics) or by_meaning.get(id(w))):
             for r in risky:
                 row[r] += _RISK_LEAN
         ranked = sorted(range(len(prose)), key=lambda j: -float(row[j]))

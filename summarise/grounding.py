@@ -20,6 +20,7 @@ __all__ = [
     "check_grounding",
     "critical_terms",
     "similarities",
+    "topics_by_meaning",
 ]
 
 #: Statements scoring below this are flagged ``"unsupported"``.
@@ -228,3 +229,55 @@ def check_grounding(
     topic_keys = match_topics(claims, tuple(topics))
     flags.extend(f"high-stakes:{k}" for k in topic_keys)
     return Grounding(round(support, 3), round(similarity, 3), missing, tuple(flags))
+
+
+#: A statement this close in meaning to one of a topic's examples may touch the topic.
+TOPIC_SIMILARITY = 0.55
+#: ...and must be closer to it, by this much, than to any everyday sentence.
+TOPIC_MARGIN = 0.05
+
+
+def topics_by_meaning(
+    embedder: Any,
+    texts: Sequence[str],
+    topics: Sequence[Topic],
+    ordinary: Sequence[str] = (),
+    threshold: float = TOPIC_SIMILARITY,
+    margin: float = TOPIC_MARGIN,
+) -> list[tuple[str, ...]]:
+    """The topics each text touches by meaning: close to one of the topic's examples.
+
+    This finds a risk put in everyday words that no term of the topic matches ("my
+    nephew helps himself to my purse"). Sentence embeddings also find everyday talk
+    close to a risk ("his tablets are four times a day" near "he forgets his tablets"),
+    so a text counts only when it is nearer the topic's example than any of the
+    ``ordinary`` sentences. The reporting frame ("Mrs Patel said that") is left out.
+
+    Args:
+        embedder: A sentence-embedding model.
+        texts: Statements.
+        topics: Topics; those without examples are not matched this way.
+        ordinary: Everyday sentences that touch no topic (``policies.load_ordinary()``).
+        threshold: Cosine similarity at or above which a text may touch a topic.
+        margin: How much nearer a topic's example than any everyday sentence it must be.
+
+    Returns:
+        The keys of the topics each text touches, one tuple per text.
+    """
+    examples = [(t.key, e) for t in topics for e in t.examples]
+    if not texts or not examples:
+        return [() for _ in texts]
+    n = len(texts)
+    vectors = embedder.encode(
+        [_claims(t) for t in texts] + [e for _k, e in examples] + list(ordinary),
+        batch_size=32, normalize_embeddings=True, convert_to_numpy=True,
+        show_progress_bar=False,
+    )  # fmt: skip
+    scores = vectors[:n] @ vectors[n : n + len(examples)].T
+    everyday = (vectors[:n] @ vectors[n + len(examples) :].T).max(axis=1) if ordinary else None
+    found: list[tuple[str, ...]] = []
+    for i, row in enumerate(scores):
+        floor = threshold if everyday is None else max(threshold, float(everyday[i]) + margin)
+        keys = [key for (key, _e), score in zip(examples, row, strict=True) if score >= floor]
+        found.append(tuple(dict.fromkeys(keys)))
+    return found

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from summarise.grounding import critical_terms
 from summarise.people import Cast, Person
 from summarise.rewrite import MARKUP
+from summarise.served import ModelServerUnavailable
 from summarise.text import british_spelling, clean_utterance, content_words, split_sentences
 from summarise.types import NoteDrafter
 from transcribe.types import Segment
@@ -67,6 +68,23 @@ _THANKS = re.compile(r"^(?:thank(?:s| you)\b.*|that would be \w+|that must (?:be
                      r"that's (?:great|lovely|wonderful|kind|really helpful)|"
                      r"(?:yes|yeah|no|okay|ok|right|sure|fine|great|lovely)[.!]?)[.!]?$",
                      re.IGNORECASE)  # fmt: skip
+# Greetings, introductions, the tea and the worker's words of support: how the visit
+# went, not what it found. The note's heading records who was present.
+_CHAT = re.compile(
+    r"^(?:(?:and|so|well|oh|right)[, ]+)*(?:"
+    r"(?:good (?:morning|afternoon|evening)|hello|hiya|hi)\b|"
+    r"(?:i'm|i am|my name is) (?-i:[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?)(?:[,.!]|$| from\b)|"
+    r"(?:i'd|i would) love (?:one|a cup)|milk,? (?:no|two|one) sugar|"
+    r"(?:i'm|i am) (?:so |really |very |ever so )?sorry (?:to hear|that|about|for)\b|"
+    r"(?:that|those) (?:all )?sounds?\b|it sounds like\b|"
+    r"that must (?:be|have been)\b|that makes (?:sense|a lot of sense)\b|"
+    r"you did (?:exactly )?the right thing\b|it happens to (?:a lot of|lots of|many) people\b|"
+    r"(?:that's|that is|that would be) (?:really |very |so )?(?:important|understandable|"
+    r"helpful|useful|good|great|brilliant|lovely|fine|ok|okay|all right)(?:[.!]?$|,? thank)|"
+    r"(?:brilliant|lovely|great|perfect|wonderful|excellent|fantastic)[.!]?$|"
+    r"thank you for (?:telling|sharing|being|explaining|talking)\b)",
+    re.IGNORECASE,
+)
 _THINKING = re.compile(
     r"\b(?:let me|i think|as an ai|i cannot|i can't help|i'm sorry|here is|here are|here's|"
     r"rewrite|rewritten|third person|british english|case note|the reply|the question|"
@@ -79,6 +97,7 @@ _GREETING = re.compile(
     re.IGNORECASE,
 )
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|me|my|mine|myself|we|we're|our|us)\b")
+_SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|yourselves)\b", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:[-*•]+|\d+[.)]|\(?[a-z]\))\s*")
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:['-][A-Za-z]+)?\b")
 _NOT_NAMES = {
@@ -119,10 +138,16 @@ class Written:
 def is_social_housekeeping(sentence: str) -> bool:
     """Whether a sentence is greeting, thanks or talk about recording the visit."""
     text = sentence.strip()
-    return bool(_THANKS.match(text)) or bool(_SOCIAL_HOUSEKEEPING.search(text))
+    return (
+        bool(_THANKS.match(text))
+        or bool(_SOCIAL_HOUSEKEEPING.search(text))
+        or bool(_CHAT.match(text))
+    )
 
 
-def _content_sentences(segment: Segment, is_action: Callable[[str], bool]) -> list[str]:
+def _content_sentences(
+    segment: Segment, is_action: Callable[[str, bool], bool], professional: bool
+) -> list[str]:
     """The sentences of a segment worth writing up: not questions, chat or actions."""
     out = []
     for raw in split_sentences(segment.text):
@@ -131,7 +156,7 @@ def _content_sentences(segment: Segment, is_action: Callable[[str], bool]) -> li
             continue
         if len(sentence.split()) < 3 and not _carries_fact(sentence):
             continue
-        if is_social_housekeeping(sentence) or is_action(sentence):
+        if is_social_housekeeping(sentence) or is_action(sentence, professional):
             continue
         out.append(sentence)
     return out
@@ -230,6 +255,8 @@ def refusal(sentence: str, sources: list[str], context: str, speaker: Person, ca
         return "shape"
     if _GREETING.search(sentence):
         return "greeting"
+    if _SECOND_PERSON.search(sentence):
+        return "not-third-person"  # "…to do your assessment": a note names people
     if _FIRST_PERSON.search(sentence.lower()) and not _FIRST_PERSON.search(speaker.name.lower()):
         return "not-third-person"
     if re.search(r"\bspeaker\s*\d", sentence, re.IGNORECASE) and not speaker.name.startswith(
@@ -251,6 +278,8 @@ def refusal(sentence: str, sources: list[str], context: str, speaker: Person, ca
         if name in _NOT_NAMES or name.lower() in said_words or name.lower() in speaker_words:
             continue
         return "new-name"
+    if not _FIRST_PERSON.search(best.lower()) and _speaker_as_doer(sentence, speaker):
+        return "speaker-as-doer"  # "A man rang" became "Mr Mehta rang"
     others = {p.name for p in cast.others(speaker.label) if p.named}
     for name in others:
         if sentence.startswith(name) and name.split()[0].lower() not in reply.lower():
@@ -262,6 +291,32 @@ def refusal(sentence: str, sources: list[str], context: str, speaker: Person, ca
     if _overlap(content_words(sentence) - _ALLOWED_NEW, content_words(reply)) < 0.5:
         return "not-from-reply"
     return ""
+
+
+_REPORTING = {
+    "said", "says", "told", "tells", "explained", "explains", "described", "describes",
+    "reported", "reports", "added", "adds", "mentioned", "mentions", "stated", "states",
+    "confirmed", "confirms", "agreed", "agrees", "noted", "notes", "asked", "answered",
+    "replied", "recalled", "commented", "feels", "felt", "thinks", "thought", "believes",
+    "believed", "shared", "raised", "expressed",
+}  # fmt: skip
+
+
+def _speaker_as_doer(sentence: str, speaker: Person) -> bool:
+    """Whether the sentence makes the speaker do what their reply told of someone else.
+
+    Only called for a reply with no "I", "me" or "my" in it: there the speaker can be
+    the one who said it, not the one who did it.
+    """
+    if not speaker.named:
+        return False
+    words = speaker.name.split()
+    names = {speaker.name} | ({words[0]} if words[0] not in _NOT_NAMES else set())
+    for name in names:
+        for found in re.finditer(rf"\b{re.escape(name)}\s+([a-z]+)\b", sentence):
+            if found.group(1) not in _REPORTING:
+                return True
+    return False
 
 
 def _tidy(sentence: str) -> str:
@@ -284,7 +339,7 @@ def write_statements(
     segments: tuple[Segment, ...],
     cast: Cast,
     drafter: NoteDrafter | None,
-    is_action: Callable[[str], bool],
+    is_action: Callable[[str, bool], bool],
     progress: Callable[[float], None] | None = None,
 ) -> tuple[list[Written], int, int]:
     """Write up everything said in ``segments`` as checked, cited statements.
@@ -293,7 +348,8 @@ def write_statements(
         segments: The transcript's segments in order.
         cast: Who is who.
         drafter: The language model; ``None`` writes the speakers' words quoted.
-        is_action: Tells sentences that state an action (written up as actions).
+        is_action: Tells sentences that state an action (written up as actions), given
+            whether a professional said them.
         progress: Called with the fraction done.
 
     Returns:
@@ -304,7 +360,7 @@ def write_statements(
     jobs = []
     decisions: dict[int, Written] = {}
     for index, segment in enumerate(segments):
-        sources = _content_sentences(segment, is_action)
+        sources = _content_sentences(segment, is_action, cast.person(segment.speaker).professional)
         if sources:
             jobs.append((segment, _question_before(segments, index), sources))
         agreed = _agreement(segments, index, cast)
@@ -322,9 +378,11 @@ def write_statements(
             written = _ask(drafter, segment, question, sources, speaker, cast)
             accepted += len(written)
         covered = set().union(*(content_words(w.text) for w in written)) if written else set()
-        said = " ".join(w.text for w in written).lower()
+        said = " ".join(w.text for w in written)
+        kept = _key_terms(said)  # numbers as values: "three" in a reply is "3" here
+        said = said.lower()
         for source in sources:
-            lost = {t for t in _key_terms(source) if t not in said}
+            lost = {t for t in _key_terms(source) if t not in said and t not in kept}
             if not lost and _overlap(content_words(source) - _ALLOWED_NEW, covered) >= 0.6:
                 continue
             if not lost and not _substantial(source, speaker):
@@ -332,6 +390,12 @@ def write_statements(
             raw = _raw_sentence(segment, source)
             if any(raw.strip() in w.text for w in written):
                 continue
+            # The speaker's own words replace the model's partial write-up of them.
+            written = [
+                w for w in written
+                if not (w.by_model and len(sources) > 1 and _best_source(w.text, sources) == source)
+                and not (w.by_model and len(sources) == 1)
+            ]  # fmt: skip
             written.append(Written(_quoted(speaker, raw), (segment,), speaker, False))
             covered |= content_words(raw)
         out.extend(sorted(written, key=lambda w: _position(w, sources)))
@@ -387,6 +451,8 @@ def _ask(
     budget = min(320, 2 * len(reply_text.split()) + 40)
     try:
         reply = drafter.generate(messages, max_new_tokens=budget)
+    except ModelServerUnavailable:
+        raise  # the server is down: fail the job so it is retried, not drafted without it
     except Exception as exc:  # noqa: BLE001 - a broken model must not break the draft
         logger.warning("language model call failed: %s", type(exc).__name__)
         return []

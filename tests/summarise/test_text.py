@@ -53,3 +53,46 @@ def test_housekeeping_sentences_are_left_out_of_the_units_a_draft_is_made_from()
     )
     texts = [unit.text for unit in units_of((segment,), min_words=4, max_words=40)]
     assert texts == ["Your lungs sound clear on both sides today."]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Good afternoon, Mr Mehta, Mrs Mehta.",
+        "I'm Claire Donovan, a social worker from the adult social care team.",
+        "And I'm Priya.",
+        "Oh, I'd love one, thank you.",
+        "Those sound really important.",
+        "I'm so sorry that happened, Arjun.",
+        "That would be good, thank you.",
+    ],
+)
+def test_greetings_introductions_and_words_of_support_are_housekeeping(sentence):
+    from summarise.write import is_social_housekeeping
+
+    assert is_social_housekeeping(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "I'm scared of the kettle with one hand.",
+        "I am worried about the money.",
+        "That's important because he can't get out.",
+        "It sounds daft but I miss work.",
+    ],
+)
+def test_what_people_feel_and_fear_is_not_housekeeping(sentence):
+    from summarise.write import is_social_housekeeping
+
+    assert not is_social_housekeeping(sentence)
+
+
+def test_a_wish_of_the_person_is_not_an_action_but_a_professionals_plan_is():
+    from summarise.actions import imperative_action, is_action
+
+    assert not is_action("I want to wash myself properly.", intent=False)
+    assert is_action("I'd also like to offer you a carer's assessment.", intent=True)
+    assert imperative_action("And report it to Action Fraud too.") == "report it to Action Fraud"
+    assert imperative_action("Take a seat.") is None
+    assert imperative_action("Tell me about your day.") is None

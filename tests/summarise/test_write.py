@@ -185,3 +185,66 @@ def test_speakers_are_named_from_the_participants_by_role_and_by_who_asks() -> N
                               {"name": "Sarah Okafor", "role": "social worker"}])  # fmt: skip
     assert cast.person("SPEAKER_01").name == "Sarah Okafor"
     assert cast.person("SPEAKER_00").name == "Mrs Patel"
+
+
+def test_a_sentence_in_the_second_person_or_making_the_speaker_the_doer_is_refused(
+    scripts: dict,
+) -> None:
+    transcript = transcript_from_turns(scripts[CARE_ACT]["turns"])
+    cast = cast_of(transcript, scripts[CARE_ACT]["participants"])
+    person = cast.person("person")
+    worker = cast.person("social worker")
+    sources = ["A man rang, he said he was from the bank.", "I gave him my card number."]
+    name = person.name
+    assert refusal(f"{name} said a man rang from the bank.", sources, "", person, cast) == ""
+    assert refusal(f"{name} rang and said he was from the bank.", sources, "", person, cast)
+    mine = ["I'm here to do your assessment today."]
+    assert refusal(f"{worker.name} is here to do your assessment.", mine, "", worker, cast)
+
+
+class _Scripted:
+    """Answers every call with the same write-up: for testing the checks, not a model."""
+
+    name, sha256 = "scripted", "0" * 64
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
+    def generate(self, messages: list[dict[str, str]], max_new_tokens: int = 128) -> str:
+        return self.reply
+
+
+def test_a_faithful_write_up_with_a_number_in_words_is_not_quoted_again() -> None:
+    from summarise.write import write_statements
+
+    transcript = transcript_from_turns([
+        {"speaker": "social worker", "text": "How are the nights?"},
+        {"speaker": "carer", "text": "He is up three times a night and I get no sleep."},
+    ])  # fmt: skip
+    cast = cast_of(transcript, [{"name": "Linda Hughes", "role": "carer"},
+                                {"name": "Tom Bailey", "role": "social worker"}])  # fmt: skip
+    written, calls, accepted = write_statements(
+        transcript.segments, cast, _Scripted("Linda Hughes said he is up three times a night "
+                                             "and she gets no sleep."),
+        lambda sentence, professional: False,
+    )  # fmt: skip
+    assert calls == 1 and accepted == 1
+    assert [w.text for w in written] == [
+        "Linda Hughes said he is up three times a night and she gets no sleep."
+    ]
+
+
+def test_when_the_write_up_loses_a_number_the_speakers_words_replace_it() -> None:
+    from summarise.write import write_statements
+
+    transcript = transcript_from_turns([
+        {"speaker": "carer", "text": "I drove buses for thirty-one years and now I can't drive."},
+    ])  # fmt: skip
+    cast = cast_of(transcript, [{"name": "Arjun Mehta", "role": "carer"}])
+    written, _calls, _accepted = write_statements(
+        transcript.segments, cast, _Scripted("Arjun Mehta said he can no longer drive."),
+        lambda sentence, professional: False,
+    )  # fmt: skip
+    assert [w.text for w in written] == [
+        'Arjun Mehta said: "I drove buses for thirty-one years and now I can\'t drive."'
+    ]

@@ -1,0 +1,84 @@
+"""Actions asked of someone and accepted, and risks put in everyday words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policies.topics import Topic
+from summarise.actions import requested_action, restates_request
+from summarise.grounding import topics_by_meaning
+
+
+def test_a_request_accepted_becomes_the_action_of_whoever_accepted_it() -> None:
+    found = requested_action(
+        "Could you move the heater away from the boxes?", "No problem, I'll do it tonight.",
+        "Sarah Okafor",
+    )  # fmt: skip
+    assert found == ("Move the heater away from the boxes", "tonight")
+
+
+def test_the_reason_given_with_a_request_is_not_part_of_the_action() -> None:
+    found = requested_action(
+        "Could you text me that reference number today, so I can chase the police?",
+        "Yeah, I'll text it you after.", "Sarah Okafor",
+    )  # fmt: skip
+    assert found == ("Text Sarah Okafor that reference number today", "today")
+
+
+def test_a_request_refused_or_a_question_for_information_is_no_action() -> None:
+    assert requested_action("Could you move the heater?", "I can't, it's the only warm spot.",
+                            "Sarah Okafor") is None  # fmt: skip
+    assert requested_action("No, I won't.", "Yes.", "Sarah Okafor") is None
+    assert requested_action("Can you tell me what happened?", "Yes, I fell.", "Sarah") is None
+    assert requested_action("Can you show me the kitchen?", "Of course.", "Sarah") is None
+
+
+def test_an_answer_that_only_restates_the_request_is_not_a_second_action() -> None:
+    assert restates_request("Ring them on Monday morning")
+    assert restates_request("Do that with him")
+    assert not restates_request("Ring Harjit tonight")
+    assert not restates_request("Refer to the falls clinic")
+
+
+def test_a_risk_in_everyday_words_is_found_by_meaning_and_ordinary_talk_is_not(
+    embedder: Any,
+) -> None:
+    went_down = "She went down in the kitchen and was there until morning."
+    purse = "Her nephew has been helping himself to money from her purse."
+    falls = Topic("falls", "Falls", ("fell",), examples=(went_down,))
+    money = Topic("financial-abuse", "Financial abuse", ("pension",), examples=(purse,))
+    found = topics_by_meaning(
+        embedder,
+        [
+            "Mrs Pearson said her grandson keeps taking money out of her purse.",
+            "Mr Ellis said he collapsed on the kitchen floor and lay there all night.",
+            "Mrs Pearson said she enjoys the lunch club on Tuesdays.",
+        ],
+        [falls, money],
+    )
+    assert found[0] == ("financial-abuse",) and found[2] == ()
+    assert "falls" in found[1]
+
+
+def test_topics_without_examples_are_not_matched_by_meaning(embedder: Any) -> None:
+    plain = Topic("falls", "Falls", ("fell",))
+    assert topics_by_meaning(embedder, ["She went down in the kitchen."], [plain]) == [()]
+
+
+def test_with_the_shipped_topics_everyday_talk_is_not_a_risk_and_a_risk_in_other_words_is(
+    embedder: Any, topics: tuple[Topic, ...]
+) -> None:
+    from policies.topics import load_ordinary
+
+    found = topics_by_meaning(
+        embedder,
+        [
+            "Mr Hughes said his tablets have to be on time, four times a day.",
+            "Mrs Hughes said she helps him to the toilet three or four times a night.",
+            "Mrs Pearson said her legs just went when she got up in the night.",
+        ],
+        topics,
+        load_ordinary(),
+    )
+    assert found[0] == () and found[1] == ()
+    assert "falls" in found[2]
