@@ -9,8 +9,8 @@ each in a fresh process so that peak memory (RSS high-water mark) is its own.
 
 Real-time factor = processing seconds / audio seconds, on a 3.7-minute recording
 made by joining the real test recordings. WER is on jfk.flac; DER (0.25 s collar,
-overlap scored) on two_speakers_sample and the two AMI excerpts, speaker count
-estimated.
+overlap scored, and strict: no collar) on two_speakers_sample and the two AMI
+excerpts, speaker count estimated.
 
 Usage: .venv/bin/python benchmarks/transcribe.py [--models base tiny.en] [--batch 8]
 """
@@ -91,8 +91,9 @@ def run_pipeline(model: str, batch: int, visit: Path) -> dict[str, object]:
     ders = {}
     for name, rttm in DER_FILES.items():
         transcript = transcribe_file(DATA / f"{name}.wav", options, transcriber=transcriber)
-        hyp = transcript_turns(transcript)
-        ders[name] = (diarisation_error_rate(read_rttm(DATA / rttm, name), hyp),
+        hyp, ref = transcript_turns(transcript), read_rttm(DATA / rttm, name)
+        ders[name] = (diarisation_error_rate(ref, hyp),
+                      diarisation_error_rate(ref, hyp, collar=0.0),
                       len(transcript.speakers))  # fmt: skip
     started, cpu = time.perf_counter(), time.process_time()
     visit_transcript = transcribe_file(visit, options, transcriber=transcriber)
@@ -210,8 +211,8 @@ def _measure(kind: str, model: str, batch: int, visit: Path) -> dict[str, object
 def _der_cell(ders: object, name: str) -> str:
     if not isinstance(ders, dict) or name not in ders:
         return "—"
-    value, speakers = ders[name]
-    return f"{100 * value:.1f} % ({speakers} spk)"
+    value, strict, speakers = ders[name]
+    return f"{100 * value:.1f} % (strict {100 * strict:.1f} %, {speakers} spk)"
 
 
 def main() -> None:
