@@ -19,8 +19,8 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from policies.errors import BadInput, CarenotesError, NotAuthenticated, RateLimited
 from webapp.context import services
-from webapp.services import api_notes
-from webapp.services.api_tokens import (
+from webapp.services import api_note_detail, api_notes
+from webapp.services.api_auth import (
     ApiCaller,
     TokenRateLimited,
     TokenRefused,
@@ -190,7 +190,7 @@ def list_notes() -> Any:
 @bp.get("/notes/<note_id>")
 def get_note(note_id: str) -> Any:
     """One approved note, whole."""
-    return jsonify(api_notes.approved_note(services(), _caller(), note_id, _endpoint()))
+    return jsonify(api_note_detail.approved_note(services(), _caller(), note_id, _endpoint()))
 
 
 @bp.post("/notes/<note_id>/imported")

@@ -1,9 +1,10 @@
-"""Approved notes for a case-management system: list, fetch, mark imported.
+"""Approved notes for a case-management system: list them, mark one imported.
 
 Only approved notes of the token's teams are ever read here; a draft, a transcript,
 audio, or a note outside the token's teams is "not found", the same answer as for an
 id that never existed. Each successful call is written to the audit trail in the same
 transaction as what it read or changed, under the token's id (never the token).
+Fetching one note whole is :mod:`webapp.services.api_note_detail`.
 """
 
 from __future__ import annotations
@@ -23,18 +24,19 @@ import sqlalchemy as sa
 from policies.errors import BadInput, Conflict, Forbidden, NotFound
 from webapp import db
 from webapp.context import Services
-from webapp.services.api_tokens import ApiCaller
+from webapp.services.api_auth import ApiCaller
 from webapp.services.audit_trail import record
-from webapp.services.exports import ApprovalInfo, NoteMeta, note_json
-from webapp.text import clean_line, clean_tree, has_nul
+from webapp.text import clean_line, has_nul
 
 __all__ = [
     "MAX_PAGE",
     "NotePage",
-    "approved_note",
+    "import_record",
     "list_approved",
     "mark_imported",
     "parse_cursor",
+    "visible_note",
+    "when",
 ]
 
 logger = logging.getLogger(__name__)
@@ -194,7 +196,8 @@ def list_approved(
     )
 
 
-def _when(value: Any) -> str | None:
+def when(value: Any) -> str | None:
+    """A stored time as ISO 8601 in UTC, to the second; ``None`` for none."""
     at = db.as_utc(value)
     return at.isoformat(timespec="seconds") if at else None
 
@@ -210,16 +213,21 @@ def _summary(svc: Services, row: Any) -> dict[str, Any]:
         "case_reference": clean_line(case_reference),
         "visit_type": row.visit_type,
         "visit_date": row.visit_date,
-        "approved_at": _when(row.approved_at),
+        "approved_at": when(row.approved_at),
         "text_sha256": row.approved_sha256,
         "imported": row.imported_at is not None,
-        "imported_at": _when(row.imported_at),
+        "imported_at": when(row.imported_at),
         "url": f"/api/v1/notes/{row.id}",
     }
 
 
-def _visible_note(conn: sa.Connection, caller: ApiCaller, note_id: str) -> Any:
-    """The approved note's row joined with its recording, or :class:`NotFound`."""
+def visible_note(conn: sa.Connection, caller: ApiCaller, note_id: str) -> Any:
+    """The approved note's row joined with its recording and team.
+
+    Raises:
+        NotFound: No approved note with this id in the token's teams (the same answer
+            for a draft, another team's note and an id that never existed).
+    """
     if not isinstance(note_id, str) or not _NOTE_ID.fullmatch(note_id) or not caller.team_ids:
         raise NotFound(_HIDDEN)
     n, r = db.notes, db.recordings
@@ -240,161 +248,21 @@ def _visible_note(conn: sa.Connection, caller: ApiCaller, note_id: str) -> Any:
     return row
 
 
-def _import_of(svc: Services, key: bytes, conn: sa.Connection, note_id: str) -> Any:
+def import_record(svc: Services, key: bytes, conn: sa.Connection, note_id: str) -> Any:
+    """The note's import record (reference decrypted), or ``None`` if not imported."""
     row = conn.execute(
         sa.select(db.note_imports).where(db.note_imports.c.note_id == note_id)
     ).one_or_none()
     if row is None:
         return None
     return {
-        "imported_at": _when(row.imported_at),
+        "imported_at": when(row.imported_at),
         "system": row.system,
         "external_reference": svc.vault.open_text(
             key, "note_import", row.id, "reference", row.reference_enc
         ),
         "token_id": int(row.token_id),
     }
-
-
-def approved_note(svc: Services, caller: ApiCaller, note_id: str, endpoint: str) -> dict[str, Any]:
-    """One approved note of the token's teams, whole: heading, sections, actions, hash.
-
-    Args:
-        svc: The app's services.
-        caller: The accepted token.
-        note_id: The note's id.
-        endpoint: The route called, for the audit trail.
-
-    Raises:
-        NotFound: No approved note with this id in the token's teams.
-    """
-    vault = svc.vault
-    with svc.engine.begin() as conn:
-        row = _visible_note(conn, caller, note_id)
-        recording_id = row.recording_id
-        key = vault.data_key(recording_id, row.wrapped_key)
-        names = dict(
-            conn.execute(
-                sa.select(db.users.c.id, db.users.c.display_name).where(
-                    db.users.c.id.in_([row.owner_id, row.approved_by])
-                )
-            ).all()
-        )
-        addenda_rows = conn.execute(
-            sa.select(db.addenda, db.users.c.display_name)
-            .join(db.users, db.users.c.id == db.addenda.c.author_id)
-            .where(db.addenda.c.note_id == row.id)
-            .order_by(db.addenda.c.at)
-        ).all()
-        imported = _import_of(svc, key, conn, row.id)
-        record(
-            conn,
-            None,
-            caller.actor,
-            "api_note_fetch",
-            "note",
-            row.id,
-            {"token": caller.token_id, "endpoint": endpoint},
-        )
-    meta = NoteMeta(
-        case_reference=vault.open_text(
-            key, "recording", recording_id, "case_reference", row.case_ref_enc
-        ),
-        visit_type=row.visit_type,
-        visit_date=row.visit_date,
-        template_title=getattr(svc.templates.get(row.visit_type), "title", row.visit_type),
-    )
-    draft = vault.open_json(key, "note", row.id, "draft", row.draft_enc)
-    work = vault.open_json(key, "note", row.id, "work", row.work_enc)
-    text = vault.open_text(key, "note", row.id, "approved_text", row.approved_text_enc)
-    participants = vault.open_json(
-        key, "recording", recording_id, "participants", row.participants_enc
-    )
-    addenda = [
-        (
-            r.display_name,
-            _when(r.at) or "",
-            vault.open_text(key, "addendum", r.id, "text", r.text_enc),
-        )
-        for r in addenda_rows
-    ]
-    author, approver = names.get(row.owner_id, ""), names.get(row.approved_by, "")
-    exported = note_json(
-        meta,
-        draft,
-        work,
-        ApprovalInfo(
-            author=author,
-            approver=approver,
-            approved_at=_when(row.approved_at) or "",
-            sha256=row.approved_sha256,
-            policy_version=row.policy_version or "unrecorded",
-        ),
-        addenda,
-    )
-    return {
-        "schema": "carenotes.api.note/1",
-        "id": row.id,
-        "team": row.team,
-        "heading": {
-            "case_reference": exported["case_reference"],
-            "visit_type": exported["note_type"],
-            "visit_type_title": exported["note_title"],
-            "visit_date": exported["visit_date"],
-            "present": [_present(p) for p in participants],
-            "author": author,
-            "approver": approver,
-            "approved_at": _when(row.approved_at),
-        },
-        "sections": _sections(clean_tree(draft), clean_tree(work)),
-        "actions": exported["actions"],
-        "addenda": exported["addenda"],
-        "significant_event_topics": exported["significant_event_topics"],
-        "text": text,
-        "text_sha256": row.approved_sha256,
-        "approval": {
-            "approved_by": approver,
-            "approved_at": _when(row.approved_at),
-            "sha256": row.approved_sha256,
-            "hash_algorithm": "SHA-256 of the UTF-8 bytes of 'text'",
-            "policy_version": row.policy_version or "unrecorded",
-        },
-        "import": imported,
-    }
-
-
-def _present(person: dict[str, Any]) -> dict[str, Any]:
-    consent = person.get("consent") or {}
-    return {
-        "name": clean_line(str(person.get("name", ""))),
-        "role": clean_line(str(person.get("role", ""))),
-        "consent": {
-            "given": bool(consent.get("given", False)),
-            "method": clean_line(str(consent.get("method", ""))) or None,
-            "given_by": clean_line(str(consent.get("given_by", ""))) or None,
-        },
-    }
-
-
-def _sections(draft: dict[str, Any], work: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each section's kept statements, with review edits applied (actions are apart)."""
-    sections = []
-    for section in draft["sections"]:
-        statements = []
-        for statement in section.get("statements", ()):
-            item = work["items"].get(statement["id"])
-            if item is None or item["status"] == "deleted" or not item["text"].strip():
-                continue
-            statements.append({"id": statement["id"], "text": item["text"]})
-        sections.append(
-            {
-                "key": section["key"],
-                "title": section["title"],
-                "style": section["style"],
-                "statements": statements,
-            }
-        )
-    return sections
 
 
 def mark_imported(
@@ -436,9 +304,9 @@ def mark_imported(
     system = _short_text(system, "system", _MAX_SYSTEM)
     vault = svc.vault
     with svc.engine.begin() as conn:
-        row = _visible_note(conn, caller, note_id)
+        row = visible_note(conn, caller, note_id)
         key = vault.data_key(row.recording_id, row.wrapped_key)
-        existing = _import_of(svc, key, conn, row.id)
+        existing = import_record(svc, key, conn, row.id)
         if existing is not None:
             if (existing["external_reference"], existing["system"]) != (reference, system):
                 raise Conflict(
@@ -459,7 +327,7 @@ def mark_imported(
                     reference_enc=vault.seal(key, "note_import", import_id, "reference", reference),
                 )
             )
-            existing = _import_of(svc, key, conn, row.id)
+            existing = import_record(svc, key, conn, row.id)
             detail_created = True
         record(
             conn,

@@ -4,9 +4,7 @@ A token reads ``cnt_<prefix>_<secret>``: the prefix (8 characters) is public and
 tokens apart on the admin page and in the audit trail; the secret is 256 random bits.
 The database keeps the prefix and the SHA-256 of the whole token, never the token, so
 a copy of the database lets nobody call the API. A token is shown once, when made.
-
-Every authenticated call also counts against the token's rate limit: a fixed window
-held on the token's row, so every process serving the API shares it.
+Checking a request's token is :mod:`webapp.services.api_auth`.
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from policies.errors import BadInput, NotAuthenticated, NotFound, RateLimited
+from policies.errors import BadInput, NotFound
 from webapp import db
 from webapp.context import Services
 from webapp.services.audit_trail import record
@@ -29,26 +27,20 @@ from webapp.services.auth import CurrentUser
 from webapp.text import clean
 
 __all__ = [
-    "ApiCaller",
     "ApiToken",
     "NewToken",
-    "TokenRateLimited",
-    "TokenRefused",
-    "authenticate",
-    "bearer_token",
-    "expiry_after",
     "create_token",
+    "expiry_after",
     "list_tokens",
     "revoke_token",
+    "token_digest",
+    "token_team_ids",
 ]
 
 logger = logging.getLogger(__name__)
 
-_TOKEN = re.compile(r"cnt_([a-z0-9]{8})_([A-Za-z0-9_-]{43})")
 _PREFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 MAX_NAME = 120
-#: A header longer than this cannot hold a token (they are 56 characters).
-_MAX_HEADER = 200
 
 
 @dataclass(frozen=True)
@@ -110,31 +102,8 @@ class ApiToken:
         return "active"
 
 
-@dataclass(frozen=True)
-class ApiCaller:
-    """The token an API request came with, once accepted.
-
-    Attributes:
-        token_id: The token's id.
-        prefix: Its public part.
-        team_ids: The teams whose approved notes it may read.
-        can_mark_imported: Whether it may mark notes imported.
-        remaining: Calls left in the current rate-limit window.
-    """
-
-    token_id: int
-    prefix: str
-    team_ids: frozenset[int]
-    can_mark_imported: bool
-    remaining: int
-
-    @property
-    def actor(self) -> str:
-        """How the audit trail names the caller (never the token itself)."""
-        return f"API token {self.token_id} ({self.prefix})"
-
-
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """The SHA-256 a token is kept as."""
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
@@ -224,7 +193,7 @@ def create_token(
             .values(
                 name=name,
                 prefix=prefix,
-                token_sha256=_digest(token),
+                token_sha256=token_digest(token),
                 can_mark_imported=bool(can_mark_imported),
                 created_by=actor.id if actor else None,
                 created_at=now,
@@ -331,141 +300,17 @@ def revoke_token(svc: Services, which: str | int, actor: CurrentUser | None = No
             "api_token",
             row.id,
             {"prefix": row.prefix},
-            teams=_token_teams(conn, int(row.id)),
+            teams=token_team_ids(conn, int(row.id)),
         )
     logger.info("API token %s revoked", row.id)
     return True
 
 
-def _token_teams(conn: sa.Connection, token_id: int) -> frozenset[int]:
+def token_team_ids(conn: sa.Connection, token_id: int) -> frozenset[int]:
+    """The ids of the teams whose approved notes the token may read."""
     return frozenset(
         int(team)
         for team in conn.execute(
             sa.select(db.api_token_teams.c.team_id).where(db.api_token_teams.c.token_id == token_id)
         ).scalars()
-    )
-
-
-_REFUSED = (
-    "The API token was not accepted: it is unknown, revoked or expired. Ask an "
-    "administrator for a valid one and send it as 'Authorization: Bearer <token>'."
-)
-
-
-def bearer_token(header: str | None) -> str:
-    """The token in an ``Authorization: Bearer <token>`` header.
-
-    Raises:
-        NotAuthenticated: The header is missing, not a bearer token, or cannot hold one.
-    """
-    if not header:
-        raise NotAuthenticated(
-            "This API needs a token: send it as 'Authorization: Bearer <token>'. Session "
-            "cookies are not accepted here."
-        )
-    scheme, _, value = header.strip().partition(" ")
-    value = value.strip()
-    if scheme.lower() != "bearer" or len(header) > _MAX_HEADER or not _TOKEN.fullmatch(value):
-        raise NotAuthenticated(_REFUSED)
-    return value
-
-
-class TokenRefused(NotAuthenticated):
-    """A known token that no longer works (revoked or expired).
-
-    Attributes:
-        token_id: The token's id, for the audit trail.
-        prefix: Its public part.
-    """
-
-    def __init__(self, token_id: int, prefix: str) -> None:
-        super().__init__(_REFUSED)
-        self.token_id = token_id
-        self.prefix = prefix
-
-
-class TokenRateLimited(RateLimited):
-    """A token that used up its calls for the window.
-
-    Attributes:
-        token_id: The token's id, for the audit trail.
-        prefix: Its public part.
-        first: Whether this is the first call refused in the window (only that one is
-            written to the audit trail, so a runaway client cannot flood it).
-    """
-
-    def __init__(
-        self, message: str, *, retry_after: int, token_id: int, prefix: str, first: bool
-    ) -> None:
-        super().__init__(message, retry_after=retry_after)
-        self.token_id = token_id
-        self.prefix = prefix
-        self.first = first
-
-
-def authenticate(svc: Services, header: str | None, now: datetime | None = None) -> ApiCaller:
-    """Accept the request's bearer token and count the call against its rate limit.
-
-    Every call with a known token counts, a revoked or expired one's too, so that no
-    token can call more often than the limit allows, whatever the answer.
-
-    Args:
-        svc: The app's services.
-        header: The request's ``Authorization`` header.
-        now: The time (for tests); the current time by default.
-
-    Returns:
-        The caller.
-
-    Raises:
-        NotAuthenticated: No token, or a malformed or unknown one.
-        TokenRefused: A revoked or expired token (a :class:`NotAuthenticated`).
-        TokenRateLimited: The token used up its calls in this window.
-    """
-    token = bearer_token(header)
-    now = now or db.utcnow()
-    window_seconds = svc.settings.api_rate_window_seconds
-    window = int(now.timestamp()) // window_seconds
-    t = db.api_tokens
-    with svc.engine.begin() as conn:
-        row = conn.execute(
-            sa.select(
-                t.c.id, t.c.prefix, t.c.can_mark_imported, t.c.expires_at, t.c.revoked_at
-            ).where(t.c.token_sha256 == _digest(token))
-        ).first()
-        if row is None:
-            raise NotAuthenticated(_REFUSED)
-        # One statement, so that concurrent calls on the same token each count once.
-        count = conn.execute(
-            sa.update(t)
-            .where(t.c.id == row.id)
-            .values(
-                rate_count=sa.case((t.c.rate_window == window, t.c.rate_count + 1), else_=1),
-                rate_window=window,
-                last_used_at=now,
-            )
-            .returning(t.c.rate_count)
-        ).scalar_one()
-        teams = _token_teams(conn, int(row.id))
-    token_id, prefix = int(row.id), str(row.prefix)
-    limit = svc.settings.api_rate_limit
-    if count > limit:
-        retry_after = max(1, (window + 1) * window_seconds - int(now.timestamp()))
-        raise TokenRateLimited(
-            f"This token has made its {limit} calls for this {window_seconds}-second "
-            f"window; try again in {retry_after} seconds.",
-            retry_after=retry_after,
-            token_id=token_id,
-            prefix=prefix,
-            first=count == limit + 1,
-        )
-    expires = db.as_utc(row.expires_at)
-    if row.revoked_at is not None or (expires is not None and expires <= now):
-        raise TokenRefused(token_id, prefix)
-    return ApiCaller(
-        token_id=token_id,
-        prefix=prefix,
-        team_ids=teams,
-        can_mark_imported=bool(row.can_mark_imported),
-        remaining=limit - int(count),
     )

@@ -1,0 +1,164 @@
+"""One approved note, whole, for a case-management system.
+
+Its heading (case, visit, who was present, author, approver), its sections and their
+statements as approved, its actions and addenda, the approved text exactly as it was
+hashed, and the approval and import details. Nothing of the transcript, the audio or
+the draft's working state goes out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from webapp import db
+from webapp.context import Services
+from webapp.services.api_auth import ApiCaller
+from webapp.services.api_notes import import_record, visible_note, when
+from webapp.services.audit_trail import record
+from webapp.services.exports import ApprovalInfo, NoteMeta, note_json
+from webapp.text import clean_line, clean_tree
+
+__all__ = ["approved_note"]
+
+
+def approved_note(svc: Services, caller: ApiCaller, note_id: str, endpoint: str) -> dict[str, Any]:
+    """One approved note of the token's teams, whole: heading, sections, actions, hash.
+
+    Args:
+        svc: The app's services.
+        caller: The accepted token.
+        note_id: The note's id.
+        endpoint: The route called, for the audit trail.
+
+    Raises:
+        NotFound: No approved note with this id in the token's teams.
+    """
+    vault = svc.vault
+    with svc.engine.begin() as conn:
+        row = visible_note(conn, caller, note_id)
+        recording_id = row.recording_id
+        key = vault.data_key(recording_id, row.wrapped_key)
+        names = dict(
+            conn.execute(
+                sa.select(db.users.c.id, db.users.c.display_name).where(
+                    db.users.c.id.in_([row.owner_id, row.approved_by])
+                )
+            ).all()
+        )
+        addenda_rows = conn.execute(
+            sa.select(db.addenda, db.users.c.display_name)
+            .join(db.users, db.users.c.id == db.addenda.c.author_id)
+            .where(db.addenda.c.note_id == row.id)
+            .order_by(db.addenda.c.at)
+        ).all()
+        imported = import_record(svc, key, conn, row.id)
+        record(
+            conn,
+            None,
+            caller.actor,
+            "api_note_fetch",
+            "note",
+            row.id,
+            {"token": caller.token_id, "endpoint": endpoint},
+        )
+    meta = NoteMeta(
+        case_reference=vault.open_text(
+            key, "recording", recording_id, "case_reference", row.case_ref_enc
+        ),
+        visit_type=row.visit_type,
+        visit_date=row.visit_date,
+        template_title=getattr(svc.templates.get(row.visit_type), "title", row.visit_type),
+    )
+    draft = vault.open_json(key, "note", row.id, "draft", row.draft_enc)
+    work = vault.open_json(key, "note", row.id, "work", row.work_enc)
+    text = vault.open_text(key, "note", row.id, "approved_text", row.approved_text_enc)
+    participants = vault.open_json(
+        key, "recording", recording_id, "participants", row.participants_enc
+    )
+    addenda = [
+        (
+            r.display_name,
+            when(r.at) or "",
+            vault.open_text(key, "addendum", r.id, "text", r.text_enc),
+        )
+        for r in addenda_rows
+    ]
+    author, approver = names.get(row.owner_id, ""), names.get(row.approved_by, "")
+    exported = note_json(
+        meta,
+        draft,
+        work,
+        ApprovalInfo(
+            author=author,
+            approver=approver,
+            approved_at=when(row.approved_at) or "",
+            sha256=row.approved_sha256,
+            policy_version=row.policy_version or "unrecorded",
+        ),
+        addenda,
+    )
+    return {
+        "schema": "carenotes.api.note/1",
+        "id": row.id,
+        "team": row.team,
+        "heading": {
+            "case_reference": exported["case_reference"],
+            "visit_type": exported["note_type"],
+            "visit_type_title": exported["note_title"],
+            "visit_date": exported["visit_date"],
+            "present": [_present(p) for p in participants],
+            "author": author,
+            "approver": approver,
+            "approved_at": when(row.approved_at),
+        },
+        "sections": _sections(clean_tree(draft), clean_tree(work)),
+        "actions": exported["actions"],
+        "addenda": exported["addenda"],
+        "significant_event_topics": exported["significant_event_topics"],
+        "text": text,
+        "text_sha256": row.approved_sha256,
+        "approval": {
+            "approved_by": approver,
+            "approved_at": when(row.approved_at),
+            "sha256": row.approved_sha256,
+            "hash_algorithm": "SHA-256 of the UTF-8 bytes of 'text'",
+            "policy_version": row.policy_version or "unrecorded",
+        },
+        "import": imported,
+    }
+
+
+def _present(person: dict[str, Any]) -> dict[str, Any]:
+    consent = person.get("consent") or {}
+    return {
+        "name": clean_line(str(person.get("name", ""))),
+        "role": clean_line(str(person.get("role", ""))),
+        "consent": {
+            "given": bool(consent.get("given", False)),
+            "method": clean_line(str(consent.get("method", ""))) or None,
+            "given_by": clean_line(str(consent.get("given_by", ""))) or None,
+        },
+    }
+
+
+def _sections(draft: dict[str, Any], work: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each section's kept statements, with review edits applied (actions are apart)."""
+    sections = []
+    for section in draft["sections"]:
+        statements = []
+        for statement in section.get("statements", ()):
+            item = work["items"].get(statement["id"])
+            if item is None or item["status"] == "deleted" or not item["text"].strip():
+                continue
+            statements.append({"id": statement["id"], "text": item["text"]})
+        sections.append(
+            {
+                "key": section["key"],
+                "title": section["title"],
+                "style": section["style"],
+                "statements": statements,
+            }
+        )
+    return sections
