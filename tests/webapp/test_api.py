@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -197,6 +198,15 @@ def test_marking_imported_is_idempotent_audited_and_refused_to_a_read_only_token
     # Drafts and other teams' notes cannot be marked either.
     assert importer.mark(notes["draft"]).status_code == 404
     assert importer.mark(notes["South"]).status_code == 404
+    # Several marks of the same note at once: one makes the record, the others find it.
+    south = api(("South",), mark=True)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(
+            pool.map(
+                lambda _: Api(south.client.application, south.token).mark(notes["South"]), range(4)
+            )
+        )
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201]
 
 
 def test_every_call_is_audited_under_the_token_id_and_never_the_token(api, notes, svc, login_as):
@@ -338,6 +348,13 @@ def test_bad_list_parameters_answer_400_with_the_reason(api, app, svc, query, fi
     answer = api(("North",)).get(f"/api/v1/notes?{query}")
     assert answer.status_code == 400, answer.get_data(as_text=True)
     assert answer.get_json()["field"] == field and answer.get_json()["error"]
+
+
+def test_a_time_with_an_offset_is_understood_even_with_its_plus_sign_unencoded(api):
+    client = api(("North",))
+    for since in ("2026-12-01T09:00:00+01:00", "2026-12-01T09:00:00Z", "2026-12-01"):
+        answer = client.get(f"/api/v1/notes?approved_since={since}")
+        assert answer.status_code == 200, (since, answer.get_data(as_text=True))
 
 
 def test_odd_input_never_causes_a_server_error(api, app, svc):

@@ -11,6 +11,7 @@ trail under the token's id. The OpenAPI description, ``openapi.json``, is the on
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ OPENAPI_FILE = Path(__file__).resolve().parent.parent / "static" / "api" / "open
 
 _LIST_PARAMETERS = ("team", "approved_since", "not_imported", "limit", "cursor")
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+_OFFSET_AS_SPACE = re.compile(r"T[0-9:.]+ \d\d:\d\d$")
 #: The largest request body the API reads (a reference and a system name).
 _MAX_BODY = 16 * 1024
 
@@ -133,8 +135,12 @@ def _since(value: str | None) -> datetime | None:
     )
     if len(value) > 40:
         raise problem
+    value = value.strip()
+    if _OFFSET_AS_SPACE.search(value):
+        # A '+' of an offset sent unencoded in a query string arrives as a space.
+        value = value[:-6] + "+" + value[-5:]
     try:
-        at = datetime.fromisoformat(value.strip())
+        at = datetime.fromisoformat(value)
     except ValueError:
         raise problem from None
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)

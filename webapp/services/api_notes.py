@@ -221,8 +221,18 @@ def _summary(svc: Services, row: Any) -> dict[str, Any]:
     }
 
 
-def visible_note(conn: sa.Connection, caller: ApiCaller, note_id: str) -> Any:
+def visible_note(
+    conn: sa.Connection, caller: ApiCaller, note_id: str, *, lock: bool = False
+) -> Any:
     """The approved note's row joined with its recording and team.
+
+    Args:
+        conn: A connection.
+        caller: The accepted token.
+        note_id: The note's id.
+        lock: Hold the note's row to the end of the transaction (PostgreSQL; SQLite's
+            transactions already hold the write lock), so that racing calls about the
+            same note take turns.
 
     Raises:
         NotFound: No approved note with this id in the token's teams (the same answer
@@ -231,7 +241,7 @@ def visible_note(conn: sa.Connection, caller: ApiCaller, note_id: str) -> Any:
     if not isinstance(note_id, str) or not _NOTE_ID.fullmatch(note_id) or not caller.team_ids:
         raise NotFound(_HIDDEN)
     n, r = db.notes, db.recordings
-    row = conn.execute(
+    query = (
         sa.select(n, r.c.team_id, r.c.owner_id, r.c.visit_type, r.c.visit_date, r.c.wrapped_key)
         .add_columns(r.c.case_ref_enc, r.c.participants_enc, db.teams.c.name.label("team"))
         .join(r, r.c.id == n.c.recording_id)
@@ -242,7 +252,10 @@ def visible_note(conn: sa.Connection, caller: ApiCaller, note_id: str) -> Any:
             n.c.approved_at.is_not(None),
             r.c.team_id.in_(sorted(caller.team_ids)),
         )
-    ).one_or_none()
+    )
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=n)
+    row = conn.execute(query).one_or_none()
     if row is None:
         raise NotFound(_HIDDEN)
     return row
@@ -304,7 +317,7 @@ def mark_imported(
     system = _short_text(system, "system", _MAX_SYSTEM)
     vault = svc.vault
     with svc.engine.begin() as conn:
-        row = visible_note(conn, caller, note_id)
+        row = visible_note(conn, caller, note_id, lock=True)
         key = vault.data_key(row.recording_id, row.wrapped_key)
         existing = import_record(svc, key, conn, row.id)
         if existing is not None:
