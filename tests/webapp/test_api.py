@@ -399,3 +399,40 @@ def test_the_openapi_description_is_served_and_names_every_api_route(app):
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert routed == documented
+
+
+def test_an_import_reference_stays_readable_after_the_audio_is_deleted_and_the_note_rekeyed(
+    make_app, sqlite_url, tmp_path, data_dir, web, resolve_all
+):
+    from pathlib import Path
+
+    from policies.access import load_access_policy
+    from webapp.services.retention import apply_retention
+    from webapp.services.users import create_user
+
+    policy = tmp_path / "access.toml"
+    policy.write_text(
+        Path(load_access_policy().source)
+        .read_text()
+        .replace("audio_days_after_approval = 0", "audio_days_after_approval = 7")
+    )
+    app = make_app(sqlite_url, POLICY_FILE=str(policy))
+    svc = app.extensions["carenotes"]
+    create_user(svc, "sam", web.PASSWORD, "social_worker", ("North",))
+    create_user(svc, "pat", web.PASSWORD, "practitioner", ("North",))
+    worker, approver = web.Browser(app), web.Browser(app)
+    worker.login("sam")
+    approver.login("pat")
+    recording_id = _upload(web, svc, worker, data_dir, "CR-North-9")
+    _approve(web, svc, worker, approver, recording_id, resolve_all)
+    note_id = _note_id(svc, recording_id)
+    client = Api(app, create_token(svc, "Mosaic import", ("North",), can_mark_imported=True).token)
+    assert client.mark(note_id, "MOS-9").status_code == 201
+    before = client.get(f"/api/v1/notes/{note_id}").get_json()
+    # The audio goes after its period; what is kept is sealed again under a fresh key.
+    result = apply_retention(svc, now=db.utcnow() + timedelta(days=7, minutes=1))
+    assert result.audio_deleted == 1
+    after = client.get(f"/api/v1/notes/{note_id}")
+    assert after.status_code == 200
+    assert after.get_json()["import"]["external_reference"] == "MOS-9"
+    assert after.get_json()["text"] == before["text"]
