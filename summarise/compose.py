@@ -35,6 +35,7 @@ from summarise.people import Cast, Person, cast_of
 from summarise.text import clean_utterance, content_words, split_sentences
 from summarise.types import Action, Citation, DraftSection, NoteDrafter, Progress, Statement
 from summarise.write import Written, is_social_housekeeping, write_statements
+from transcribe.speakers import CHECK_SPEAKER
 from transcribe.types import Segment, Transcript
 
 __all__ = ["compose_sections"]
@@ -275,6 +276,16 @@ def compose_sections(
     by_meaning = {id(w): keys for w, keys in zip(written, meaning, strict=True)}
     placed = _place(written, template, prose, embedder, flag_topics, transcript,
                     long_visit_words, by_meaning)  # fmt: skip
+    # A section asking for the person's own words quotes them once; the same words are
+    # not quoted again elsewhere in the note.
+    quotes: dict[str, tuple[str, Segment] | None] = {}
+    for section in prose:
+        if section.quote:
+            quoted = quotes[section.key] = _quote(section, template, cast, segments, embedder)
+            if quoted is not None:
+                raw = quoted[0].strip()
+                for key in placed:
+                    placed[key] = [w for w in placed[key] if w.by_model or raw not in w.text]
     report(0.9)
     actions = _actions(segments, cast)
     pairs: list[tuple[str, str]] = []
@@ -295,8 +306,8 @@ def compose_sections(
                 items.append(Action(action.who, action.what, action.by_when, action.citations,
                                     flags + _confidence_flags(action.what, [segment])))  # fmt: skip
         else:
-            if section.quote:
-                quoted = _quote(section, template, cast, segments, embedder)
+            if section.key in quotes:
+                quoted = quotes[section.key]
                 if quoted is not None:
                     text, segment = quoted
                     statements.append(Statement(f"{section.key}-q", text, (_citation(segment),),
@@ -312,6 +323,8 @@ def compose_sections(
                     flags = tuple(f for f in flags if f != "unsupported")
                 flags += tuple(f"high-stakes:{k}" for k in by_meaning[id(w)])
                 flags += _confidence_flags(w.text, w.segments)
+                if any(CHECK_SPEAKER in seg.flags for seg in w.segments):
+                    flags += (CHECK_SPEAKER,)  # who said it was uncertain in the audio
                 statements.append(Statement(
                     id=f"{section.key}-{n}",
                     text=w.text,

@@ -41,6 +41,8 @@ _FLAG_WORDS = {
     "extractive-fallback": "taken straight from the transcript",
     "repetition": "repeated words in the transcript",
     "possible-hallucination": "the transcript may be wrong here",
+    "check-speaker": "check who said this: the voice was hard to tell apart",
+    "check-transcription": "check a name or number against the recording",
 }
 
 

@@ -82,3 +82,36 @@ def test_with_the_shipped_topics_everyday_talk_is_not_a_risk_and_a_risk_in_other
     )
     assert found[0] == () and found[1] == ()
     assert "falls" in found[2]
+
+
+def test_a_statement_resting_on_words_whose_speaker_was_uncertain_is_flagged(
+    embedder: Any, templates: dict, topics: tuple[Topic, ...]
+) -> None:
+    from dataclasses import replace
+
+    from summarise import draft_note, transcript_from_turns
+
+    transcript = transcript_from_turns([
+        {"speaker": "social worker", "text": "How have you been managing the stairs lately?"},
+        {"speaker": "person", "text": "I have been sleeping on the settee for three weeks now."},
+        {"speaker": "person", "text": "My daughter Priya comes round every Tuesday afternoon."},
+    ])  # fmt: skip
+    unsure = replace(transcript.segments[1], flags=("check-speaker",))
+    transcript = replace(transcript, segments=(transcript.segments[0], unsure,
+                                               transcript.segments[2]))  # fmt: skip
+    draft = draft_note(transcript, templates["home-visit"], _Silent(), embedder=embedder,
+                       topics=topics)  # fmt: skip
+    statements = [s for section in draft.sections for s in section.statements]
+    settee = [s for s in statements if "settee" in s.text]
+    tuesday = [s for s in statements if "Tuesday" in s.text]
+    assert settee and all("check-speaker" in s.flags for s in settee)
+    assert tuesday and all("check-speaker" not in s.flags for s in tuesday)
+
+
+class _Silent:
+    """Writes nothing, so every statement is the speaker's own words: for testing flags."""
+
+    name, sha256 = "silent", "0" * 64
+
+    def generate(self, messages: list[dict[str, str]], max_new_tokens: int = 128) -> str:
+        return ""
