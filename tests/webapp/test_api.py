@@ -4,7 +4,9 @@ teams, bearer tokens only, every call audited, rate-limited, clear JSON errors."
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -173,7 +175,9 @@ def test_the_list_filters_by_team_approval_time_and_import_and_pages_with_a_curs
         assert refused.status_code == 403 and "not scoped" in refused.get_json()["error"]
 
 
-def test_marking_imported_is_idempotent_audited_and_refused_to_a_read_only_token(api, notes, svc):
+def test_marking_imported_is_idempotent_audited_and_refused_to_a_read_only_token(
+    api, notes, svc, login_as
+):
     reader = api(("North",))
     refused = reader.mark(notes["North"])
     assert refused.status_code == 403 and "read+mark-imported" in refused.get_json()["error"]
@@ -195,6 +199,14 @@ def test_marking_imported_is_idempotent_audited_and_refused_to_a_read_only_token
     marks = _audit(svc, "api_note_imported")
     assert [json.loads(m.detail)["already"] for m in marks] == [False, True]
     assert all(m.record_id == notes["North"] for m in marks)
+    # A subject access export says where the note went.
+    governance = login_as("information_governance", team="North")
+    export = governance.post("/oversight/subject-access", {"case_reference": "CR-North-1"})
+    assert export.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(export.data))
+    (details_name,) = [n for n in archive.namelist() if n.endswith("details.json")]
+    imported = json.loads(archive.read(details_name))["imported"]
+    assert imported["external_reference"] == "MOS-77" and imported["system"] == "Mosaic"
     # Drafts and other teams' notes cannot be marked either.
     assert importer.mark(notes["draft"]).status_code == 404
     assert importer.mark(notes["South"]).status_code == 404

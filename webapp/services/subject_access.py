@@ -165,6 +165,14 @@ def export_subject_access(
             .where(db.addenda.c.note_id.in_([n.id for n in notes.values()]))
             .order_by(db.addenda.c.at)
         ).all()
+        imports = {
+            row.note_id: row
+            for row in conn.execute(
+                sa.select(db.note_imports).where(
+                    db.note_imports.c.note_id.in_([n.id for n in notes.values()])
+                )
+            )
+        }
         audit_rows = _audit_rows(
             conn,
             [r.id for r in recs] + [n.id for n in notes.values()],
@@ -236,6 +244,16 @@ def export_subject_access(
                     f"{folder}/transcript.json", json.dumps(segments, indent=2, ensure_ascii=False)
                 )
                 archive.writestr(f"{folder}/transcript.txt", text)
+                imported = imports.get(note.id)
+                if imported is not None:
+                    # Taken into the case-management system through the API.
+                    details["imported"] = {
+                        "system": imported.system,
+                        "external_reference": vault.open_text(
+                            key, "note_import", imported.id, "reference", imported.reference_enc
+                        ),
+                        "imported_at": db.as_utc(imported.imported_at).isoformat(),  # type: ignore[union-attr]
+                    }
                 entry.update(
                     note_state=note.state,
                     segments=len(segments),
