@@ -112,6 +112,10 @@ def test_a_token_lists_and_fetches_only_its_own_teams_approved_notes(api, notes,
     summary = body["notes"][0]
     assert summary["case_reference"] == "CR-North-1" and summary["team"] == "North"
     assert summary["imported"] is False
+    from webapp.blueprints.api import OPENAPI_FILE
+
+    schema = json.loads(OPENAPI_FILE.read_text())["components"]["schemas"]["NoteSummary"]
+    assert set(summary) == set(schema["properties"]) == set(schema["required"])
     assert north.get(f"/api/v1/notes/{notes['North']}").status_code == 200
     # Another team's approved note and a draft of its own team answer as no note at all.
     for hidden in (notes["South"], notes["draft"], "0" * 32, "x" * 5000):
@@ -144,6 +148,13 @@ def test_a_fetched_note_carries_its_heading_sections_actions_and_a_hash_that_mat
     assert note["text_sha256"] == hashlib.sha256(note["text"].encode("utf-8")).hexdigest()
     assert note["approval"]["sha256"] == note["text_sha256"]
     assert note["import"] is None
+    # What the OpenAPI description promises is there.
+    from webapp.blueprints.api import OPENAPI_FILE
+
+    schemas = json.loads(OPENAPI_FILE.read_text())["components"]["schemas"]
+    assert set(schemas["Note"]["required"]) <= set(note)
+    assert set(schemas["Note"]["properties"]) == set(note)
+    assert set(schemas["Note"]["properties"]["heading"]["properties"]) == set(heading)
     # Nothing of the transcript or the draft machinery goes out.
     flat = json.dumps(note)
     assert "segments" not in flat and "transcript" not in flat and "citations" not in flat
@@ -411,6 +422,21 @@ def test_the_openapi_description_is_served_and_names_every_api_route(app):
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert routed == documented
+
+    def refs(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "$ref":
+                    yield value
+                else:
+                    yield from refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+
+    schemas = spec["components"]["schemas"]
+    for ref in refs(spec):
+        assert ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] in schemas
 
 
 def test_an_import_reference_stays_readable_after_the_audio_is_deleted_and_the_note_rekeyed(
