@@ -359,6 +359,12 @@ def test_calls_past_the_rate_limit_answer_429_with_retry_after(make_app, databas
         ("approved_since=yesterday", "approved_since"),
         ("approved_since=" + "2" * 5000, "approved_since"),
         ("approved_since=99999-01-01", "approved_since"),
+        ("approved_since=0001-01-01T00:00:00%2B23:59", "approved_since"),
+        ("approved_since=9999-12-31T23:59:59-23:59", "approved_since"),
+        (
+            "cursor=MDAwMS0wMS0wMVQwMDowMDowMCsyMzo1OXwwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMA",
+            "cursor",
+        ),
         ("not_imported=maybe", "not_imported"),
         ("cursor=not-a-cursor", "cursor"),
         ("cursor=" + "A" * 10_000, "cursor"),

@@ -141,9 +141,10 @@ def _since(value: str | None) -> datetime | None:
         value = value[:-6] + "+" + value[-5:]
     try:
         at = datetime.fromisoformat(value)
-    except ValueError:
+        # An offset can carry a time at the very start or end of the calendar past it.
+        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise problem from None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _flag(name: str, value: str | None) -> bool:

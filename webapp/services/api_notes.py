@@ -84,7 +84,7 @@ def parse_cursor(value: str) -> tuple[datetime, str]:
         text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         at_text, note_id = text.split("|")
         at = db.as_utc(datetime.fromisoformat(at_text))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise problem from None
     if at is None or not _NOTE_ID.fullmatch(note_id):
         raise problem
