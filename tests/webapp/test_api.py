@@ -253,6 +253,10 @@ def test_every_call_is_audited_under_the_token_id_and_never_the_token(api, notes
         stored = conn.execute(sa.select(db.api_tokens.c.token_sha256)).scalars().all()
     assert secret not in dumped and client.token not in dumped
     assert hashlib.sha256(client.token.encode()).hexdigest() in stored
+    from webapp import audit
+
+    with svc.engine.connect() as conn:
+        assert audit.verify(conn, db.audit_log).ok  # the chain holds the API's entries
     # A manager sees the API's reads of their team's notes, in words, and no other team's.
     north = login_as("manager", team="North").get("/oversight/audit").get_data(as_text=True)
     assert "fetched the approved note through the API" in north

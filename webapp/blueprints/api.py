@@ -52,7 +52,8 @@ def _endpoint() -> str:
 
 
 def _caller() -> ApiCaller:
-    return g.api_caller  # type: ignore[no-any-return]
+    caller: ApiCaller = g.api_caller
+    return caller
 
 
 @bp.before_request
