@@ -15,6 +15,7 @@ __all__ = [
     "imperative_action",
     "requested_action",
     "restates_request",
+    "is_task",
 ]
 
 _CUE = re.compile(
@@ -76,6 +77,12 @@ _CLAUSE_BREAK = re.compile(
     re.IGNORECASE,
 )
 _REASON = re.compile(r",\s+(?:because|so that|so|which|in case|just so)\s+", re.IGNORECASE)
+_ASIDE = re.compile(
+    r",?\s+and\s+(?!i\b|we\b|you\b|then\b|also\b)(?:the|it|that|this|there)\b[\w' ]*?\s+"
+    r"(?:is|are|was|were|'s)\b",
+    re.IGNORECASE,
+)
+_COME_BACK = re.compile(r"^(?:come back|pop back|pop round again|call round again)\b", re.I)
 _FILLER_LEAD = re.compile(r"^(?:also|just|then|as well|too|definitely|probably)\s+", re.I)
 
 
@@ -137,10 +144,15 @@ def extract_action(text: str, speaker: str, other: str) -> ActionParts | None:
     what = re.split(r"(?<=[.?!])\s", what.strip())[0].strip(" ,.?!")
     what = _FILLER_LEAD.sub("", what)
     what = _REASON.split(what, maxsplit=1)[0]  # "…, because three days at work is a lot"
+    what = _ASIDE.split(what, maxsplit=1)[0]  # "…, and the core group is on the third"
     what = re.sub(r",\s+(?-i:[A-Z][a-z'-]+)$", "", what)  # a name said last: ", Priya"
     when = _WHEN.search(what)
     by_when = when.group(0) if when else None
+    if who == other:  # "you'll wear your alarm": their own alarm
+        what = re.sub(r"\byourself\b", "themselves", what, flags=re.IGNORECASE)
+        what = re.sub(r"\byour\b", "their", what, flags=re.IGNORECASE)
     what = third_person(what, other)
+    what = _COME_BACK.sub("visit again", what)
     if len(what.split()) < 2:
         return None
     what = british_spelling(what[0].upper() + what[1:])
@@ -155,6 +167,13 @@ _ASKED = re.compile(
     r"(?:(?:could|can|would|will) you"
     r"(?: please)?(?: be (?:willing|able|happy) to)?|are you (?:happy|willing|ok|okay|able)"
     r" to|would you mind)\s+(?P<what>[^?]+)\?$",
+    re.IGNORECASE,
+)
+# "Sandra, you said you'd ring the surgery?", "…, you'll ring your mum to have the kids?":
+# checking that someone will do something, which their "yes" makes theirs.
+_CONFIRMING = re.compile(
+    r"(?:^|,\s+)(?:you said you'd|you said you would|you'll|you will|you're going to)"
+    r"\s+(?P<what>[^?]+)\?$",
     re.IGNORECASE,
 )
 # Requests for information or for the visit itself, not actions.
@@ -172,7 +191,8 @@ _ACCEPTED = re.compile(
 )
 # Where a request's reason or aside begins: ", so I can chase the police".
 _AFTERTHOUGHT = re.compile(
-    r",?\s+(?:so that|so|because|as|which|one that|just so|in case)\s+", re.IGNORECASE
+    r",?\s+(?:so that|so|because|as|which|one that|just so|in case|instead of)\s+",
+    re.IGNORECASE,
 )
 _OBJECT_WORDS = re.compile(r"\b(?:them|that|it|this|him|her|those|you)\b", re.IGNORECASE)
 
@@ -186,7 +206,7 @@ def requested_action(question: str, reply: str, asker: str) -> tuple[str, str | 
         reply: The answer given by the person asked.
         asker: How the note names whoever asked (for "me" in the request).
     """
-    found = _ASKED.match(question.strip())
+    found = _ASKED.match(question.strip()) or _CONFIRMING.search(question.strip())
     if found is None:
         return None
     what = _AFTERTHOUGHT.split(found.group("what"), maxsplit=1)[0].strip(" ,")
@@ -236,3 +256,9 @@ def imperative_action(sentence: str) -> str | None:
     what = found.group("what").strip(" ,.!")
     what = re.sub(r"\s+(?:too|as well)$", "", what, flags=re.IGNORECASE)
     return what if len(what.split()) >= 3 else None
+
+
+def is_task(what: str) -> bool:
+    """Whether what someone is asked to do is a task, not a question ("show me your
+    bedroom", "tell me what happened")."""
+    return _NOT_TASKS.match(what.strip()) is None

@@ -27,6 +27,7 @@ from summarise.actions import (
     extract_action,
     imperative_action,
     is_action,
+    is_task,
     requested_action,
     restates_request,
 )
@@ -140,6 +141,8 @@ def _actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action, Segm
                 owner = _owner_name(vocative.group("name"), cast)
                 sentence = vocative.group("rest")
                 if _REQUEST.match(sentence):
+                    if not is_task(_REQUEST.sub("", sentence)):
+                        continue  # "Tyler, could you show me your bedroom?"
                     sentence = _REQUEST.sub("you'll ", sentence)
                 sentence = sentence.rstrip("?")
             told = imperative_action(sentence) if speaker.professional else None

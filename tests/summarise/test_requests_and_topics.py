@@ -115,3 +115,27 @@ class _Silent:
 
     def generate(self, messages: list[dict[str, str]], max_new_tokens: int = 128) -> str:
         return ""
+
+
+def test_checking_that_someone_will_do_something_makes_it_theirs_once_they_say_yes() -> None:
+    found = requested_action(
+        "Sandra, you said you'd ring the GP surgery about a medication review?",
+        "Yes, I'll ring them first thing tomorrow.", "Rachel Okafor",
+    )  # fmt: skip
+    assert found == ("Ring the GP surgery about a medication review", "tomorrow")
+    found = requested_action(
+        "And if you've been drinking, you'll ring your mum, Sheila, to have the kids, "
+        "instead of Tyler looking after Mia?", "Yeah. I will.", "Zoe Clarke",
+    )  # fmt: skip
+    assert found == ("Ring their mum, Sheila, to have the kids", None)
+
+
+def test_an_action_keeps_to_what_will_be_done_in_the_words_of_a_note() -> None:
+    from summarise.actions import extract_action
+
+    back = extract_action("I'll come back on Monday the fifteenth, and the core group is on "
+                          "the third", "Zoe Clarke", "Kelly Moss")  # fmt: skip
+    assert back is not None and back.what == "Visit again on Monday the fifteenth"
+    alarm = extract_action("you'll wear your pendant alarm", "Rachel Okafor", "Edna Pearson")
+    assert alarm is not None and alarm.who == "Edna Pearson"
+    assert alarm.what == "Wear their pendant alarm"
