@@ -16,6 +16,7 @@ __all__ = [
     "requested_action",
     "restates_request",
     "is_task",
+    "deadline",
 ]
 
 _CUE = re.compile(
@@ -146,8 +147,7 @@ def extract_action(text: str, speaker: str, other: str) -> ActionParts | None:
     what = _REASON.split(what, maxsplit=1)[0]  # "…, because three days at work is a lot"
     what = _ASIDE.split(what, maxsplit=1)[0]  # "…, and the core group is on the third"
     what = re.sub(r",\s+(?-i:[A-Z][a-z'-]+)$", "", what)  # a name said last: ", Priya"
-    when = _WHEN.search(what)
-    by_when = when.group(0) if when else None
+    by_when = deadline(what)
     if who == other:  # "you'll wear your alarm": their own alarm
         what = re.sub(r"\byourself\b", "themselves", what, flags=re.IGNORECASE)
         what = re.sub(r"\byour\b", "their", what, flags=re.IGNORECASE)
@@ -178,7 +178,8 @@ _CONFIRMING = re.compile(
 )
 # Requests for information or for the visit itself, not actions.
 _NOT_TASKS = re.compile(
-    r"^(?:tell|show|talk|start|explain|describe|remember|say|think of|hear|see|manage|"
+    r"^(?:tell|show|talk (?:me|us)|talk to me|start|explain|describe|remember|say|"
+    r"think of|hear|see|manage|"
     r"give me|walk me|go through|let me|repeat|read|spell|confirm|help me understand|"
     r"like|imagine|recall|understand)\b",
     re.IGNORECASE,
@@ -225,9 +226,10 @@ def requested_action(question: str, reply: str, asker: str) -> tuple[str, str | 
         (r"\bi\b", asker),
     ):
         what = re.sub(pattern, repl, what, flags=re.IGNORECASE)
-    when = _WHEN.search(what) or _WHEN.search(answer)
+    # The time the person gives in saying yes ("I'll ring him tonight") is the deadline;
+    # a day in the request may be what it is about ("to the temple on Sunday").
     what = british_spelling(what[0].upper() + what[1:])
-    return what, when.group(0) if when else None
+    return what, deadline(answer) or deadline(what)
 
 
 def restates_request(what: str) -> bool:
@@ -262,3 +264,19 @@ def is_task(what: str) -> bool:
     """Whether what someone is asked to do is a task, not a question ("show me your
     bedroom", "tell me what happened")."""
     return _NOT_TASKS.match(what.strip()) is None
+
+
+_RECURRING = re.compile(r"^s?\s*(?:evenings?|mornings?|nights?|afternoons?)\b", re.IGNORECASE)
+
+
+def deadline(text: str) -> str | None:
+    """When something is to be done by, as said ("by Friday", "tonight"), or ``None``.
+
+    A day said as when something happens every week ("a sitting service on Monday
+    evenings") is not a deadline.
+    """
+    for when in _WHEN.finditer(text):
+        if _RECURRING.match(text[when.end() :]):
+            continue
+        return when.group(0)
+    return None

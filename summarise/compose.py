@@ -193,11 +193,13 @@ def _accepted_request(segments: Sequence[Segment], index: int, cast: Cast) -> Ac
     segment, reply = segments[index], segments[index + 1]
     if not reply.speaker or reply.speaker == segment.speaker:
         return None
-    sentences = split_sentences(segment.text)
-    if not sentences:
+    # The request is the turn's last question ("Would you talk to Paul…? We can fill in
+    # a plan together."), whatever follows it.
+    questions = [s for s in split_sentences(segment.text) if s.rstrip().endswith("?")]
+    if not questions:
         return None
     asker = cast.person(segment.speaker).name
-    found = requested_action(clean_utterance(sentences[-1]), reply.text, asker)
+    found = requested_action(clean_utterance(questions[-1]), reply.text, asker)
     if found is None:
         return None
     what, by_when = found

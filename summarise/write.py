@@ -75,6 +75,8 @@ _CHAT = re.compile(
     r"(?:good (?:morning|afternoon|evening)|hello|hiya|hi)\b|"
     r"(?:i'm|i am|my name is) (?-i:[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?)(?:[,.!]|$| from\b)|"
     r"(?:i'd|i would) love (?:one|a cup)|milk,? (?:no|two|one) sugar|"
+    r"(?:(?:do )?(?:sit|sit yourself) down|take a seat|have a seat|make yourself "
+    r"(?:comfortable|at home)|mind the (?:dog|cat|step))\b|"
     r"(?:i'm|i am) (?:so |really |very |ever so )?sorry (?:to hear|that|about|for)\b|"
     r"(?:that|those) (?:all )?sounds?\b|it sounds like\b|"
     r"that must (?:be|have been)\b|that makes (?:sense|a lot of sense)\b|"
@@ -283,10 +285,14 @@ def refusal(sentence: str, sources: list[str], context: str, speaker: Person, ca
         return "new-name"
     if not _FIRST_PERSON.search(best.lower()) and _speaker_as_doer(sentence, speaker):
         return "speaker-as-doer"  # "A man rang" became "Mr Mehta rang"
+    if '"' in sentence or "“" in sentence:
+        return "quote-marks"  # quoting is done from the transcript, never by the model
     others = {p.name for p in cast.others(speaker.label) if p.named}
     for name in others:
         if sentence.startswith(name) and name.split()[0].lower() not in reply.lower():
             return "wrong-speaker"
+        if re.match(rf"{re.escape(name)} (?:said|says|told|asked|explained|reported)\b", sentence):
+            return "wrong-speaker"  # the reply is the speaker's, not someone else's
     new = content_words(sentence) - content_words(said) - _ALLOWED_NEW
     new -= content_words(speaker.name)
     if len(new) > _MAX_NEW_WORDS:
@@ -425,13 +431,50 @@ def _agreement(segments: tuple[Segment, ...], index: int, cast: Cast) -> Written
             break
         replies.append(later)
     if not replies:
-        return None
+        return _denial(segments, index, cast)
     asker = cast.person(question.speaker)
     names = list(dict.fromkeys(cast.person(r.speaker).name for r in replies))
     who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     last = split_sentences(question.text)[-1]
     text = f'{asker.name} asked: "{last}" {who} agreed.'
     return Written(text, (question, *replies), asker, False)
+
+
+# "No, love. Never." — a plain no to a yes-or-no question, such as a screening question
+# about harm: it is only a record with the question it answers.
+_DENIAL = re.compile(
+    r"^(?:(?:no|nope|never|not really|not at all|not once|definitely not|certainly not)"
+    r"(?:,? (?:love|dear|pet|duck|mate|thanks|thank you|no|never))*[.!]?\s*){1,3}$",
+    re.IGNORECASE,
+)
+_YES_NO = re.compile(
+    r"\b(?:have|has|had|do|does|did|are|is|was|were|will|would|could|can)\s+(?:you|he|she|"
+    r"they|anyone|anybody)\b",
+    re.IGNORECASE,
+)
+
+
+def _denial(segments: tuple[Segment, ...], index: int, cast: Cast) -> Written | None:
+    """A yes-or-no question answered with a plain no: kept as the question and the answer."""
+    question = segments[index]
+    if index + 1 >= len(segments) or not question.text.rstrip().endswith("?"):
+        return None
+    reply = segments[index + 1]
+    if reply.speaker == question.speaker:
+        return None
+    said = []
+    for sentence in split_sentences(reply.text):  # "No, love. Never. I'm fed up, not daft."
+        if not _DENIAL.match(sentence.strip()):
+            break
+        said.append(sentence.strip())
+    if not said:
+        return None
+    last = split_sentences(question.text)[-1]
+    if len(last.split()) < 5 or not _YES_NO.search(last):
+        return None
+    asker, answerer = cast.person(question.speaker), cast.person(reply.speaker)
+    text = f'{asker.name} asked: "{last}" {answerer.name} said: "{" ".join(said)}"'
+    return Written(text, (question, reply), answerer, False)
 
 
 def _position(written: Written, sources: list[str]) -> int:

@@ -248,3 +248,44 @@ def test_when_the_write_up_loses_a_number_the_speakers_words_replace_it() -> Non
     assert [w.text for w in written] == [
         'Arjun Mehta said: "I drove buses for thirty-one years and now I can\'t drive."'
     ]
+
+
+def test_a_plain_no_to_a_screening_question_is_kept_with_the_question() -> None:
+    from summarise.write import write_statements
+
+    transcript = transcript_from_turns([
+        {"speaker": "social worker",
+         "text": "I ask everyone this: have you had any thoughts of harming yourself?"},
+        {"speaker": "person", "text": "No, love. Never. I'm fed up, not daft."},
+    ])  # fmt: skip
+    cast = cast_of(transcript, [{"name": "Rachel Okafor", "role": "social worker"},
+                                {"name": "Edna Pearson", "role": "person"}])  # fmt: skip
+    written, _calls, _accepted = write_statements(
+        transcript.segments, cast, _Scripted(""), lambda sentence, professional: False
+    )
+    assert written[0].text == (
+        'Rachel Okafor asked: "I ask everyone this: have you had any thoughts of harming '
+        'yourself?" Edna Pearson said: "No, love. Never."'
+    )
+    assert [s.id for s in written[0].segments] == [0, 1]
+
+
+def test_a_model_sentence_with_quote_marks_or_reporting_someone_else_is_refused(
+    scripts: dict,
+) -> None:
+    transcript = transcript_from_turns(scripts[CARER]["turns"])
+    cast = cast_of(transcript, scripts[CARER]["participants"])
+    linda = cast.person("carer")
+    worker = cast.person("social worker")
+    sources = ["I sleep maybe four hours a night."]
+    assert refusal(f'{linda.name} said "I sleep four hours a night."', sources, "", linda, cast)
+    assert refusal(f"{worker.name} said she sleeps four hours a night.", sources, "", linda,
+                   cast)  # fmt: skip
+
+
+def test_a_day_said_as_when_something_happens_every_week_is_not_a_deadline() -> None:
+    from summarise.actions import deadline
+
+    assert deadline("look at a sitting service on Monday evenings") is None
+    assert deadline("refer her to the falls clinic by Friday") == "by Friday"
+    assert deadline("ring him tonight") == "tonight"
