@@ -6,7 +6,7 @@ STAMP := $(VENV)/.carenotes-setup
 help: ## Show the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml scripts/setup.sh
+$(STAMP): pyproject.toml scripts/setup.sh tests/webapp/oidc/package-lock.json
 	bash scripts/setup.sh --with-browser
 	touch $(STAMP)
 

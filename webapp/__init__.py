@@ -40,6 +40,15 @@ def _drafter_factory(settings: Any) -> Any:
     return load
 
 
+def _load_group_map(settings: Any) -> Any:
+    """The single sign-on group mapping, checked now, when single sign-on is configured."""
+    if not settings.oidc_issuer:
+        return None
+    from policies.sso import load_group_map
+
+    return load_group_map(settings.oidc_group_map_file or None)
+
+
 def _key_environment(settings: Any) -> dict[str, str]:
     """The environment the master keys are read from, with the settings' key file."""
     import os
@@ -69,7 +78,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
         ConfigError: A production installation lacks its secret key or master key
             (an embedded one makes them on its first start), or the master key does not
             open this database's data; the message says what to do.
-        PolicyError: A policy file is invalid.
+        PolicyError: A policy file (the access policy, or the single sign-on group
+            mapping when single sign-on is configured) is invalid.
     """
     from flask import Flask
     from flask_wtf.csrf import CSRFProtect
@@ -125,6 +135,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
         if transcriber
         else _transcriber_factory(settings),
         drafter_factory=(lambda: drafter) if drafter else _drafter_factory(settings),
+        group_map=_load_group_map(settings),
     )
     app.extensions["carenotes"] = svc
 

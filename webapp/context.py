@@ -76,6 +76,8 @@ class Services:
         templates: Note templates by name (``policies.load_templates()``).
         transcriber_factory: Returns the transcriber (loaded on first use).
         drafter_factory: Returns the note drafter (loaded on first use).
+        group_map: The single sign-on group mapping (``policies.sso.GroupMap``), or
+            ``None`` when single sign-on is not configured.
     """
 
     settings: Settings
@@ -86,6 +88,7 @@ class Services:
     transcriber_factory: Callable[[], Any]
     drafter_factory: Callable[[], Any]
     worker: Any = None
+    group_map: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _models: dict[str, Any] = field(default_factory=dict)
 

@@ -82,6 +82,11 @@ users = sa.Table(
         default=False,
         server_default=sa.false(),
     ),
+    # The single sign-on identity (revision 0011): the provider's issuer and the
+    # person's subject there, which never changes when their name or email does.
+    sa.Column("oidc_issuer", sa.String(300), nullable=True),
+    sa.Column("oidc_subject", sa.String(255), nullable=True),
+    sa.Index("ix_users_oidc_identity", "oidc_issuer", "oidc_subject", unique=True),
 )
 
 user_teams = sa.Table(

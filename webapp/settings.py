@@ -89,6 +89,28 @@ class Settings:
         api_rate_limit: Calls one API token may make in each rate-limit window; more
             are answered 429 with ``Retry-After``.
         api_rate_window_seconds: Length of the API's fixed rate-limit window.
+        password_sign_in: Whether people may sign in with a local password. Turning it
+            off needs single sign-on (:attr:`oidc_issuer`); approval still asks a
+            password holder for their password.
+        oidc_issuer: The OpenID Connect provider's issuer URL, e.g.
+            ``https://login.microsoftonline.com/<tenant id>/v2.0`` for Entra ID; its
+            settings are read from ``<issuer>/.well-known/openid-configuration``.
+            Empty: no single sign-on.
+        oidc_client_id: The client (application) id carenotes is registered under.
+        oidc_client_secret: The client secret from that registration. No default:
+            needed whenever :attr:`oidc_issuer` is set.
+        oidc_redirect_uri: The callback address registered with the provider,
+            ``https://<host>/auth/sso/callback``; empty builds it from the request
+            (set it behind a proxy that rewrites the host).
+        oidc_scopes: Scopes asked for, space separated (``openid`` is needed).
+        oidc_groups_claim: The claim that carries the person's groups (``groups``; or
+            ``roles`` for Entra ID app roles).
+        oidc_username_claim: The claim used as the username, and to find an existing
+            local account the first time someone signs in (``preferred_username``).
+        oidc_create_users: Create an account at first sign-in for someone with no
+            matching one (else they are refused until an administrator adds them).
+        oidc_group_map_file: The group-to-role-and-team mapping TOML; empty uses
+            ``$CARENOTES_POLICY_DIR/sso.toml`` or the packaged ``policies/sso.toml``.
     """
 
     secret_key: str
@@ -120,6 +142,16 @@ class Settings:
     metrics_token: str = ""
     api_rate_limit: int = 120
     api_rate_window_seconds: int = 60
+    password_sign_in: bool = True
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_redirect_uri: str = ""
+    oidc_scopes: str = "openid profile email"
+    oidc_groups_claim: str = "groups"
+    oidc_username_claim: str = "preferred_username"
+    oidc_create_users: bool = True
+    oidc_group_map_file: str = ""
     env: str = "embedded"
     data_dir: str = ""
     config_dir: str = ""
@@ -274,4 +306,32 @@ def load_settings(instance_path: str | Path, config: Mapping[str, Any] | None = 
             raise ConfigError(f"Setting {name.upper()} must be a whole number from 1 to 1000000.")
     if values.get("max_content_length", 1) < 1:
         raise ConfigError("MAX_CONTENT_LENGTH must be a positive number of bytes.")
+    _check_single_sign_on(values)
     return Settings(**values)
+
+
+def _check_single_sign_on(values: dict[str, Any]) -> None:
+    """Refuse single sign-on settings that cannot work, saying which to set."""
+    issuer = values.get("oidc_issuer", "").strip().rstrip("/")
+    values["oidc_issuer"] = issuer
+    if not issuer:
+        if not values.get("password_sign_in", True):
+            raise ConfigError(
+                "CARENOTES_PASSWORD_SIGN_IN is off but single sign-on is not configured, so "
+                "nobody could sign in. Set CARENOTES_OIDC_ISSUER (see docs/deployment.md) "
+                "or turn password sign-in back on."
+            )
+        return
+    if not issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        raise ConfigError(f"CARENOTES_OIDC_ISSUER must be an https:// address, not {issuer!r}.")
+    for name in ("oidc_client_id", "oidc_client_secret"):
+        if not values.get(name, "").strip():
+            raise ConfigError(
+                f"CARENOTES_OIDC_ISSUER is set but CARENOTES_{name.upper()} is not. Copy it "
+                "from the provider's app registration (see docs/deployment.md)."
+            )
+    if "openid" not in values.get("oidc_scopes", Settings.oidc_scopes).split():
+        raise ConfigError("CARENOTES_OIDC_SCOPES must include openid.")
+    for name in ("oidc_groups_claim", "oidc_username_claim"):
+        if name in values and not values[name].strip():
+            raise ConfigError(f"Setting {name.upper()} must name a claim, not be empty.")

@@ -121,7 +121,8 @@ _OPEN_UNTIL_NEW_PASSWORD = frozenset({"auth.change_password", "auth.logout", "st
 def _require_new_password() -> Any:
     """Send a user who must choose a new password to that page, whatever they asked for."""
     user = g.get("user")
-    if user is None or not user.must_change_password:
+    # Someone signed in through single sign-on did not use their carenotes password.
+    if user is None or not user.must_change_password or session.get("sso"):
         return None
     if request.endpoint in _OPEN_UNTIL_NEW_PASSWORD:
         return None

@@ -400,3 +400,127 @@ def launch_chromium() -> Callable[..., Any]:
         )
 
     return launch
+
+
+#: The folder of the test OpenID Connect provider (oidc-provider from npm).
+OIDC_DIR = Path(__file__).parent / "oidc"
+OIDC_CLIENT_ID = "carenotes"
+OIDC_CLIENT_SECRET = "test-client-secret-" + "x" * 24
+OIDC_REDIRECT_URI = "http://localhost/auth/sso/callback"
+OIDC_POST_LOGOUT_URI = "http://localhost/login"
+
+
+class OidcProvider:
+    """A real OpenID Connect provider running in Node, and a browser's way through it.
+
+    Attributes:
+        issuer: Its issuer URL (``http://127.0.0.1:PORT``).
+    """
+
+    def __init__(self, issuer: str) -> None:
+        self.issuer = issuer
+
+    def app_config(self, **overrides: Any) -> dict[str, Any]:
+        """Settings for ``make_app`` that point single sign-on at this provider."""
+        return {
+            "OIDC_ISSUER": self.issuer,
+            "OIDC_CLIENT_ID": OIDC_CLIENT_ID,
+            "OIDC_CLIENT_SECRET": OIDC_CLIENT_SECRET,
+            "OIDC_REDIRECT_URI": OIDC_REDIRECT_URI,
+            "OIDC_SCOPES": "openid profile email groups",
+            **overrides,
+        }
+
+    def set_account(self, subject: str, **claims: Any) -> None:
+        """Create or change the provider's account ``subject`` (its claims)."""
+        import requests
+
+        response = requests.put(f"{self.issuer}/test/accounts/{subject}", json=claims, timeout=10)
+        assert response.status_code == 204, response.text
+
+    def tamper_next_id_token(self, **claims: Any) -> None:
+        """Make the next ID token carry these claims instead, still signed by the provider."""
+        import requests
+
+        response = requests.put(f"{self.issuer}/test/tamper", json={"claims": claims}, timeout=10)
+        assert response.status_code == 204, response.text
+
+    def callback_url(self, browser: Browser, subject: str, next_path: str | None = None) -> str:
+        """Start single sign-on in ``browser``, sign in at the provider as ``subject``,
+        and return the callback path and query the provider sends the browser back to."""
+        from urllib.parse import urljoin, urlsplit
+
+        import requests
+
+        start = browser.client.get("/auth/sso/start", query_string={"next": next_path or ""})
+        assert start.status_code == 302, start.get_data(as_text=True)
+        url = start.headers["Location"]
+        assert url.startswith(self.issuer)
+        agent = requests.Session()
+        for _ in range(20):
+            if url.startswith(OIDC_REDIRECT_URI):
+                parts = urlsplit(url)
+                return f"{parts.path}?{parts.query}"
+            response = agent.get(url, allow_redirects=False, timeout=10)
+            if response.status_code == 200 and "/interaction/" in url:
+                response = agent.post(
+                    url.rstrip("/") + "/login",
+                    data={"login": subject},
+                    allow_redirects=False,
+                    timeout=10,
+                )
+            assert response.is_redirect, (response.status_code, response.text[:500])
+            url = urljoin(url, response.headers["Location"])
+        raise AssertionError("the provider never sent the browser back")
+
+    def sign_in(self, browser: Browser, subject: str, next_path: str | None = None) -> Any:
+        """Sign in through the provider as ``subject``; return the callback's response."""
+        response = browser.client.get(self.callback_url(browser, subject, next_path))
+        found = re.search(r'name="csrf-token" content="([^"]+)"', response.get_data(as_text=True))
+        if response.status_code == 200 and found:
+            browser.token = found.group(1)
+        return response
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[OidcProvider]:
+    """The test OpenID Connect provider on a free loopback port, for the whole session."""
+    import json
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed, so the OpenID Connect provider cannot run")
+    if not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
+        pytest.fail("The test OpenID Connect provider is not installed: run scripts/setup.sh")
+    process = subprocess.Popen(
+        [node, "provider.mjs"],
+        cwd=OIDC_DIR,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "CLIENT_ID": OIDC_CLIENT_ID,
+            "CLIENT_SECRET": OIDC_CLIENT_SECRET,
+            "REDIRECT_URI": OIDC_REDIRECT_URI,
+            "POST_LOGOUT_REDIRECT_URI": OIDC_POST_LOGOUT_URI,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        issuer = ""
+        for line in process.stdout:  # warnings first, then one JSON line
+            if line.startswith("{"):
+                issuer = json.loads(line)["issuer"]
+                break
+        assert issuer, "the OpenID Connect provider did not start"
+        yield OidcProvider(issuer)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

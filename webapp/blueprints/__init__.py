@@ -18,9 +18,10 @@ def register(app: Flask) -> None:
         oversight,
         recordings,
         review,
+        sso,
     )
 
-    for module in (auth, recordings, review, oversight, admin, api_tokens, health, api):
+    for module in (auth, sso, recordings, review, oversight, admin, api_tokens, health, api):
         app.register_blueprint(module.bp)
     # The API authenticates with bearer tokens, which a browser never sends by itself,
     # so it takes no CSRF token (and reads no session cookie).

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
 from policies.errors import BadInput, Forbidden
 from policies.passwords import MIN_PASSWORD_LENGTH
 from webapp.context import services
-from webapp.services.auth import authenticate, end_session, start_session
+from webapp.services.auth import (
+    authenticate,
+    end_session,
+    refuse_password_sign_in,
+    start_session,
+)
 from webapp.services.passwords import change_password, needs_new_password
+from webapp.services.sso import sign_out_url
 from webapp.web import current_user, login_required
 
 bp = Blueprint("auth", __name__)
+
+_PASSWORDS_OFF = (
+    "Signing in with a carenotes password is switched off here. Use "
+    "'Sign in with your council account' instead."
+)
 
 
 def _safe_next(target: str | None) -> str:
@@ -54,7 +65,11 @@ def login() -> Any:
     status = 200
     if g.get("session_ended"):
         message = "Your session ended. Sign in again to carry on."
-    if request.method == "POST":
+    settings = services().settings
+    if request.method == "POST" and not settings.password_sign_in:
+        refuse_password_sign_in(services(), request.remote_addr or "")
+        message, status = _PASSWORDS_OFF, 403
+    elif request.method == "POST":
         username = request.form.get("username", "")
         password = request.form.get("password", "")
         try:
@@ -69,7 +84,16 @@ def login() -> Any:
                     url_for("auth.change_password", next=request.args.get("next") or None)
                 )
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("login.html", message=message), status
+    return (
+        render_template(
+            "login.html",
+            message=message,
+            passwords=settings.password_sign_in,
+            sso=bool(settings.oidc_issuer),
+            next_path=request.args.get("next") or None,
+        ),
+        status,
+    )
 
 
 @bp.post("/logout")
@@ -77,7 +101,17 @@ def login() -> Any:
 def logout() -> Any:
     """End the session on the server, then forget the cookie."""
     end_session(services(), current_user())
+    via_sso = bool(session.get("sso"))
     session.clear()
+    if via_sso:
+        # Sign out at the provider too, which sends the browser back to sign-in here.
+        settings = services().settings
+        back = url_for("auth.login", _external=True)
+        if settings.oidc_redirect_uri:
+            back = urljoin(settings.oidc_redirect_uri, url_for("auth.login"))
+        there = sign_out_url(services(), back)
+        if there:
+            return redirect(there)
     return redirect(url_for("auth.login"))
 
 

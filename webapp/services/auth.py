@@ -29,6 +29,7 @@ __all__ = [
     "hash_password",
     "load_session",
     "load_user",
+    "refuse_password_sign_in",
     "revoke_user_sessions",
     "start_session",
     "unknown_username_tag",
@@ -225,6 +226,23 @@ def authenticate(svc: Services, username: str, password: str, remote: str = "") 
         logger.info("failed sign-in for user id %s", row.id if row is not None else None)
         raise Forbidden(_FAILED)
     return int(row.id)
+
+
+def refuse_password_sign_in(svc: Services, remote: str = "") -> None:
+    """Record a password sign-in refused because password sign-in is switched off.
+
+    Nothing is looked up or counted: the username typed is not even read.
+    """
+    with svc.engine.begin() as conn:
+        record(
+            conn,
+            None,
+            "(password sign-in)",
+            "sign_in_failed",
+            "user",
+            None,
+            {"reason": "password_sign_in_off", "remote": remote},
+        )
 
 
 def start_session(svc: Services, user_id: int) -> str:
