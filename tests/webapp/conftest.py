@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -482,9 +483,16 @@ class OidcProvider:
         return response
 
 
-@pytest.fixture(scope="session")
-def oidc_provider() -> Iterator[OidcProvider]:
-    """The test OpenID Connect provider on a free loopback port, for the whole session."""
+@contextmanager
+def run_oidc_provider(
+    redirect_uri: str = OIDC_REDIRECT_URI, post_logout_uri: str = OIDC_POST_LOGOUT_URI
+) -> Iterator[OidcProvider]:
+    """Run the test OpenID Connect provider on a free loopback port until the block ends.
+
+    Args:
+        redirect_uri: The callback address its one client (carenotes) registered.
+        post_logout_uri: Where it may send a browser back to after signing out.
+    """
     import json
     import shutil
     import subprocess
@@ -501,8 +509,8 @@ def oidc_provider() -> Iterator[OidcProvider]:
             "PATH": "/usr/bin:/bin",
             "CLIENT_ID": OIDC_CLIENT_ID,
             "CLIENT_SECRET": OIDC_CLIENT_SECRET,
-            "REDIRECT_URI": OIDC_REDIRECT_URI,
-            "POST_LOGOUT_REDIRECT_URI": OIDC_POST_LOGOUT_URI,
+            "REDIRECT_URI": redirect_uri,
+            "POST_LOGOUT_REDIRECT_URI": post_logout_uri,
         },
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -524,3 +532,16 @@ def oidc_provider() -> Iterator[OidcProvider]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[OidcProvider]:
+    """The test OpenID Connect provider on a free loopback port, for the whole session."""
+    with run_oidc_provider() as provider:
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def start_oidc_provider() -> Callable[..., Any]:
+    """``with start_oidc_provider(redirect_uri, post_logout_uri) as provider:`` runs another."""
+    return run_oidc_provider

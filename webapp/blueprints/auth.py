@@ -111,7 +111,9 @@ def logout() -> Any:
             back = urljoin(settings.oidc_redirect_uri, url_for("auth.login"))
         there = sign_out_url(services(), back)
         if there:
-            return redirect(there)
+            # A page that moves on, not a redirect: the pages' form-action 'self' would
+            # stop a browser following a form's redirect to another site.
+            return render_template("account/signed_out.html", provider_url=there)
     return redirect(url_for("auth.login"))
 
 

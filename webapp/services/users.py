@@ -185,8 +185,11 @@ def create_first_admin(svc: Services) -> tuple[str, str] | None:
     own at first sign-in before any other page opens.
 
     Returns:
-        ``(username, password)`` to show once, or ``None`` when users exist.
+        ``(username, password)`` to show once, or ``None`` when users exist or password
+        sign-in is switched off (administrators then come from single sign-on groups).
     """
+    if not svc.settings.password_sign_in:
+        return None
     with svc.engine.connect() as conn:
         if conn.execute(sa.select(sa.func.count()).select_from(db.users)).scalar_one():
             return None
