@@ -36,6 +36,13 @@ RECORD_ROUTES = {
         "manager": 403,
     },
     "JSON /notes/{id}/speakers": {"owner": 200, "practitioner": 200, "manager": 403},
+    "JSON /notes/{id}/sections/{section}/statements": {
+        "owner": 200,
+        "practitioner": 200,
+        "manager": 403,
+    },
+    # The first of three statements, moved down by each who may: second, then third.
+    "JSON /notes/{id}/items/{movable}/move": {"owner": 200, "practitioner": 200, "manager": 403},
     "JSON /notes/{id}/approve": {"owner": 403, "practitioner": 409, "manager": 403},
     "FORM /notes/{id}/addenda": {"owner": 409, "practitioner": 409, "manager": 403},
     "GET /notes/{id}/note.txt": {"owner": 409, "practitioner": 409, "manager": 409},
@@ -125,6 +132,8 @@ def _call(browser, route, ids, version):
         "label": "SPEAKER_1",
         "name": "Social worker",
         "password": "correct horse battery staple",
+        "text": "A statement of the practitioner's own.",
+        "direction": "down",
     }
     return browser.post_json(url, body)
 
@@ -140,6 +149,14 @@ def test_every_route_answers_every_role_in_every_team_as_the_policy_says(
         "item": flagged,
         "section": draft["sections"][0]["key"],
         "note": state(svc, recording_id)[3].id,
+        "movable": next(
+            ids[0]
+            for ids in (
+                [i for i, item in work["items"].items() if item["section"] == section["key"]]
+                for section in draft["sections"]
+            )
+            if len(ids) >= 3
+        ),
     }
     browsers = {"owner": owner}
     for name, (role, team, is_owner) in VIEWERS.items():

@@ -122,7 +122,15 @@ def test_review_figures_are_stored_at_approval_so_the_dashboard_decrypts_nothing
             sa.select(db.notes.c.review_figures).where(db.notes.c.recording_id == recording_id)
         )
     # One statement edited and one deleted: neither counts as kept; words changed.
-    assert set(figures) == {"unchanged_share", "edit_share", "flags", "flags_confirmed"}
+    assert set(figures) == {
+        "unchanged_share",
+        "edit_share",
+        "flags",
+        "flags_confirmed",
+        "statements_added",
+        "statements_removed",
+    }
+    assert figures["statements_added"] == 0 and figures["statements_removed"] == 2
     assert 0.0 < figures["unchanged_share"] < 1.0 and 0.0 < figures["edit_share"] < 1.0
     assert EDITED not in str(figures)  # counts and shares only
 

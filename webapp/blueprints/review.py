@@ -34,6 +34,8 @@ from webapp.services.export_details import (
 )
 from webapp.services.exports import ApprovalInfo, note_json, render_docx, render_pdf, render_text
 from webapp.services.history import note_history
+from webapp.services.note_additions import add_statement, move_item
+from webapp.services.note_items import section_item_ids, written_by_practitioner
 from webapp.services.recordings import participants_of
 from webapp.web import current_user, login_required, wants_json
 
@@ -49,20 +51,22 @@ def _sections(loaded: note_service.LoadedNote) -> list[dict[str, Any]]:
     work = loaded.work
     sections = []
     for section in loaded.draft["sections"]:
-        sources = [(st["id"], st) for st in section.get("statements", ())]
-        sources += [
+        sources = {st["id"]: st for st in section.get("statements", ())}
+        sources.update(
             (note_service.item_id_for_action(section["key"], i), {**a, "quote": False})
             for i, a in enumerate(section.get("actions", ()))
-        ]
+        )
         items = []
-        for item_id, source in sources:
+        for item_id in section_item_ids(work, section["key"]):
             state = work["items"][item_id]
+            source = sources.get(item_id, {})
             items.append(
                 {
                     "id": item_id,
                     "text": state["text"],
                     "status": state["status"],
                     "flagged": state["flagged"],
+                    "practitioner": written_by_practitioner(state),
                     "flags": source.get("flags", ()),
                     "quote": source.get("quote", False) and state["status"] != "edited",
                     "citations": [
@@ -191,16 +195,51 @@ def _payload() -> dict[str, Any]:
 @bp.post("/<recording_id>/items/<item_id>")
 @login_required
 def update_item(recording_id: str, item_id: str) -> Any:
-    """Confirm, edit or delete one statement (autosave from the page)."""
+    """Confirm, edit, delete or restore one statement (autosave from the page)."""
     data = _payload()
-    version = note_service.update_item(
+    action = str(data.get("action", ""))
+    version, status = note_service.change_item(
         services(),
         current_user(),
         recording_id,
         item_id,
-        str(data.get("action", "")),
+        action,
         data["version"],
         str(data.get("text", "")),
+    )
+    if action == "restore":  # back to how it stood before: the page needs to know
+        return jsonify(version=version, status=status)
+    return jsonify(version=version)
+
+
+@bp.post("/<recording_id>/sections/<section_key>/statements")
+@login_required
+def add_item(recording_id: str, section_key: str) -> Any:
+    """Add the practitioner's own statement at the end of a section."""
+    data = _payload()
+    version, item_id = add_statement(
+        services(),
+        current_user(),
+        recording_id,
+        section_key,
+        str(data.get("text", "")),
+        data["version"],
+    )
+    return jsonify(version=version, item=item_id)
+
+
+@bp.post("/<recording_id>/items/<item_id>/move")
+@login_required
+def move(recording_id: str, item_id: str) -> Any:
+    """Move a statement one place up or down within its section."""
+    data = _payload()
+    version = move_item(
+        services(),
+        current_user(),
+        recording_id,
+        item_id,
+        str(data.get("direction", "")),
+        data["version"],
     )
     return jsonify(version=version)
 

@@ -18,6 +18,7 @@ from webapp.services.api_auth import ApiCaller
 from webapp.services.api_notes import import_record, visible_note, when
 from webapp.services.audit_trail import record
 from webapp.services.exports import ApprovalInfo, NoteMeta, note_json
+from webapp.services.note_items import section_item_ids, written_by_practitioner
 from webapp.text import clean_line, clean_tree
 
 __all__ = ["approved_note"]
@@ -144,15 +145,25 @@ def _present(person: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sections(draft: dict[str, Any], work: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each section's kept statements, with review edits applied (actions are apart)."""
+    """Each section's kept statements in the reviewer's order, with review edits applied.
+
+    The AI's actions are apart (``actions``); a statement the practitioner wrote is
+    ``"written_by": "practitioner"`` (the AI's are ``"ai"``).
+    """
     sections = []
     for section in draft["sections"]:
+        drafted = {statement["id"] for statement in section.get("statements", ())}
         statements = []
-        for statement in section.get("statements", ()):
-            item = work["items"].get(statement["id"])
-            if item is None or item["status"] == "deleted" or not item["text"].strip():
+        for item_id in section_item_ids(work, section["key"]):
+            item = work["items"][item_id]
+            own = written_by_practitioner(item)
+            if item_id not in drafted and not own:
                 continue
-            statements.append({"id": statement["id"], "text": item["text"]})
+            if item["status"] == "deleted" or not item["text"].strip():
+                continue
+            statements.append(
+                {"id": item_id, "text": item["text"], "written_by": "practitioner" if own else "ai"}
+            )
         sections.append(
             {
                 "key": section["key"],

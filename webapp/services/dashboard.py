@@ -25,7 +25,8 @@ from webapp.context import Services
 from webapp.services.access import require
 from webapp.services.auth import CurrentUser
 from webapp.services.note_audit import first_views
-from webapp.services.notes import initial_work, with_speaker_names
+from webapp.services.note_items import written_by_practitioner
+from webapp.services.notes import initial_work, renamed_baseline
 
 __all__ = ["Dashboard", "DashboardFilter", "NoteFigures", "dashboard", "review_figures"]
 
@@ -90,6 +91,8 @@ class NoteFigures:
         edit_share: Share of words changed between AI draft and approved text (0 to 1).
         flags: Flagged statements.
         flags_confirmed: Flagged statements confirmed without any change.
+        statements_added: Statements the practitioner wrote themselves.
+        statements_removed: AI statements deleted in review.
         review_seconds: First opening of the draft to approval, if known.
         visit_days: Visit date to approval, in days.
         outlier: Approved with every statement unchanged after very little review.
@@ -105,6 +108,8 @@ class NoteFigures:
     edit_share: float
     flags: int
     flags_confirmed: int
+    statements_added: int
+    statements_removed: int
     review_seconds: float | None
     visit_days: int
     outlier: bool
@@ -147,31 +152,35 @@ def review_figures(draft: dict[str, Any], work: dict[str, Any]) -> dict[str, Any
         draft: The note's AI draft (decrypted).
         work: The reviewer's working state at approval (decrypted).
 
-    Speaker names given in review count as unchanged wording.
+    Speaker names given in review count as unchanged wording, and moving a statement
+    within its section changes no words. A statement the practitioner wrote is
+    counted as added by them, not as an AI statement edited.
 
     Returns:
         ``unchanged_share`` (AI statements approved exactly as drafted), ``edit_share``
-        (words changed), ``flags`` and ``flags_confirmed`` (confirmed unchanged).
+        (words of the AI's statements changed), ``flags`` and ``flags_confirmed``
+        (confirmed unchanged), ``statements_added`` (by the practitioner) and
+        ``statements_removed`` (AI statements deleted).
     """
-    drafted = initial_work(draft, {"segments": ()})["items"]
     # Naming a speaker ("Speaker 2" → "Mrs P") is not an edit of what the AI wrote.
-    speakers = work.get("speakers", {})
-    for item in drafted.values():
-        item["text"] = with_speaker_names(item["text"], speakers)
+    baseline = renamed_baseline(draft, work)
+    drafted = initial_work(draft, {"segments": ()})["items"]
     items = work["items"]
-    unchanged = sum(
-        1
-        for item_id, item in items.items()
-        if item["status"] != "deleted" and item["text"] == drafted[item_id]["text"]
-    )
-    old_words = " ".join(i["text"] for i in drafted.values()).split()
-    new_words = " ".join(i["text"] for i in items.values() if i["status"] != "deleted").split()
-    flagged = [i for i in items.values() if i["flagged"]]
+    ai_ids = [item_id for item_id in drafted if item_id in items]
+    kept = [item_id for item_id in ai_ids if items[item_id]["status"] != "deleted"]
+    unchanged = sum(1 for item_id in kept if items[item_id]["text"] == baseline[item_id])
+    # In the draft's order: a statement moved within its section is not reworded.
+    old_words = " ".join(baseline[item_id] for item_id in ai_ids).split()
+    new_words = " ".join(items[item_id]["text"] for item_id in kept).split()
+    flagged = [items[item_id] for item_id in ai_ids if items[item_id]["flagged"]]
+    added = [i for i in items.values() if written_by_practitioner(i) and i["status"] != "deleted"]
     return {
-        "unchanged_share": unchanged / len(items) if items else 1.0,
+        "unchanged_share": unchanged / len(ai_ids) if ai_ids else 1.0,
         "edit_share": _words_changed(old_words, new_words),
         "flags": len(flagged),
         "flags_confirmed": sum(1 for i in flagged if i["status"] == "confirmed"),
+        "statements_added": len(added),
+        "statements_removed": len(ai_ids) - len(kept),
     }
 
 
@@ -212,6 +221,9 @@ def _figures(svc: Services, row: Any, names: dict[int, str], first: Any) -> Note
         edit_share=float(stored["edit_share"]),
         flags=int(stored["flags"]),
         flags_confirmed=int(stored["flags_confirmed"]),
+        # Figures stored before these were counted have neither.
+        statements_added=int(stored.get("statements_added", 0)),
+        statements_removed=int(stored.get("statements_removed", 0)),
         review_seconds=review,
         visit_days=(approved.date() - date.fromisoformat(row.visit_date)).days,
         outlier=share >= 1.0 and review is not None and review < QUICK_REVIEW_SECONDS,

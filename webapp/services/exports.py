@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from webapp.services.note_items import marked_text, section_item_ids, written_by_practitioner
 from webapp.text import clean, clean_tree
 
 __all__ = [
@@ -97,18 +98,19 @@ def _cleaned(
 def note_sections(
     draft: dict[str, Any], work: dict[str, Any]
 ) -> Iterator[tuple[str, str, list[str]]]:
-    """Yield ``(title, style, texts)`` per section, with edits applied and deletions left out."""
+    """Yield ``(title, style, texts)`` per section, with edits applied and deletions left out.
+
+    Statements come in the reviewer's order; a practitioner's own are marked as such.
+    """
     for section in draft["sections"]:
-        texts = [
-            item["text"]
-            for item in _items_of(section, work)
-            if item["status"] != "deleted" and item["text"].strip()
-        ]
+        texts = [marked_text(item) for item in _kept_items(section, work)]
         yield section["title"], section["style"], texts
 
 
-def _items_of(section: dict[str, Any], work: dict[str, Any]) -> list[dict[str, Any]]:
-    return [i for i in work["items"].values() if i["section"] == section["key"]]
+def _kept_items(section: dict[str, Any], work: dict[str, Any]) -> list[dict[str, Any]]:
+    """A section's statements in the reviewer's order, without deleted or empty ones."""
+    items = [work["items"][item_id] for item_id in section_item_ids(work, section["key"])]
+    return [i for i in items if i["status"] != "deleted" and i["text"].strip()]
 
 
 def render_text(
@@ -303,23 +305,43 @@ def _pdf_font(pdf: Any) -> tuple[str, str, Any]:
     return "Helvetica", "Courier", latin1
 
 
+def _action_parts(text: str) -> tuple[str | None, str, str | None]:
+    """Owner, action and due date read back from an action's text."""
+    found = _ACTION.match(text.strip())
+    if found:
+        return found["who"].strip(), found["what"].strip(), found["when"]
+    return None, text.strip(), None
+
+
 def _actions(draft: dict[str, Any], work: dict[str, Any]) -> list[dict[str, Any]]:
     actions = []
     for section in draft["sections"]:
-        for index, action in enumerate(section.get("actions", ())):
-            item = work["items"].get(f"{section['key']}-action-{index}")
-            if item is None or item["status"] == "deleted" or not item["text"].strip():
+        drafted = {
+            f"{section['key']}-action-{index}": action
+            for index, action in enumerate(section.get("actions", ()))
+        }
+        for item_id in section_item_ids(work, section["key"]):
+            item = work["items"][item_id]
+            if item["status"] == "deleted" or not item["text"].strip():
                 continue
-            owner, what, due = action["who"], action["what"], action.get("by_when")
-            drafted = f"{owner}: {what}" + (f" (by {due})" if due else "")
-            if item["text"] != drafted:  # edited in review: read the parts back from the text
-                found = _ACTION.match(item["text"].strip())
-                owner, what, due = (
-                    (found["who"].strip(), found["what"].strip(), found["when"])
-                    if found
-                    else (None, item["text"].strip(), None)
+            if item_id in drafted:
+                action = drafted[item_id]
+                owner, what, due = action["who"], action["what"], action.get("by_when")
+                as_drafted = f"{owner}: {what}" + (f" (by {due})" if due else "")
+                if item["text"] != as_drafted:  # edited in review: read the parts back
+                    owner, what, due = _action_parts(item["text"])
+                actions.append({"owner": owner, "action": what, "due": due, "text": item["text"]})
+            elif section.get("style") == "actions" and written_by_practitioner(item):
+                owner, what, due = _action_parts(item["text"])
+                actions.append(
+                    {
+                        "owner": owner,
+                        "action": what,
+                        "due": due,
+                        "text": item["text"],
+                        "written_by": "practitioner",
+                    }
                 )
-            actions.append({"owner": owner, "action": what, "due": due, "text": item["text"]})
     return actions
 
 
@@ -375,8 +397,21 @@ def note_json(
         "approved_sha256": info.sha256,
         "policy_version": info.policy_version,
         "sections": [
-            {"title": title, "style": style, "items": texts}
-            for title, style, texts in note_sections(draft, work)
+            {
+                "title": title,
+                "style": style,
+                "items": texts,
+                "statements": [
+                    {
+                        "text": item["text"],
+                        "written_by": "practitioner" if written_by_practitioner(item) else "ai",
+                    }
+                    for item in _kept_items(section, work)
+                ],
+            }
+            for section, (title, style, texts) in zip(
+                draft["sections"], note_sections(draft, work), strict=True
+            )
         ],
         "actions": _actions(draft, work),
         "significant_event": bool(topics),

@@ -19,6 +19,9 @@ _ACTION_WORDS = {
     "flag_resolve": "resolved a flag on",
     "section_reviewed": "marked reviewed",
     "speaker_rename": "renamed speaker",
+    "add": "added",
+    "restore": "restored",
+    "reorder": "moved",
 }
 
 
@@ -46,6 +49,12 @@ class Change:
 
 
 def _describe(value: Any) -> str:
+    if isinstance(value, dict) and value.get("status") == "none":
+        return "(none)"
+    if isinstance(value, dict) and value.get("author") == "practitioner":
+        return f"{value['text']} [written by the practitioner]"
+    if isinstance(value, dict) and "order" in value:
+        return "order: " + ", ".join(str(v) for v in value["order"])
     if isinstance(value, dict) and "text" in value:
         return f"{value['text']} [{value.get('status', '')}]"
     if isinstance(value, dict) and "speaker" in value:

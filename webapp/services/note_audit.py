@@ -23,7 +23,7 @@ from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
 from webapp.services.exports import NoteMeta, render_text
 from webapp.services.history import _ACTION_WORDS
-from webapp.services.notes import initial_work, note_meta, note_row, target_words
+from webapp.services.notes import initial_work, note_meta, note_row, rename_in, target_words
 
 __all__ = [
     "DiffPart",
@@ -115,7 +115,8 @@ class NoteAudit:
         policy_version: Policy version the note was produced under.
         ai_text: The note as the AI drafted it.
         approved_text: The approved text (the latest text for a draft).
-        diff: Sentence-level changes from the AI draft to the approved text.
+        diff: Sentence-level changes from the AI draft to the approved text, with the
+            speakers named in review named in the AI draft too (naming is not an edit).
         versions: Saved versions, oldest first.
         flags: The flagged statements and what happened to each.
         first_view: When someone first opened the draft.
@@ -163,8 +164,14 @@ def sentence_diff(old: str, new: str) -> tuple[DiffPart, ...]:
 
 
 def _apply(work: dict[str, Any], action: str, target: str, after: Any) -> None:
-    if action in ("edit", "flag_resolve") and target in work["items"]:
+    if action in ("edit", "flag_resolve", "restore") and target in work["items"]:
         work["items"][target].update(after)
+    elif action == "add":
+        work["items"][target] = dict(after)
+        if after["section"] in work.get("order", {}):
+            work["order"][after["section"]].append(target)
+    elif action == "reorder":
+        work.setdefault("order", {})[after["section"]] = list(after["order"])
     elif action == "section_reviewed":
         work["reviewed"] = list(after)
     elif action == "speaker_rename":
@@ -172,6 +179,16 @@ def _apply(work: dict[str, Any], action: str, target: str, after: Any) -> None:
         for item_id, text in after.get("items", {}).items():
             if item_id in work["items"]:
                 work["items"][item_id]["text"] = text
+
+
+def _baseline_text(
+    meta: NoteMeta, draft: dict[str, Any], drafted: dict[str, Any], baseline: dict[str, str]
+) -> str:
+    """The AI draft as text, its statements worded as ``baseline`` says."""
+    work = copy.deepcopy(drafted)
+    for item_id, text in baseline.items():
+        work["items"][item_id]["text"] = text
+    return render_text(meta, draft, work)
 
 
 def _when(value: Any) -> str:
@@ -222,10 +239,15 @@ def note_audit(svc: Services, user: CurrentUser, recording_id: str) -> NoteAudit
     work = initial_work(draft, transcript)
     drafted = copy.deepcopy(work)
     ai_text = previous = render_text(meta, draft, work)
+    # The AI's wording with each speaker naming applied as it was made: the baseline
+    # the approved text is compared with, so naming a speaker is not an edit.
+    baseline = {item_id: item["text"] for item_id, item in drafted["items"].items()}
     versions = []
     resolved: dict[str, tuple[str, str]] = {}
     for change in changes:
         after = vault.open_json(key, "note_version", change.id, "after", change.after_enc)
+        if change.action == "speaker_rename" and change.target in work["speakers"]:
+            rename_in(baseline, work["speakers"][change.target], after["speaker"])
         _apply(work, change.action, change.target or "", after)
         text = render_text(meta, draft, work)
         diff = sentence_diff(previous, text) if text != previous else ()
@@ -288,7 +310,7 @@ def note_audit(svc: Services, user: CurrentUser, recording_id: str) -> NoteAudit
         policy_version=note.policy_version or "not recorded",
         ai_text=ai_text,
         approved_text=approved_text,
-        diff=sentence_diff(ai_text, approved_text),
+        diff=sentence_diff(_baseline_text(meta, draft, drafted, baseline), approved_text),
         versions=tuple(versions),
         flags=tuple(flags),
         first_view=_when(first),

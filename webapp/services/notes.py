@@ -25,24 +25,29 @@ from webapp.services.access import get_recording
 from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
 from webapp.services.exports import NoteMeta
+from webapp.services.note_items import written_by_practitioner
 from webapp.text import clean
 
 __all__ = [
     "LoadedNote",
     "blockers",
+    "change_item",
     "initial_work",
     "item_id_for_action",
     "load_note",
     "mark_section_reviewed",
+    "mutate_work",
     "note_meta",
+    "rename_in",
     "rename_speaker",
+    "renamed_baseline",
     "update_item",
 ]
 
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 5000
-_ITEM_ACTIONS = ("confirm", "edit", "delete")
+_ITEM_ACTIONS = ("confirm", "edit", "delete", "restore")
 
 
 def target_words(draft: dict[str, Any], target: str) -> str:
@@ -61,6 +66,8 @@ def target_words(draft: dict[str, Any], target: str) -> str:
             return f"action {int(rest[7:]) + 1} in \u201c{titles[key]}\u201d"
         if rest.isdigit():
             return f"statement {rest} in \u201c{titles[key]}\u201d"
+        if rest.startswith("added-") and rest[6:].isdigit():
+            return f"the practitioner's statement {rest[6:]} in \u201c{titles[key]}\u201d"
     return _as_written(target)
 
 
@@ -224,15 +231,20 @@ def stale_error(conn: sa.Connection, note: Any, expected: int) -> Exception:
     )
 
 
-def _mutate(
+def mutate_work(
     svc: Services,
     user: CurrentUser,
     recording_id: str,
     expected_version: int,
     action: str,
-    target: str,
+    target: str | Callable[[], str],
     change: Callable[[dict[str, Any], dict[str, Any]], tuple[Any, Any]],
 ) -> int:
+    """Apply ``change`` to the working state as a new version, saved and audited.
+
+    ``target`` names what changed; a callable is asked after ``change`` has run (an
+    added statement's id is known only then).
+    """
     vault = svc.vault
     with svc.engine.begin() as conn:
         rec = get_recording(svc, conn, user, recording_id, need="edit")
@@ -243,6 +255,7 @@ def _mutate(
         work = vault.open_json(key, "note", note.id, "work", note.work_enc)
         draft = vault.open_json(key, "note", note.id, "draft", note.draft_enc)
         before, after = change(work, draft)
+        target = target() if callable(target) else target
         new_version = note.version + 1
         now = db.utcnow()
         updated = conn.execute(
@@ -296,37 +309,82 @@ def update_item(
     expected_version: int,
     text: str = "",
 ) -> int:
-    """Confirm, edit or delete one statement or action; return the note's new version.
+    """Confirm, edit, delete or restore one statement or action; return the note's new version.
+
+    See :func:`change_item`, which also says the statement's status afterwards.
+    """
+    return change_item(svc, user, recording_id, item_id, action, expected_version, text)[0]
+
+
+def change_item(
+    svc: Services,
+    user: CurrentUser,
+    recording_id: str,
+    item_id: str,
+    action: str,
+    expected_version: int,
+    text: str = "",
+) -> tuple[int, str]:
+    """Confirm, edit, delete or restore one statement or action.
+
+    A restored statement goes back to how it stood before it was deleted (a flagged
+    one still unresolved needs checking again). A practitioner's own statement stays
+    marked as theirs when edited.
 
     Raises:
-        BadInput: Unknown action or item, or an empty or over-long text.
+        BadInput: Unknown action or item, an empty or over-long text, or restoring a
+            statement that is not deleted.
         Conflict: The note changed since ``expected_version``.
         InvalidTransition: The note is approved.
+
+    Returns:
+        The note's new version and the statement's status after the change.
     """
     if action not in _ITEM_ACTIONS:
-        raise BadInput(f"Unknown action {action!r}; use confirm, edit or delete.")
+        raise BadInput(f"Unknown action {action!r}; use confirm, edit, delete or restore.")
     text = clean(text).strip()
     if action == "edit" and not text:
         raise BadInput("An edited statement cannot be empty; delete it instead.")
     if len(text) > MAX_TEXT:
         raise BadInput(f"A statement can be at most {MAX_TEXT} characters long.")
 
-    def change(work: dict[str, Any], _draft: dict[str, Any]) -> tuple[Any, Any]:
+    def change(work: dict[str, Any], draft: dict[str, Any]) -> tuple[Any, Any]:
         item = work["items"].get(item_id)
         if item is None:
             raise BadInput(f"This note has no statement {item_id!r}; reload the page.")
         before = {"text": item["text"], "status": item["status"]}
         if action == "edit":
             item["text"] = text
-            item["status"] = "edited"
+            item["status"] = "added" if written_by_practitioner(item) else "edited"
         elif action == "delete":
+            if item["status"] != "deleted":
+                item["before_delete"] = item["status"]
             item["status"] = "deleted"
+        elif action == "restore":
+            if item["status"] != "deleted":
+                raise BadInput("This statement is not deleted, so there is nothing to restore.")
+            item["status"] = item.pop("before_delete", None) or _status_as_drafted(
+                item_id, item, draft
+            )
         else:
             item["status"] = "confirmed"
+        status.append(item["status"])
         return before, {"text": item["text"], "status": item["status"]}
 
-    audit_action = "flag_resolve" if action != "edit" else "edit"
-    return _mutate(svc, user, recording_id, expected_version, audit_action, item_id, change)
+    status: list[str] = []
+    audit_action = {"edit": "edit", "restore": "restore"}.get(action, "flag_resolve")
+    version = mutate_work(svc, user, recording_id, expected_version, audit_action, item_id, change)
+    return version, status[-1]
+
+
+def _status_as_drafted(item_id: str, item: dict[str, Any], draft: dict[str, Any]) -> str:
+    """The status of a statement deleted before deletions kept what they replaced."""
+    if written_by_practitioner(item):
+        return "added"
+    if item["flagged"]:
+        return "open"
+    drafted = initial_work(draft, {"segments": ()})["items"].get(item_id, {})
+    return "ok" if drafted.get("text") == item["text"] else "edited"
 
 
 def mark_section_reviewed(
@@ -342,7 +400,7 @@ def mark_section_reviewed(
             work["reviewed"].append(section_key)
         return before, sorted(work["reviewed"])
 
-    return _mutate(
+    return mutate_work(
         svc, user, recording_id, expected_version, "section_reviewed", section_key, change
     )
 
@@ -371,10 +429,47 @@ def with_speaker_names(text: str, speakers: dict[str, str]) -> str:
     return text
 
 
+def renamed_baseline(draft: dict[str, Any], work: dict[str, Any]) -> dict[str, str]:
+    """The AI's statements as drafted, with every speaker naming applied to them too.
+
+    Naming a speaker changes the wording of the note but is not an edit of what the AI
+    wrote: the manager's comparison and the review figures measure edits against this.
+    A note renamed before the baseline was kept gets the speakers' final names put into
+    the draft's wording instead.
+    """
+    kept = work.get("baseline")
+    drafted = initial_work(draft, {"segments": ()})["items"]
+    if kept is not None:
+        return {item_id: kept.get(item_id, item["text"]) for item_id, item in drafted.items()}
+    speakers = work.get("speakers", {})
+    return {
+        item_id: with_speaker_names(item["text"], speakers) for item_id, item in drafted.items()
+    }
+
+
+def rename_in(texts: dict[str, str], old: str, name: str) -> dict[str, tuple[str, str]]:
+    """Put ``name`` where ``texts`` say ``old``, in place.
+
+    Returns:
+        ``{id: (before, after)}`` of the texts changed.
+    """
+    pattern = _speaker_pattern(old)
+    changed = {}
+    for item_id, text in texts.items():
+        new_text = pattern.sub(name, text)
+        if new_text != text:
+            changed[item_id] = (text, new_text)
+            texts[item_id] = new_text
+    return changed
+
+
 def rename_speaker(
     svc: Services, user: CurrentUser, recording_id: str, label: str, name: str, version: int
 ) -> tuple[int, dict[str, str]]:
     """Give a speaker label a role or name, in the transcript and the draft's wording.
+
+    The same renaming is applied to the AI's wording kept as the baseline
+    (``work["baseline"]``), so naming a speaker never counts as editing the AI draft.
 
     Returns:
         The note's new version, and every statement's text after the renaming.
@@ -383,22 +478,22 @@ def rename_speaker(
     if not name or len(name) > 80:
         raise BadInput("A speaker's name must be 1 to 80 characters long.")
 
-    def change(work: dict[str, Any], _draft: dict[str, Any]) -> tuple[Any, Any]:
+    def change(work: dict[str, Any], draft: dict[str, Any]) -> tuple[Any, Any]:
         if label not in work["speakers"]:
             raise BadInput(f"This transcript has no speaker {label!r}; reload the page.")
         old = work["speakers"][label]
+        baseline = renamed_baseline(draft, work)
         work["speakers"][label] = name
-        pattern = _speaker_pattern(old)
-        changed = {}
-        for item_id, item in work["items"].items():
-            new_text = pattern.sub(name, item["text"])
-            if new_text != item["text"]:
-                changed[item_id] = (item["text"], new_text)
-                item["text"] = new_text
-        texts.update({item_id: item["text"] for item_id, item in work["items"].items()})
+        current = {item_id: item["text"] for item_id, item in work["items"].items()}
+        changed = rename_in(current, old, name)
+        for item_id, (_, new_text) in changed.items():
+            work["items"][item_id]["text"] = new_text
+        rename_in(baseline, old, name)
+        work["baseline"] = baseline
+        texts.update(current)
         before = {"speaker": old, "items": {k: v[0] for k, v in changed.items()}}
         return before, {"speaker": name, "items": {k: v[1] for k, v in changed.items()}}
 
     texts: dict[str, str] = {}
-    new_version = _mutate(svc, user, recording_id, version, "speaker_rename", label, change)
+    new_version = mutate_work(svc, user, recording_id, version, "speaker_rename", label, change)
     return new_version, texts

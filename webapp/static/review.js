@@ -1,5 +1,6 @@
-// The review screen: autosave edits, resolve flags, mark sections reviewed,
-// rename speakers, play cited moments, and enable Approve only when allowed.
+// The review screen: autosave edits, resolve flags, add, restore and move statements,
+// mark sections reviewed, rename speakers, play cited moments, and enable Approve only
+// when allowed.
 "use strict";
 (function () {
   var root = document.getElementById("review");
@@ -40,7 +41,29 @@
     return mine;
   }
 
-  var labels = { confirmed: "Confirmed against audio", edited: "Edited", deleted: "Deleted", open: "Needs checking", ok: "" };
+  var labels = { confirmed: "Confirmed against audio", edited: "Edited", deleted: "Deleted", open: "Needs checking", ok: "", added: "" };
+
+  // Text boxes grow with their text, so a long statement is read whole.
+  function grow(box) {
+    box.style.height = "auto";
+    box.style.height = (box.scrollHeight + 2) + "px";
+  }
+  function growing(box) {
+    grow(box);
+    box.addEventListener("input", function () { grow(box); });
+  }
+  document.querySelectorAll("textarea.grow").forEach(growing);
+
+  // Move up and Move down are off at the ends of a section's list.
+  function refreshMoves(list) {
+    var items = list.querySelectorAll(":scope > .item");
+    items.forEach(function (item, index) {
+      var up = item.querySelector(".move-up");
+      var down = item.querySelector(".move-down");
+      if (up) { up.disabled = index === 0; }
+      if (down) { down.disabled = index === items.length - 1; }
+    });
+  }
   function setStatus(item, status) {
     item.setAttribute("data-status", status);
     item.className = item.className.replace(/status-\S+/, "status-" + status);
@@ -49,6 +72,8 @@
     if (confirm) { confirm.hidden = status !== "open"; }
     var del = item.querySelector(".delete");
     if (del) { del.hidden = status === "deleted"; }
+    var restore = item.querySelector(".restore");
+    if (restore) { restore.hidden = status !== "deleted"; }
     var text = item.querySelector(".item-text");
     if (text) { text.disabled = status === "deleted"; }
     refreshApproval();
@@ -80,45 +105,110 @@
     if (button) { button.disabled = open > 0 || unreviewed.length > 0; }
   }
 
-  if (editable) {
-    document.querySelectorAll(".item").forEach(function (item) {
-      var id = item.getAttribute("data-item");
-      var path = "/items/" + encodeURIComponent(id);
-      var text = item.querySelector(".item-text");
-      var timer = null;
-      if (text) { text.dataset.saved = text.value; }
-      function save() {
-        window.clearTimeout(timer);
-        if (!text || text.value === text.dataset.saved) { return; }
-        if (!text.value.trim()) {
-          // Not sent: an empty statement is not a change the server keeps.
-          saveState.textContent = "Not saved.";
-          showError("A statement cannot be empty. Type the corrected statement, or use Delete to remove it.");
-          return;
-        }
-        var value = text.value;
-        send(path, { action: "edit", text: value }).then(function () {
-          text.dataset.saved = value;
-          setStatus(item, "edited");
+  function wireItem(item) {
+    var id = item.getAttribute("data-item");
+    var path = "/items/" + encodeURIComponent(id);
+    var text = item.querySelector(".item-text");
+    var timer = null;
+    if (text) { text.dataset.saved = text.value; }
+    function save() {
+      window.clearTimeout(timer);
+      if (!text || text.value === text.dataset.saved) { return; }
+      if (!text.value.trim()) {
+        // Not sent: an empty statement is not a change the server keeps.
+        saveState.textContent = "Not saved.";
+        showError("A statement cannot be empty. Type the corrected statement, or use Delete to remove it.");
+        return;
+      }
+      var value = text.value;
+      send(path, { action: "edit", text: value }).then(function () {
+        text.dataset.saved = value;
+        setStatus(item, item.classList.contains("by-practitioner") ? "added" : "edited");
+      }, function () {});
+    }
+    if (text) {
+      text.addEventListener("input", function () { window.clearTimeout(timer); timer = window.setTimeout(save, 1200); });
+      text.addEventListener("blur", save);
+    }
+    var confirm = item.querySelector(".confirm");
+    if (confirm) {
+      confirm.addEventListener("click", function () {
+        send(path, { action: "confirm" }).then(function () { setStatus(item, "confirmed"); focusOn(item.querySelector(".item-status")); }, function () {});
+      });
+    }
+    var del = item.querySelector(".delete");
+    if (del) {
+      del.addEventListener("click", function () {
+        send(path, { action: "delete" }).then(function () { setStatus(item, "deleted"); focusOn(item.querySelector(".item-status")); }, function () {});
+      });
+    }
+    var restore = item.querySelector(".restore");
+    if (restore) {
+      restore.addEventListener("click", function () {
+        send(path, { action: "restore" }).then(function (data) {
+          setStatus(item, data.status);
+          saveState.textContent = "The statement was restored.";
+          focusOn(item.querySelector(".item-text") || item.querySelector(".item-status"));
         }, function () {});
-      }
-      if (text) {
-        text.addEventListener("input", function () { window.clearTimeout(timer); timer = window.setTimeout(save, 1200); });
-        text.addEventListener("blur", save);
-      }
-      var confirm = item.querySelector(".confirm");
-      if (confirm) {
-        confirm.addEventListener("click", function () {
-          send(path, { action: "confirm" }).then(function () { setStatus(item, "confirmed"); focusOn(item.querySelector(".item-status")); }, function () {});
-        });
-      }
-      var del = item.querySelector(".delete");
-      if (del) {
-        del.addEventListener("click", function () {
-          send(path, { action: "delete" }).then(function () { setStatus(item, "deleted"); focusOn(item.querySelector(".item-status")); }, function () {});
-        });
-      }
+      });
+    }
+    ["up", "down"].forEach(function (direction) {
+      var button = item.querySelector(".move-" + direction);
+      if (!button) { return; }
+      button.addEventListener("click", function () {
+        send(path + "/move", { direction: direction }).then(function () {
+          var list = item.parentNode;
+          if (direction === "up" && item.previousElementSibling) {
+            list.insertBefore(item, item.previousElementSibling);
+          } else if (direction === "down" && item.nextElementSibling) {
+            list.insertBefore(item.nextElementSibling, item);
+          }
+          refreshMoves(list);
+          saveState.textContent = "The statement was moved " + direction + ".";
+          // Stay on the button just used, or its partner once at the end of the list.
+          focusOn(button.disabled ? item.querySelector(direction === "up" ? ".move-down" : ".move-up") : button);
+        }, function () {});
+      });
     });
+  }
+
+  function addStatement(form) {
+    var section = form.closest(".note-section");
+    var box = form.querySelector("textarea");
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var value = box.value.trim();
+      if (!value) {
+        showError("Type the statement to add first.");
+        focusOn(box);
+        return;
+      }
+      send("/sections/" + encodeURIComponent(form.getAttribute("data-section")) + "/statements", { text: value }).then(function (data) {
+        var item = document.getElementById("added-item").content.firstElementChild.cloneNode(true);
+        item.id = "item-" + data.item;
+        item.setAttribute("data-item", data.item);
+        var text = item.querySelector(".item-text");
+        text.id = "text-" + data.item;
+        text.value = value;
+        item.querySelector("label").setAttribute("for", text.id);
+        var list = section.querySelector(".items");
+        list.appendChild(item);
+        wireItem(item);
+        growing(text);
+        refreshMoves(list);
+        var hint = section.querySelector(".empty-hint");
+        if (hint) { hint.hidden = true; }
+        box.value = "";
+        grow(box);
+        saveState.textContent = "Your statement was added.";
+        box.focus();
+      }, function () {});
+    });
+  }
+
+  if (editable) {
+    document.querySelectorAll(".item").forEach(wireItem);
+    document.querySelectorAll(".add-statement").forEach(addStatement);
     document.querySelectorAll(".mark-reviewed").forEach(function (button) {
       var section = button.closest(".note-section");
       button.addEventListener("click", function () {
@@ -143,7 +233,7 @@
           // alone any statement with a change still being typed.
           Object.keys(data.items || {}).forEach(function (id) {
             var box = document.getElementById("text-" + id);
-            if (box && box.value === box.dataset.saved) { box.value = data.items[id]; box.dataset.saved = data.items[id]; }
+            if (box && box.value === box.dataset.saved) { box.value = data.items[id]; box.dataset.saved = data.items[id]; grow(box); }
           });
         }, function () {});
       });

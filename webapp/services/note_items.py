@@ -1,0 +1,46 @@
+"""The statements of a note's sections, in the reviewer's order, and who wrote each.
+
+A note's working state keeps every statement (the AI's and any the practitioner
+added) in ``work["items"]``. A section's statements are shown in the order the
+drafter wrote them, followed by any the practitioner added, until the practitioner
+moves one: from then on ``work["order"][section_key]`` holds the section's order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "PRACTITIONER",
+    "PRACTITIONER_MARK",
+    "marked_text",
+    "section_item_ids",
+    "written_by_practitioner",
+]
+
+#: ``item["author"]`` of a statement the practitioner wrote (the AI's have none).
+PRACTITIONER = "practitioner"
+#: Put before a practitioner's own statement wherever the note is read as text.
+PRACTITIONER_MARK = "[Written by the practitioner]"
+
+
+def section_item_ids(work: dict[str, Any], section_key: str) -> list[str]:
+    """The ids of a section's statements and actions, in the order the reviewer left them."""
+    own = [item_id for item_id, item in work["items"].items() if item["section"] == section_key]
+    chosen = work.get("order", {}).get(section_key)
+    if not chosen:
+        return own
+    ordered = [item_id for item_id in chosen if item_id in work["items"]]
+    return ordered + [item_id for item_id in own if item_id not in ordered]
+
+
+def written_by_practitioner(item: dict[str, Any]) -> bool:
+    """Whether a statement was written by the practitioner rather than drafted by the AI."""
+    return item.get("author") == PRACTITIONER
+
+
+def marked_text(item: dict[str, Any]) -> str:
+    """A statement's text as exports show it: a practitioner's own marked as such."""
+    if written_by_practitioner(item):
+        return f"{PRACTITIONER_MARK} {item['text']}"
+    return str(item["text"])
