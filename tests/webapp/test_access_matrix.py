@@ -43,6 +43,9 @@ RECORD_ROUTES = {
     },
     # The first of three statements, moved down by each who may: second, then third.
     "JSON /notes/{id}/items/{movable}/move": {"owner": 200, "practitioner": 200, "manager": 403},
+    # The draft still has flags to check, so it cannot be sent yet, nor returned.
+    "JSON /notes/{id}/send-for-approval": {"owner": 409, "practitioner": 409, "manager": 403},
+    "JSON /notes/{id}/return": {"owner": 403, "practitioner": 409, "manager": 403},
     "JSON /notes/{id}/approve": {"owner": 403, "practitioner": 409, "manager": 403},
     "FORM /notes/{id}/addenda": {"owner": 409, "practitioner": 409, "manager": 403},
     "GET /notes/{id}/note.txt": {"owner": 409, "practitioner": 409, "manager": 409},
@@ -134,6 +137,7 @@ def _call(browser, route, ids, version):
         "password": "correct horse battery staple",
         "text": "A statement of the practitioner's own.",
         "direction": "down",
+        "comment": "Please check the second section.",
     }
     return browser.post_json(url, body)
 

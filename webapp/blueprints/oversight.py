@@ -64,6 +64,8 @@ AUDIT_WORDS = {
     "add": "added a statement of their own",
     "restore": "restored a deleted statement",
     "reorder": "moved a statement",
+    "send_for_approval": "sent the note for approval",
+    "return_for_changes": "returned the note for changes",
     "approve": "approved the note",
     "approve_refused": "was refused approval",
     "addendum": "added an addendum",

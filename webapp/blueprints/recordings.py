@@ -22,6 +22,7 @@ from webapp import db, jobs
 from webapp.context import aad, services
 from webapp.services.access import get_recording, readable_recordings, require
 from webapp.services.audit_trail import record
+from webapp.services.handoff import READY, STATE_WORDS, hand_off_states
 from webapp.services.holds import case_reference_of
 from webapp.services.recordings import (
     CONSENT_METHODS,
@@ -52,6 +53,16 @@ def index() -> Any:
     svc = services()
     with svc.engine.connect() as conn:
         rows = readable_recordings(conn, current_user())
+        drafts = [rec.id for rec in rows if rec.status == "draft_ready"]
+        note_ids = dict(
+            conn.execute(
+                sa.select(db.notes.c.recording_id, db.notes.c.id).where(
+                    db.notes.c.recording_id.in_(drafts)
+                )
+            ).all()
+        )
+        by_note = hand_off_states(conn, list(note_ids.values()))
+    handoff = {rec_id: by_note[note_id] for rec_id, note_id in note_ids.items()}
     references = {rec.id: case_reference_of(svc, rec) for rec in rows}
     user = current_user()
     awaiting = [
@@ -65,6 +76,10 @@ def index() -> Any:
         "recordings/index.html",
         recordings=rows,
         awaiting=awaiting,
+        ready=[rec for rec in awaiting if handoff.get(rec.id) == READY],
+        checking=[rec for rec in awaiting if handoff.get(rec.id) != READY],
+        handoff=handoff,
+        handoff_words=STATE_WORDS,
         references=references,
         templates=svc.templates,
         status_words=STATUS_WORDS,

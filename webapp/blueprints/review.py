@@ -33,6 +33,7 @@ from webapp.services.export_details import (
     visit_type_words,
 )
 from webapp.services.exports import ApprovalInfo, note_json, render_docx, render_pdf, render_text
+from webapp.services.handoff import hand_off_of, return_for_changes, send_for_approval
 from webapp.services.history import note_history
 from webapp.services.note_additions import add_statement, move_item
 from webapp.services.note_items import section_item_ids, written_by_practitioner
@@ -136,6 +137,7 @@ def show(recording_id: str) -> Any:
         can_approve=draft_state and _allowed(recording_id, "approve"),
         can_addendum=not draft_state and _allowed(recording_id, "edit"),
         approver=approver,
+        handoff=hand_off_of(services(), loaded.recording, loaded.note.id) if draft_state else None,
         audio_days=services().policy.audio_days_after_approval,
         history=note_history(services(), loaded.recording, loaded.note.id, loaded.draft),
         participants=participants_of(services(), loaded.recording),
@@ -300,6 +302,59 @@ def approve(recording_id: str) -> Any:
         else "The note is approved and locked."
     )
     return redirect(url_for("review.show", recording_id=recording_id))
+
+
+def _form() -> tuple[Any, int]:
+    """A form or JSON body, and the note version it was written against."""
+    form = request.get_json(silent=True) if request.is_json else request.form
+    if not hasattr(form, "get"):
+        raise BadInput("The request was not understood; reload the page.")
+    try:
+        return form, int(form.get("version", ""))
+    except (TypeError, ValueError):
+        raise BadInput("The request did not say which version of the note it changes.") from None
+
+
+def _handed(recording_id: str, hand: Any, text_field: str, done: str) -> Any:
+    """Run a hand-off from the form or a script; the form goes back to the note."""
+    form, version = _form()
+    try:
+        version = hand(
+            services(), current_user(), recording_id, str(form.get(text_field, "")), version
+        )
+    except (BadInput, InvalidTransition, Conflict) as exc:
+        if wants_json():
+            raise
+        flash(f"Not sent: {exc}")
+        return redirect(url_for("review.show", recording_id=recording_id) + "#handoff")
+    if wants_json():
+        return jsonify(version=version)
+    flash(done)
+    return redirect(url_for("review.show", recording_id=recording_id) + "#handoff")
+
+
+@bp.post("/<recording_id>/send-for-approval")
+@login_required
+def send(recording_id: str) -> Any:
+    """The social worker sends the checked draft for approval, with an optional message."""
+    return _handed(
+        recording_id,
+        send_for_approval,
+        "message",
+        "The note was sent for approval: it is on the approvers' list as ready for approval.",
+    )
+
+
+@bp.post("/<recording_id>/return")
+@login_required
+def give_back(recording_id: str) -> Any:
+    """An approver returns a draft sent for approval, with a comment for the worker."""
+    return _handed(
+        recording_id,
+        return_for_changes,
+        "comment",
+        "The note was returned to the social worker with your comment.",
+    )
 
 
 @bp.post("/<recording_id>/addenda")

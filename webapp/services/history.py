@@ -22,6 +22,8 @@ _ACTION_WORDS = {
     "add": "added",
     "restore": "restored",
     "reorder": "moved",
+    "send_for_approval": "sent the note for approval",
+    "return_for_changes": "returned the note for changes",
 }
 
 
@@ -53,6 +55,10 @@ def _describe(value: Any) -> str:
         return "(none)"
     if isinstance(value, dict) and value.get("author") == "practitioner":
         return f"{value['text']} [written by the practitioner]"
+    if isinstance(value, dict) and "handoff" in value:
+        said = value.get("message") or value.get("comment") or ""
+        words = {"ready": "ready for approval", "checking": "being checked"}[value["handoff"]]
+        return f"{words}: {said}" if said else words
     if isinstance(value, dict) and "order" in value:
         return "order: " + ", ".join(str(v) for v in value["order"])
     if isinstance(value, dict) and "text" in value:

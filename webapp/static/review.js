@@ -15,8 +15,8 @@
   function version() { return parseInt(root.getAttribute("data-version"), 10); }
   function setVersion(v) {
     root.setAttribute("data-version", String(v));
-    var hidden = document.getElementById("approve-version");
-    if (hidden) { hidden.value = String(v); }
+    // Every form posting to the note says which version it was written against.
+    document.querySelectorAll(".version-field").forEach(function (field) { field.value = String(v); });
   }
   function showError(message) { errorBox.textContent = message; errorBox.hidden = false; }
 
@@ -103,6 +103,8 @@
     if (open) { add((open === 1 ? "1 flagged statement still needs" : open + " flagged statements still need") + " checking: confirm each against the audio, edit it or delete it."); }
     if (unreviewed.length) { add("Sections not yet marked reviewed: " + unreviewed.join(", ") + "."); }
     if (button) { button.disabled = open > 0 || unreviewed.length > 0; }
+    var sendButton = document.getElementById("send-button");
+    if (sendButton) { sendButton.disabled = open > 0 || unreviewed.length > 0; }
   }
 
   function wireItem(item) {
