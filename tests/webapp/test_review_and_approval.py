@@ -349,10 +349,20 @@ def test_a_wrong_password_on_the_form_returns_to_the_note_with_the_reason(
         f"/notes/{recording_id}/approve", {"password": "not my password", "version": version}
     )
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/notes/{recording_id}#approve-heading")
+    assert response.headers["Location"].endswith(f"/notes/{recording_id}#approve-password")
     page = approver.get(f"/notes/{recording_id}").get_data(as_text=True)
-    assert "Not approved: The password was not right" in page and "Draft note" in page
-    assert state(svc, recording_id)[3].state == "draft"
+    # The reason is beside the password box, which says so and takes the focus.
+    form = page.split('id="approve-form"', 1)[1].split("</form>", 1)[0]
+    assert (
+        '<p class="error" id="approve-error" role="alert">Not approved: The password was not '
+        "right; the note was not approved.</p>"
+    ) in form
+    assert 'aria-invalid="true" aria-describedby="approve-error approve-consequence" autofocus' in (
+        form
+    )
+    assert "Draft note" in page and state(svc, recording_id)[3].state == "draft"
+    # Said once: the next opening of the note is clean.
+    assert 'id="approve-error"' not in approver.get(f"/notes/{recording_id}").get_data(as_text=True)
 
 
 def test_a_manager_sees_the_note_read_only(drafted, login_as):

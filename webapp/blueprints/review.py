@@ -14,6 +14,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 
@@ -135,6 +136,7 @@ def show(recording_id: str) -> Any:
         blockers=loaded.blockers(),
         can_edit=draft_state and _allowed(recording_id, "edit"),
         can_approve=draft_state and _allowed(recording_id, "approve"),
+        approve_error=session.pop("approve_error", None),
         can_addendum=not draft_state and _allowed(recording_id, "edit"),
         approver=approver,
         handoff=hand_off_of(services(), loaded.recording, loaded.note.id) if draft_state else None,
@@ -290,10 +292,10 @@ def approve(recording_id: str) -> Any:
     except (Forbidden, InvalidTransition, Conflict) as exc:
         if wants_json():
             raise
-        # From the form: back to the note with the reason, not to an error page (the
-        # review so far is saved on the server).
-        flash(f"Not approved: {exc}")
-        return redirect(url_for("review.show", recording_id=recording_id) + "#approve-heading")
+        # From the form: back to the note with the reason beside the password box, which
+        # has the focus, not to an error page (the review so far is saved on the server).
+        session["approve_error"] = f"Not approved: {exc}"
+        return redirect(url_for("review.show", recording_id=recording_id) + "#approve-password")
     if wants_json():
         return jsonify(sha256=result.sha256, already=result.already)
     flash(

@@ -276,6 +276,13 @@
     });
   }
   var approveForm = document.getElementById("approve-form");
+  if (approveForm && document.getElementById("approve-error")) {
+    // A refused approval: the reason is beside the password box; bring both into view
+    // and put the cursor in the box for another try.
+    var password = document.getElementById("approve-password");
+    document.getElementById("approve-error").scrollIntoView({ block: "center" });
+    password.focus({ preventScroll: true });
+  }
   if (approveForm) {
     approveForm.addEventListener("submit", function () {
       // A second click while the first is on its way does nothing.
