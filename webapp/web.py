@@ -121,9 +121,10 @@ _OPEN_UNTIL_NEW_PASSWORD = frozenset({"auth.change_password", "auth.logout", "st
 def _require_new_password() -> Any:
     """Send a user who must choose a new password to that page, whatever they asked for."""
     user = g.get("user")
-    # Someone signed in through single sign-on did not use their carenotes password.
-    if user is None or not user.must_change_password or session.get("sso"):
+    if user is None or not user.must_change_password:
         return None
+    if session.get("sso") and not user.has_password:
+        return None  # signed in with their council account, with no password to change
     if request.endpoint in _OPEN_UNTIL_NEW_PASSWORD:
         return None
     if wants_json() or request.path.startswith("/api/"):

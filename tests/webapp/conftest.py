@@ -485,13 +485,18 @@ class OidcProvider:
 
 @contextmanager
 def run_oidc_provider(
-    redirect_uri: str = OIDC_REDIRECT_URI, post_logout_uri: str = OIDC_POST_LOGOUT_URI
+    redirect_uri: str = OIDC_REDIRECT_URI,
+    post_logout_uri: str = OIDC_POST_LOGOUT_URI,
+    claims_in_userinfo_only: bool = False,
 ) -> Iterator[OidcProvider]:
     """Run the test OpenID Connect provider on a free loopback port until the block ends.
 
     Args:
         redirect_uri: The callback address its one client (carenotes) registered.
         post_logout_uri: Where it may send a browser back to after signing out.
+        claims_in_userinfo_only: Put the profile, email and groups claims only at the
+            userinfo endpoint, not in the ID token (as the specification has it for the
+            code flow; Entra ID puts them in the ID token).
     """
     import json
     import shutil
@@ -511,6 +516,7 @@ def run_oidc_provider(
             "CLIENT_SECRET": OIDC_CLIENT_SECRET,
             "REDIRECT_URI": redirect_uri,
             "POST_LOGOUT_REDIRECT_URI": post_logout_uri,
+            "CONFORM_ID_TOKEN_CLAIMS": "1" if claims_in_userinfo_only else "0",
         },
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -543,5 +549,5 @@ def oidc_provider() -> Iterator[OidcProvider]:
 
 @pytest.fixture(scope="session")
 def start_oidc_provider() -> Callable[..., Any]:
-    """``with start_oidc_provider(redirect_uri, post_logout_uri) as provider:`` runs another."""
+    """``with start_oidc_provider(...) as provider:`` runs another (see run_oidc_provider)."""
     return run_oidc_provider

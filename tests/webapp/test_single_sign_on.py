@@ -169,7 +169,9 @@ def test_moving_someone_to_another_group_changes_their_role_at_their_next_sign_i
     user = _user(svc, oidc_subject="sub-dee-4")
     assert user.role == "admin"
     assert _teams(svc, user.id) == {"South"}
-    assert browser.get("/admin/users").status_code == 200
+    users_page = browser.get("/admin/users")
+    assert users_page.status_code == 200
+    assert "Signs in with their council account" in users_page.get_data(as_text=True)
     change = _audit(svc, "user_update")[-1]
     assert (change.actor, change.record_id) == ("single sign-on", str(user.id))
 
@@ -401,3 +403,70 @@ def test_with_password_sign_in_switched_off_no_first_administrator_password_is_m
     svc = app.extensions["carenotes"]
     assert create_first_admin(svc) is None
     assert _user(svc, username="admin") is None
+
+
+def test_claims_the_id_token_lacks_are_read_from_the_userinfo_endpoint(
+    make_app: Any, sqlite_url: str, start_oidc_provider: Any, group_map_file: str, web: Any
+) -> None:
+    with start_oidc_provider(claims_in_userinfo_only=True) as provider:
+        app = make_app(sqlite_url, **provider.app_config(OIDC_GROUP_MAP_FILE=group_map_file))
+        svc = app.extensions["carenotes"]
+        provider.set_account(
+            "sub-max-13",
+            name="Max Ford",
+            preferred_username="max.ford",
+            groups=["carenotes-practitioners", "team-south"],
+        )
+        assert provider.sign_in(web.Browser(app), "sub-max-13").status_code == 200
+    user = _user(svc, oidc_subject="sub-max-13")
+    assert (user.username, user.display_name, user.role) == ("max.ford", "Max Ford", "practitioner")
+    assert _teams(svc, user.id) == {"South"}
+
+
+def test_an_account_made_by_single_sign_on_is_told_why_it_cannot_approve_yet(
+    svc: Any, drafted: Any, state: Any, resolve_all: Any
+) -> None:
+    from policies.errors import Forbidden
+    from webapp import db
+    from webapp.services.approval import approve_note
+    from webapp.services.auth import NO_PASSWORD, load_user
+    from webapp.services.users import create_user
+
+    worker, recording_id = drafted
+    version = resolve_all(worker, svc, recording_id)
+    approver_id = create_user(
+        svc, "nell.ward", "a long passphrase of hers", "practitioner", ("North",)
+    )
+    with svc.engine.begin() as conn:  # as single sign-on makes it: no password
+        conn.execute(
+            sa.update(db.users)
+            .where(db.users.c.id == approver_id)
+            .values(password_hash=NO_PASSWORD)
+        )
+    approver = load_user(svc, approver_id)
+    assert not approver.has_password
+    with pytest.raises(Forbidden, match="has none"):
+        approve_note(svc, approver, recording_id, "", version)
+    assert state(svc, recording_id)[3].approved_at is None
+    entry = _audit(svc, "approve_refused")[-1]
+    assert (entry.actor_id, '"no_password"' in entry.detail) == (approver_id, True)
+    assert _user(svc, id=approver_id).failed_logins == 0
+
+
+def test_a_linked_account_that_must_choose_a_new_password_is_still_asked_to(
+    sso_app: Any, oidc_provider: Any, web: Any, make_user: Any
+) -> None:
+    from webapp import db
+
+    svc = sso_app.extensions["carenotes"]
+    local_id = make_user("ola.berg", "social_worker", ("North",))
+    with svc.engine.begin() as conn:
+        conn.execute(
+            sa.update(db.users).where(db.users.c.id == local_id).values(must_change_password=True)
+        )
+    oidc_provider.set_account(
+        "sub-ola-14", preferred_username="ola.berg", groups=["carenotes-social-workers"]
+    )
+    browser = web.Browser(sso_app)
+    assert oidc_provider.sign_in(browser, "sub-ola-14").status_code == 200
+    assert "/account/password" in browser.get("/recordings").headers["Location"]

@@ -56,6 +56,22 @@ def approve_note(
     with svc.engine.connect() as conn:
         get_recording(svc, conn, user, recording_id, need="approve")
         conn.rollback()
+    if not user.has_password:
+        with svc.engine.begin() as conn:
+            record(
+                conn,
+                user.id,
+                user.username,
+                "approve_refused",
+                "recording",
+                recording_id,
+                {"reason": "no_password"},
+            )
+        raise Forbidden(
+            "Approving asks for your carenotes password, and your account, made when you "
+            "first signed in with your council account, has none. Ask an administrator to "
+            "give you a temporary one (on the Users page). The note was not approved."
+        )
     password_ok = check_password(svc, user.id, password)
     if not password_ok:
         # Guessing through the approval form counts like guessing at sign-in.

@@ -21,6 +21,7 @@ from webapp.context import Services
 from webapp.services.audit_trail import record
 
 __all__ = [
+    "NO_PASSWORD",
     "CurrentUser",
     "authenticate",
     "check_password",
@@ -39,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 _FAILED = "The username or password is not right, or the account is locked. Try again later."
 
+#: The password hash of an account made by single sign-on: no password matches it.
+NO_PASSWORD = "!single-sign-on"  # noqa: S105 - not a password: it matches none
+
 
 @dataclass(frozen=True)
 class CurrentUser:
@@ -53,6 +57,8 @@ class CurrentUser:
         session_id: Hash of their session token.
         must_change_password: Whether they must choose a new password before any
             other page opens.
+        has_password: Whether they have a carenotes password at all (an account made
+            by single sign-on has none until an administrator gives it one).
     """
 
     id: int
@@ -62,6 +68,7 @@ class CurrentUser:
     team_ids: frozenset[int]
     session_id: str = ""
     must_change_password: bool = False
+    has_password: bool = True
 
     def can(self, permission: str) -> bool:
         """Return whether the user's role has ``permission``."""
@@ -287,6 +294,7 @@ def load_session(svc: Services, token: str | None) -> CurrentUser | None:
                 db.users.c.role,
                 db.users.c.active,
                 db.users.c.must_change_password,
+                db.users.c.password_hash,
             )
             .join(db.users, db.users.c.id == db.sessions.c.user_id)
             .where(db.sessions.c.id == sid)
@@ -316,6 +324,7 @@ def load_session(svc: Services, token: str | None) -> CurrentUser | None:
             team_ids=frozenset(team_ids),
             session_id=sid,
             must_change_password=bool(row.must_change_password),
+            has_password=row.password_hash != NO_PASSWORD,
         )
 
 
@@ -362,4 +371,5 @@ def load_user(svc: Services, user_id: int) -> CurrentUser:
             role=svc.policy.role(row.role),
             team_ids=frozenset(team_ids),
             must_change_password=bool(row.must_change_password),
+            has_password=row.password_hash != NO_PASSWORD,
         )

@@ -26,7 +26,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from webapp import db
 from webapp.context import Services
 from webapp.services.audit_trail import record
-from webapp.services.auth import revoke_user_sessions, unknown_username_tag
+from webapp.services.auth import NO_PASSWORD, revoke_user_sessions, unknown_username_tag
 from webapp.services.sso_provider import (
     SignInRefused,
     authorization_url,
@@ -54,8 +54,6 @@ PENDING_COOKIE = "carenotes_sso"
 PENDING_SECONDS = 600
 #: Actor named in the audit trail for what single sign-on does to accounts.
 SSO_ACTOR = "single sign-on"
-#: A password hash no password matches: accounts made by single sign-on have none.
-NO_PASSWORD = "!single-sign-on"  # noqa: S105 - not a password: matches none
 
 _START_AGAIN = "Start again from the sign-in page."
 

@@ -229,7 +229,7 @@ def exchange_code(
 
 def _decode(settings: Settings, id_token: str) -> dict[str, Any]:
     for refresh in (False, True):  # keys are read again once: the provider may have rotated
-        keys = _cached(settings, refresh)[1]
+        keys: Any = _cached(settings, refresh)[1]
         try:
             return dict(jwt.decode(id_token, KeySet.import_key_set(keys), _ALGORITHMS).claims)
         except (JoseError, ValueError, KeyError, TypeError):

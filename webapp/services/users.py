@@ -71,6 +71,8 @@ class UserSummary:
         locked: Whether the account is locked after failed sign-ins.
         must_change_password: Whether they must choose a new password at their next
             page.
+        single_sign_on: Whether they sign in with their council account (their role
+            and teams then follow their groups at each sign-in).
     """
 
     id: int
@@ -81,6 +83,7 @@ class UserSummary:
     teams: tuple[str, ...]
     locked: bool
     must_change_password: bool = False
+    single_sign_on: bool = False
 
 
 def ensure_team(conn: sa.Connection, name: str) -> int:
@@ -293,6 +296,7 @@ def list_users(svc: Services) -> list[UserSummary]:
             teams=tuple(sorted(by_user.get(r.id, []))),
             locked=(db.as_utc(r.locked_until) or now) > now,
             must_change_password=bool(r.must_change_password),
+            single_sign_on=r.oidc_subject is not None,
         )
         for r in rows
     ]

@@ -11,7 +11,7 @@
 // The sign-in page (/interaction/UID) is a form with one field, "login", the account id.
 //
 // Environment: REDIRECT_URI and POST_LOGOUT_REDIRECT_URI (the client's registered ones),
-// CLIENT_ID and CLIENT_SECRET.
+// CLIENT_ID and CLIENT_SECRET, and CONFORM_ID_TOKEN_CLAIMS (see below).
 
 import http from 'node:http';
 
@@ -53,8 +53,9 @@ server.listen(0, '127.0.0.1', () => {
     jwks: { keys: [signingKey] },
     cookies: { keys: ['test-cookie-key-not-secret'] },
     pkce: { required: () => true },
-    // As Entra ID does: the claims a scope asks for go into the ID token too.
-    conformIdTokenClaims: false,
+    // As Entra ID does: the claims a scope asks for go into the ID token too (unless
+    // CONFORM_ID_TOKEN_CLAIMS=1, when they are only at the userinfo endpoint).
+    conformIdTokenClaims: process.env.CONFORM_ID_TOKEN_CLAIMS === '1',
     scopes: ['openid', 'profile', 'email', 'groups'],
     claims: {
       openid: ['sub'],
