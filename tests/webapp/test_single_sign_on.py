@@ -382,6 +382,24 @@ def test_a_provider_that_cannot_be_reached_is_said_so_and_nothing_breaks(
     response = web.Browser(app).get("/auth/sso/start")
     assert response.status_code == 503
     assert "could not be reached" in response.get_data(as_text=True)
+    assert (
+        '"provider_unreachable"' in _audit(app.extensions["carenotes"], "sign_in_failed")[-1].detail
+    )
+
+
+def test_a_provider_whose_settings_name_another_issuer_is_not_trusted(
+    make_app: Any, sqlite_url: str, oidc_provider: Any, group_map_file: str, web: Any
+) -> None:
+    # The same provider reached by another name: its settings say 127.0.0.1, not localhost.
+    pretender = oidc_provider.issuer.replace("127.0.0.1", "localhost")
+    app = make_app(
+        sqlite_url,
+        **oidc_provider.app_config(OIDC_ISSUER=pretender, OIDC_GROUP_MAP_FILE=group_map_file),
+    )
+    response = web.Browser(app).get("/auth/sso/start")
+    assert response.status_code == 401
+    assert "name another issuer" in response.get_data(as_text=True)
+    assert '"wrong_issuer"' in _audit(app.extensions["carenotes"], "sign_in_failed")[-1].detail
 
 
 def test_without_single_sign_on_its_pages_do_not_exist(app: Any, web: Any) -> None:

@@ -56,7 +56,9 @@ def start() -> Any:
         abort(404)
     next_path = _safe_next(request.args.get("next"))
     try:
-        url, pending = begin_sign_in(services(), redirect_uri(), next_path)
+        url, pending = begin_sign_in(
+            services(), redirect_uri(), next_path, request.remote_addr or ""
+        )
     except SignInRefused as exc:
         return _refused(exc)
     response = redirect(url)

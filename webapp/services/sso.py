@@ -75,22 +75,29 @@ def _serializer(svc: Services) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(svc.settings.secret_key, salt="carenotes-sso-attempt")
 
 
-def begin_sign_in(svc: Services, redirect_uri: str, next_path: str) -> tuple[str, str]:
+def begin_sign_in(
+    svc: Services, redirect_uri: str, next_path: str, remote: str = ""
+) -> tuple[str, str]:
     """Start an attempt: the provider's sign-in address and the cookie to set.
 
     Args:
         svc: The app's services.
         redirect_uri: The callback address registered with the provider.
         next_path: Where to go afterwards (a path on this site).
+        remote: The client's address, for the audit trail.
 
     Returns:
         ``(authorization URL, value of the PENDING_COOKIE cookie)``.
 
     Raises:
-        SignInRefused: The provider cannot be reached.
+        SignInRefused: The provider cannot be reached, or its settings name another
+            issuer (recorded in the audit trail).
     """
     state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(3))
-    url = authorization_url(svc.settings, redirect_uri, state, nonce, verifier)
+    try:
+        url = authorization_url(svc.settings, redirect_uri, state, nonce, verifier)
+    except SignInRefused as exc:
+        raise _refuse(svc, exc, remote) from None
     cookie = _serializer(svc).dumps({"s": state, "n": nonce, "v": verifier, "next": next_path})
     return url, cookie
 
