@@ -237,3 +237,24 @@ def test_the_list_shows_own_recordings_by_case_reference_and_hides_others(
     assert "CR-MINE-1" in page and "CR-THEIRS-2" not in page
     team_view = login_as("practitioner").get("/recordings").get_data(as_text=True)
     assert "CR-MINE-1" in team_view and "CR-THEIRS-2" in team_view
+
+
+def test_an_upload_without_a_visit_type_is_refused_with_a_clear_message(
+    svc, login_as, data_dir, web
+):
+    from webapp.services.recordings import VISIT_TYPE_MISSING
+
+    worker = login_as("social_worker")
+    response = web.upload(worker, data_dir / "jfk.flac", visit_type="")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == VISIT_TYPE_MISSING
+    assert "Choose the visit type" in VISIT_TYPE_MISSING
+    assert _count(svc, db.recordings) == 0 and _blobs(svc) == []
+
+
+def test_the_upload_form_chooses_no_visit_type_for_the_worker(login_as):
+    page = login_as("social_worker").get("/recordings/new").get_data(as_text=True)
+    visit_types = page.split('id="visit_type"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="" selected>Choose the visit type</option>' in visit_types
+    assert visit_types.count("selected") == 1
+    assert 'data-missing="Choose the visit type' in visit_types

@@ -27,6 +27,7 @@ from webapp.services.holds import case_reference_of
 from webapp.services.recordings import (
     CONSENT_METHODS,
     MAX_PARTICIPANTS,
+    VISIT_TYPE_MISSING,
     UploadDetails,
     create_recording,
     recording_allowed,
@@ -119,6 +120,7 @@ def new() -> Any:
         today=db.local_today().isoformat(),
         max_mib=svc.settings.max_content_length // (1024 * 1024),
         consent_methods=CONSENT_METHODS,
+        visit_type_missing=VISIT_TYPE_MISSING,
     )
 
 

@@ -27,6 +27,7 @@ from webapp.text import clean_line, clean_tree
 
 __all__ = [
     "CONSENT_METHODS",
+    "VISIT_TYPE_MISSING",
     "UploadDetails",
     "create_recording",
     "recording_allowed",
@@ -53,6 +54,10 @@ CONSENT_METHODS = {
     "lpa": "Lasting power of attorney (health and welfare)",
     "best_interests": "Best interests decision (the person lacks capacity to consent)",
 }
+#: Said when no visit type was chosen: none is chosen for the worker.
+VISIT_TYPE_MISSING = (
+    "Choose the visit type: the note is drafted in that visit's template, so it cannot be guessed."
+)
 # Consent given on the person's behalf must name who gave it or made the decision.
 _ON_BEHALF = ("lpa", "best_interests")
 
@@ -115,6 +120,8 @@ def _check_details(svc: Services, user: CurrentUser, details: UploadDetails) -> 
     reference = details.case_reference.strip()
     if not reference or len(reference) > 64:
         raise BadInput("Enter the person's case reference (up to 64 characters).")
+    if not details.visit_type.strip():
+        raise BadInput(VISIT_TYPE_MISSING)
     if details.visit_type not in svc.templates:
         raise BadInput("Choose a visit type from the list.")
     allowed, reason = recording_allowed(svc, details.visit_type)

@@ -24,7 +24,11 @@
     warning.textContent = reason || "";
     warning.hidden = !reason;
   }
-  visitType.addEventListener("change", checkVisitType);
+  var visitTypeError = document.getElementById("visit-type-error");
+  visitType.addEventListener("change", function () {
+    checkVisitType();
+    if (visitType.value) { visitTypeError.hidden = true; visitType.removeAttribute("aria-invalid"); }
+  });
   checkVisitType();
 
   document.getElementById("add-participant").addEventListener("click", function () {
@@ -95,6 +99,15 @@
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     errorBox.hidden = true;
+    // No visit type is chosen for the worker: say so beside the list, and go there.
+    if (!visitType.value) {
+      visitTypeError.textContent = visitType.getAttribute("data-missing");
+      visitTypeError.hidden = false;
+      visitType.setAttribute("aria-invalid", "true");
+      visitType.scrollIntoView({ block: "center" });
+      visitType.focus({ preventScroll: true });
+      return;
+    }
     // Refused before a large file is sent, not after: the server would refuse it too.
     var chosen = visitType.options[visitType.selectedIndex];
     var forbidden = chosen ? chosen.getAttribute("data-forbidden") : null;
