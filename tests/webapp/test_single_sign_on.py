@@ -488,3 +488,68 @@ def test_a_linked_account_that_must_choose_a_new_password_is_still_asked_to(
     browser = web.Browser(sso_app)
     assert oidc_provider.sign_in(browser, "sub-ola-14").status_code == 200
     assert "/account/password" in browser.get("/recordings").headers["Location"]
+
+
+def test_a_returning_person_is_found_by_subject_even_without_a_username_claim(
+    sso_app: Any, oidc_provider: Any, web: Any
+) -> None:
+    svc = sso_app.extensions["carenotes"]
+    oidc_provider.set_account(
+        "sub-pia-15", preferred_username="pia.lund", groups=["carenotes-social-workers"]
+    )
+    assert oidc_provider.sign_in(web.Browser(sso_app), "sub-pia-15").status_code == 200
+    oidc_provider.set_account("sub-pia-15", groups=["carenotes-social-workers"])
+    assert oidc_provider.sign_in(web.Browser(sso_app), "sub-pia-15").status_code == 200
+    assert _user(svc, oidc_subject="sub-pia-15").username == "pia.lund"
+
+
+def test_a_username_already_linked_to_someone_else_is_not_linked_again(
+    sso_app: Any, oidc_provider: Any, web: Any
+) -> None:
+    svc = sso_app.extensions["carenotes"]
+    groups = ["carenotes-social-workers"]
+    oidc_provider.set_account("sub-quin-16", preferred_username="quin.roe", groups=groups)
+    assert oidc_provider.sign_in(web.Browser(sso_app), "sub-quin-16").status_code == 200
+    oidc_provider.set_account("sub-other-17", preferred_username="Quin.Roe", groups=groups)
+    refused = oidc_provider.sign_in(web.Browser(sso_app), "sub-other-17")
+    assert refused.status_code == 403
+    assert "linked to someone else" in refused.get_data(as_text=True)
+    assert _user(svc, oidc_subject="sub-other-17") is None
+    assert '"account_conflict"' in _audit(svc, "sign_in_failed")[-1].detail
+
+
+def test_with_account_creation_off_only_people_with_an_account_may_sign_in(
+    make_app: Any, sqlite_url: str, oidc_provider: Any, group_map_file: str, web: Any
+) -> None:
+    app = make_app(
+        sqlite_url,
+        **oidc_provider.app_config(OIDC_GROUP_MAP_FILE=group_map_file, OIDC_CREATE_USERS=False),
+    )
+    svc = app.extensions["carenotes"]
+    oidc_provider.set_account(
+        "sub-rae-18", preferred_username="rae.voss", groups=["carenotes-social-workers"]
+    )
+    refused = oidc_provider.sign_in(web.Browser(app), "sub-rae-18")
+    assert refused.status_code == 403
+    assert "no carenotes account yet" in refused.get_data(as_text=True)
+    assert _user(svc, username="rae.voss") is None
+    assert '"no_account"' in _audit(svc, "sign_in_failed")[-1].detail
+
+
+def test_someone_in_too_many_groups_for_the_token_is_refused_saying_what_it_takes(
+    sso_app: Any, oidc_provider: Any, web: Any
+) -> None:
+    # Entra ID leaves the groups out past 200 and points at Microsoft Graph instead.
+    oidc_provider.set_account(
+        "sub-sol-19",
+        preferred_username="sol.kerr",
+        _claim_names={"groups": "src1"},
+        _claim_sources={
+            "src1": {"endpoint": "https://graph.example/v1.0/users/x/getMemberObjects"}
+        },
+    )
+    refused = oidc_provider.sign_in(web.Browser(sso_app), "sub-sol-19")
+    assert refused.status_code == 403
+    assert "too many groups" in refused.get_data(as_text=True)
+    svc = sso_app.extensions["carenotes"]
+    assert '"groups_overage"' in _audit(svc, "sign_in_failed")[-1].detail

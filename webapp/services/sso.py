@@ -215,13 +215,16 @@ def _username(svc: Services, claims: dict[str, Any]) -> str:
     return username
 
 
-def _find_user(conn: sa.Connection, issuer: str, subject: str, username: str) -> Any:
+def _by_subject(conn: sa.Connection, issuer: str, subject: str) -> Any:
     users = db.users
-    row = conn.execute(
+    return conn.execute(
         sa.select(users).where(users.c.oidc_issuer == issuer, users.c.oidc_subject == subject)
     ).one_or_none()
-    if row is not None:
-        return row
+
+
+def _by_username(conn: sa.Connection, username: str) -> Any:
+    """The account to link at someone's first sign-in, if one has their username."""
+    users = db.users
     rows = conn.execute(
         sa.select(users).where(sa.func.lower(users.c.username) == username.lower())
     ).all()
@@ -242,11 +245,13 @@ def _user_from_claims(svc: Services, claims: dict[str, Any], remote: str) -> int
     user_id: int | None = None
     actor = SSO_ACTOR
     try:
-        username = _username(svc, claims)
-        actor = unknown_username_tag(svc, username)
-        membership = svc.group_map.membership(_groups(svc, claims))
         with svc.engine.begin() as conn:
-            row = _find_user(conn, issuer, subject, username)
+            row = _by_subject(conn, issuer, subject)
+            username = ""
+            if row is None:  # their first sign-in: the username claim links or names them
+                username = _username(svc, claims)
+                actor = unknown_username_tag(svc, username)
+                row = _by_username(conn, username)
             if row is not None:
                 user_id, actor = int(row.id), row.username
             if row is not None and not row.active:
@@ -255,6 +260,7 @@ def _user_from_claims(svc: Services, claims: dict[str, Any], remote: str) -> int
                     "disabled",
                     403,
                 )
+            membership = svc.group_map.membership(_groups(svc, claims))
             if not membership.role:
                 raise SignInRefused(
                     "None of your groups gives you a role in carenotes, so you cannot sign "
