@@ -345,6 +345,7 @@ def test_signing_out_ends_the_session_here_and_at_the_provider(
 
     out = browser.post("/logout")
     assert out.status_code == 200
+    assert "Sign out" not in out.get_data(as_text=True)  # the page is for someone signed out
     found = re.search(
         r'id="continue" href="([^"]+)"|href="([^"]+)" id="continue"', out.get_data(as_text=True)
     )

@@ -103,6 +103,7 @@ def logout() -> Any:
     end_session(services(), current_user())
     via_sso = bool(session.get("sso"))
     session.clear()
+    g.user = None  # the page below is shown to someone signed out
     if via_sso:
         # Sign out at the provider too, which sends the browser back to sign-in here.
         settings = services().settings
