@@ -167,6 +167,21 @@ def test_an_approved_note_marks_the_practitioners_statements_in_every_export(
     assert others and {s["written_by"] for s in others} == {"ai"}
     page = approver.get(f"/notes/{recording_id}").get_data(as_text=True)
     assert "Written by the practitioner, not the AI" in page
+    # Through the API too, for a case-management system.
+    from webapp.services.api_tokens import create_token
+
+    token = create_token(svc, "Mosaic import", ("North",)).token
+    note_id = state(svc, recording_id)[3].id
+    fetched = approver.app.test_client(use_cookies=False).get(
+        f"/api/v1/notes/{note_id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert fetched.status_code == 200, fetched.get_data(as_text=True)
+    body = fetched.get_json()
+    section = next(s for s in body["sections"] if s["key"] == "analysis")
+    assert section["statements"] == [
+        {"id": "analysis-added-1", "text": ANALYSIS, "written_by": "practitioner"}
+    ]
+    assert f"{PRACTITIONER_MARK} {ANALYSIS}" in body["text"]
 
 
 def test_a_manager_sees_the_practitioners_statement_as_theirs_and_the_figures_count_it_added(
