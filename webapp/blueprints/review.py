@@ -20,6 +20,7 @@ from flask import (
 
 from policies.errors import BadInput, CarenotesError, Conflict, Forbidden, InvalidTransition
 from webapp import db
+from webapp.blueprints.review_page import page_sections, page_segments
 from webapp.context import services
 from webapp.dates import written_time, zone_name
 from webapp.services import approval
@@ -37,73 +38,10 @@ from webapp.services.exports import ApprovalInfo, note_json, render_docx, render
 from webapp.services.handoff import hand_off_of, return_for_changes, send_for_approval
 from webapp.services.history import note_history
 from webapp.services.note_additions import add_statement, move_item
-from webapp.services.note_items import section_item_ids, written_by_practitioner
 from webapp.services.recordings import participants_of
 from webapp.web import current_user, login_required, wants_json
 
 bp = Blueprint("review", __name__, url_prefix="/notes")
-
-
-def _clock(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
-
-
-def _sections(loaded: note_service.LoadedNote) -> list[dict[str, Any]]:
-    work = loaded.work
-    sections = []
-    for section in loaded.draft["sections"]:
-        sources = {st["id"]: st for st in section.get("statements", ())}
-        sources.update(
-            (note_service.item_id_for_action(section["key"], i), {**a, "quote": False})
-            for i, a in enumerate(section.get("actions", ()))
-        )
-        items = []
-        for item_id in section_item_ids(work, section["key"]):
-            state = work["items"][item_id]
-            source = sources.get(item_id, {})
-            items.append(
-                {
-                    "id": item_id,
-                    "text": state["text"],
-                    "status": state["status"],
-                    "flagged": state["flagged"],
-                    "practitioner": written_by_practitioner(state),
-                    "flags": source.get("flags", ()),
-                    "quote": source.get("quote", False) and state["status"] != "edited",
-                    "citations": [
-                        {**c, "label": _clock(c["start"])} for c in source.get("citations", ())
-                    ],
-                }
-            )
-        sections.append(
-            {
-                "key": section["key"],
-                "title": section["title"],
-                "style": section["style"],
-                "note": section.get("note", ""),
-                "items": items,
-                "reviewed": section["key"] in work["reviewed"],
-            }
-        )
-    return sections
-
-
-def _segments(loaded: note_service.LoadedNote) -> list[dict[str, Any]]:
-    names = loaded.work["speakers"]
-    return [
-        {
-            "id": s["id"],
-            "start": s["start"],
-            "end": s["end"],
-            "clock": _clock(s["start"]),
-            "speaker": names.get(s.get("speaker") or "", s.get("speaker") or ""),
-            "label": s.get("speaker") or "",
-            "text": s["text"],
-            "flags": s.get("flags", ()),
-        }
-        for s in loaded.transcript["segments"]
-    ]
 
 
 def _allowed(recording_id: str, need: str) -> bool:
@@ -130,8 +68,8 @@ def show(recording_id: str) -> Any:
         loaded=loaded,
         rec=loaded.recording,
         meta=loaded.meta,
-        sections=_sections(loaded),
-        segments=_segments(loaded),
+        sections=page_sections(loaded.draft, loaded.work),
+        segments=page_segments(loaded.transcript, loaded.work),
         speakers=loaded.work["speakers"],
         blockers=loaded.blockers(),
         can_edit=draft_state and _allowed(recording_id, "edit"),
@@ -308,7 +246,7 @@ def approve(recording_id: str) -> Any:
 
 def _form() -> tuple[Any, int]:
     """A form or JSON body, and the note version it was written against."""
-    form = request.get_json(silent=True) if request.is_json else request.form
+    form: Any = request.get_json(silent=True) if request.is_json else request.form
     if not hasattr(form, "get"):
         raise BadInput("The request was not understood; reload the page.")
     try:
