@@ -39,6 +39,7 @@ from webapp.services.handoff import hand_off_of, return_for_changes, send_for_ap
 from webapp.services.history import note_history
 from webapp.services.note_additions import add_statement, move_item
 from webapp.services.recordings import participants_of
+from webapp.services.speakers import rename_speaker
 from webapp.web import current_user, login_required, wants_json
 
 bp = Blueprint("review", __name__, url_prefix="/notes")
@@ -202,7 +203,7 @@ def section_reviewed(recording_id: str, section_key: str) -> Any:
 def speakers(recording_id: str) -> Any:
     """Rename a speaker."""
     data = _payload()
-    version, items = note_service.rename_speaker(
+    version, items = rename_speaker(
         services(),
         current_user(),
         recording_id,

@@ -26,7 +26,8 @@ from webapp.services.access import require
 from webapp.services.auth import CurrentUser
 from webapp.services.note_audit import first_views
 from webapp.services.note_items import written_by_practitioner
-from webapp.services.notes import initial_work, renamed_baseline
+from webapp.services.notes import initial_work
+from webapp.services.speakers import renamed_baseline
 
 __all__ = ["Dashboard", "DashboardFilter", "NoteFigures", "dashboard", "review_figures"]
 

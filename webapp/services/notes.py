@@ -38,9 +38,7 @@ __all__ = [
     "mark_section_reviewed",
     "mutate_work",
     "note_meta",
-    "rename_in",
-    "rename_speaker",
-    "renamed_baseline",
+    "speaker_as_written",
     "update_item",
 ]
 
@@ -68,7 +66,7 @@ def target_words(draft: dict[str, Any], target: str) -> str:
             return f"statement {rest} in \u201c{titles[key]}\u201d"
         if rest.startswith("added-") and rest[6:].isdigit():
             return f"the practitioner's statement {rest[6:]} in \u201c{titles[key]}\u201d"
-    return _as_written(target)
+    return speaker_as_written(target)
 
 
 def item_id_for_action(section_key: str, index: int) -> str:
@@ -405,95 +403,7 @@ def mark_section_reviewed(
     )
 
 
-def _as_written(name: str) -> str:
-    # How a draft names an unrenamed speaker label: "SPEAKER_2" is written "Speaker 2".
+def speaker_as_written(name: str) -> str:
+    """How a draft names an unrenamed speaker label: "SPEAKER_2" is written "Speaker 2"."""
     found = re.fullmatch(r"speaker[_\s]*(\d+)", name.strip(), re.IGNORECASE)
     return f"Speaker {found.group(1)}" if found else name
-
-
-def _speaker_pattern(label: str) -> re.Pattern[str]:
-    """How a draft writes a speaker: "Speaker 2", a name, or "the person" for a role."""
-    from summarise.text import ROLE_WORDS
-
-    role = label.strip().lower().replace("_", " ")
-    if role in ROLE_WORDS:
-        return re.compile(rf"\b[Tt]he {re.escape(role)}\b")
-    return re.compile(rf"\b{re.escape(_as_written(label))}\b")
-
-
-def with_speaker_names(text: str, speakers: dict[str, str]) -> str:
-    """``text`` as drafted, with each renamed speaker's label replaced by their name."""
-    for label, name in speakers.items():
-        if name != label and name != _as_written(label):
-            text = _speaker_pattern(label).sub(name, text)
-    return text
-
-
-def renamed_baseline(draft: dict[str, Any], work: dict[str, Any]) -> dict[str, str]:
-    """The AI's statements as drafted, with every speaker naming applied to them too.
-
-    Naming a speaker changes the wording of the note but is not an edit of what the AI
-    wrote: the manager's comparison and the review figures measure edits against this.
-    A note renamed before the baseline was kept gets the speakers' final names put into
-    the draft's wording instead.
-    """
-    kept = work.get("baseline")
-    drafted = initial_work(draft, {"segments": ()})["items"]
-    if kept is not None:
-        return {item_id: kept.get(item_id, item["text"]) for item_id, item in drafted.items()}
-    speakers = work.get("speakers", {})
-    return {
-        item_id: with_speaker_names(item["text"], speakers) for item_id, item in drafted.items()
-    }
-
-
-def rename_in(texts: dict[str, str], old: str, name: str) -> dict[str, tuple[str, str]]:
-    """Put ``name`` where ``texts`` say ``old``, in place.
-
-    Returns:
-        ``{id: (before, after)}`` of the texts changed.
-    """
-    pattern = _speaker_pattern(old)
-    changed = {}
-    for item_id, text in texts.items():
-        new_text = pattern.sub(name, text)
-        if new_text != text:
-            changed[item_id] = (text, new_text)
-            texts[item_id] = new_text
-    return changed
-
-
-def rename_speaker(
-    svc: Services, user: CurrentUser, recording_id: str, label: str, name: str, version: int
-) -> tuple[int, dict[str, str]]:
-    """Give a speaker label a role or name, in the transcript and the draft's wording.
-
-    The same renaming is applied to the AI's wording kept as the baseline
-    (``work["baseline"]``), so naming a speaker never counts as editing the AI draft.
-
-    Returns:
-        The note's new version, and every statement's text after the renaming.
-    """
-    name = " ".join(clean(name).split())
-    if not name or len(name) > 80:
-        raise BadInput("A speaker's name must be 1 to 80 characters long.")
-
-    def change(work: dict[str, Any], draft: dict[str, Any]) -> tuple[Any, Any]:
-        if label not in work["speakers"]:
-            raise BadInput(f"This transcript has no speaker {label!r}; reload the page.")
-        old = work["speakers"][label]
-        baseline = renamed_baseline(draft, work)
-        work["speakers"][label] = name
-        current = {item_id: item["text"] for item_id, item in work["items"].items()}
-        changed = rename_in(current, old, name)
-        for item_id, (_, new_text) in changed.items():
-            work["items"][item_id]["text"] = new_text
-        rename_in(baseline, old, name)
-        work["baseline"] = baseline
-        texts.update(current)
-        before = {"speaker": old, "items": {k: v[0] for k, v in changed.items()}}
-        return before, {"speaker": name, "items": {k: v[1] for k, v in changed.items()}}
-
-    texts: dict[str, str] = {}
-    new_version = mutate_work(svc, user, recording_id, version, "speaker_rename", label, change)
-    return new_version, texts
