@@ -126,3 +126,19 @@ def test_a_manager_can_neither_send_nor_return_a_note(drafted, svc, state, login
         assert response.status_code == 403
     page = manager.get(f"/notes/{recording_id}").get_data(as_text=True)
     assert 'id="send-form"' not in page and 'id="return-form"' not in page
+
+
+def test_a_manager_sees_each_hand_off_among_the_notes_versions(drafted, svc, state, login_as):
+    worker, recording_id = drafted
+    approver = login_as("practitioner")
+    version = _check_everything(worker, svc, state, recording_id)
+    version = worker.post_json(
+        f"/notes/{recording_id}/send-for-approval", {"message": "Done.", "version": version}
+    ).get_json()["version"]
+    approver.post_json(
+        f"/notes/{recording_id}/return", {"comment": "Add more.", "version": version}
+    )
+    html = login_as("manager").get(f"/oversight/notes/{recording_id}").get_data(as_text=True)
+    assert "sent the note for approval ·" in html and "returned the note for changes ·" in html
+    audit = login_as("manager").get("/oversight/audit").get_data(as_text=True)
+    assert "sent the note for approval" in audit and "returned the note for changes" in audit
