@@ -318,7 +318,11 @@ def compose_sections(
                     statements.append(Statement(f"{section.key}-q", text, (_citation(segment),),
                                                 1.0, (), quote=True))  # fmt: skip
             for n, w in enumerate(placed[section.key], start=1):
-                sources = [s.text for s in w.segments]
+                # Who said the cited words is part of the citation: "Linda Hughes started
+                # turning it off" names no one the transcript's words do not.
+                sources = [s.text for s in w.segments] + [
+                    cast.person(s.speaker).name for s in w.segments
+                ]
                 check = check_grounding(
                     w.text, sources, topics=flag_topics, similarity=next(sims),
                     threshold=support_threshold,
@@ -326,7 +330,10 @@ def compose_sections(
                 flags = check.flags
                 if not w.by_model:  # the speaker's own words: supported by construction
                     flags = tuple(f for f in flags if f != "unsupported")
-                flags += tuple(f"high-stakes:{k}" for k in by_meaning[id(w)])
+                if not any(f.startswith("high-stakes:") for f in flags):
+                    # By meaning only where no term named a risk: a fallback for
+                    # everyday words, not a second opinion on a named one.
+                    flags += tuple(f"high-stakes:{k}" for k in by_meaning[id(w)])
                 flags += _confidence_flags(w.text, w.segments)
                 if any(CHECK_SPEAKER in seg.flags for seg in w.segments):
                     flags += (CHECK_SPEAKER,)  # who said it was uncertain in the audio

@@ -234,7 +234,7 @@ def check_grounding(
 #: A statement this close in meaning to one of a topic's examples may touch the topic.
 TOPIC_SIMILARITY = 0.55
 #: ...and must be closer to it, by this much, than to any everyday sentence.
-TOPIC_MARGIN = 0.05
+TOPIC_MARGIN = 0.1
 
 
 def topics_by_meaning(

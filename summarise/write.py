@@ -103,6 +103,7 @@ _GREETING = re.compile(
 )
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|me|my|mine|myself|we|we're|our|us)\b")
 _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|yourselves)\b", re.IGNORECASE)
+_STUTTER = re.compile(r"\b(\w+)(?:\W+\1\b){2,}", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:[-*•]+|\d+[.)]|\(?[a-z]\))\s*")
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:['-][A-Za-z]+)?\b")
 _NOT_NAMES = {
@@ -258,6 +259,8 @@ def refusal(sentence: str, sources: list[str], context: str, speaker: Person, ca
         return "thinking-or-echo"
     if sentence.endswith("?") or not 3 <= len(sentence.split()) <= 45:
         return "shape"
+    if _STUTTER.search(sentence):
+        return "loop"  # "the patient patient patient"
     if _GREETING.search(sentence):
         return "greeting"
     if _SECOND_PERSON.search(sentence):
@@ -385,7 +388,6 @@ def write_statements(
         if drafter is not None:
             calls += 1
             written = _ask(drafter, segment, question, sources, speaker, cast)
-            accepted += len(written)
         covered = set().union(*(content_words(w.text) for w in written)) if written else set()
         said = " ".join(w.text for w in written)
         kept = _key_terms(said)  # numbers as values: "three" in a reply is "3" here
@@ -407,6 +409,7 @@ def write_statements(
             ]  # fmt: skip
             written.append(Written(_quoted(speaker, raw), (segment,), speaker, False))
             covered |= content_words(raw)
+        accepted += sum(w.by_model for w in written)  # those the speaker's words did not replace
         out.extend(sorted(written, key=lambda w: _position(w, sources)))
         report(done / len(jobs))
     out.extend(decisions.values())

@@ -36,22 +36,25 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def model_server() -> Iterator[str]:
+def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real llama.cpp chat server on loopback, serving the packaged 0.5B model."""
     port = _free_port()
     path = prepare_language_model(MODEL)
+    # The server writes a lot as it loads: to a file, so that a full pipe cannot stall it.
+    log_path = tmp_path_factory.mktemp("model-server") / "server.log"
+    log = log_path.open("wb")
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [sys.executable, "-m", "llama_cpp.server", "--model", str(path),
          "--model_alias", MODEL, "--host", "127.0.0.1", "--port", str(port),
          "--n_ctx", "4096"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 180
         while True:
             if server.poll() is not None:
-                err = server.stderr.read().decode(errors="replace") if server.stderr else ""
+                err = log_path.read_text(errors="replace")
                 pytest.fail(f"the model server did not start: {err[-2000:]}")
             try:
                 with urllib.request.urlopen(f"{url}/models", timeout=5) as answer:  # noqa: S310
@@ -69,6 +72,7 @@ def model_server() -> Iterator[str]:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+        log.close()
 
 
 def _draft(script: dict[str, Any], templates: dict[str, Template], drafter: Any,
@@ -160,3 +164,17 @@ def test_a_model_server_address_must_be_http_and_name_a_model() -> None:
         ServedDrafter("file:///etc/passwd", MODEL)
     with pytest.raises(ModelUnavailable, match="model's name"):
         ServedDrafter("http://127.0.0.1:9/v1", "")
+
+
+def test_prompt_lookup_decoding_leaves_greedy_output_as_the_model_writes_it() -> None:
+    from summarise.model import LlamaCppDrafter, file_sha256, packaged_model_path
+
+    path = packaged_model_path()
+    messages = [
+        {"role": "system", "content": "Rewrite what was said in the third person."},
+        {"role": "user", "content": "I have been sleeping on the settee for three weeks "
+                                    "because I can't manage the stairs."},
+    ]  # fmt: skip
+    plain = LlamaCppDrafter(path, file_sha256(path), lookup=0).generate(messages, 40)
+    guessed = LlamaCppDrafter(path, file_sha256(path), lookup=4).generate(messages, 40)
+    assert plain.strip() and guessed == plain
