@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from webapp.commands import _add_data_option
+
 __all__ = ["add_commands"]
 
 
@@ -78,15 +80,6 @@ def _revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def _data_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data",
-        metavar="DIR",
-        help="the data folder (database and recordings); default CARENOTES_DATA_DIR, "
-        "else instance/ beside the code",
-    )
-
-
 def add_commands(subparsers: Any) -> None:
     """Register ``api-tokens create|list|revoke`` on the ``carenotes`` parser."""
     tokens = subparsers.add_parser("api-tokens", help="tokens for case-management systems")
@@ -109,12 +102,12 @@ def add_commands(subparsers: Any) -> None:
     create.add_argument(
         "--expires", metavar="YYYY-MM-DD", help="the last day it works (UK time); default never"
     )
-    _data_option(create)
+    _add_data_option(create)
     create.set_defaults(func=_create)
     listing = sub.add_parser("list", help="list the tokens (never the tokens themselves)")
-    _data_option(listing)
+    _add_data_option(listing)
     listing.set_defaults(func=_list)
     revoke = sub.add_parser("revoke", help="revoke a token at once")
     revoke.add_argument("token", metavar="ID_OR_PREFIX", help="its id, or its prefix (cnt_...)")
-    _data_option(revoke)
+    _add_data_option(revoke)
     revoke.set_defaults(func=_revoke)
