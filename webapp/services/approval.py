@@ -42,6 +42,24 @@ class ApprovalResult:
     already: bool
 
 
+def _record_refusal(
+    svc: Services, user: CurrentUser, recording_id: str, reason: str, *, count_failure: bool = False
+) -> bool:
+    """Audit a refused approval; with ``count_failure``, count it as a wrong password.
+
+    Returns:
+        True when counting the failure locked the account.
+    """
+    details: dict[str, object] = {"reason": reason}
+    locked = False
+    with svc.engine.begin() as conn:
+        if count_failure:
+            locked = count_password_failure(svc, conn, user.id)
+            details["locked"] = locked
+        record(conn, user.id, user.username, "approve_refused", "recording", recording_id, details)
+    return locked
+
+
 def approve_note(
     svc: Services, user: CurrentUser, recording_id: str, password: str, expected_version: int
 ) -> ApprovalResult:
@@ -57,16 +75,7 @@ def approve_note(
         get_recording(svc, conn, user, recording_id, need="approve")
         conn.rollback()
     if not user.has_password:
-        with svc.engine.begin() as conn:
-            record(
-                conn,
-                user.id,
-                user.username,
-                "approve_refused",
-                "recording",
-                recording_id,
-                {"reason": "no_password"},
-            )
+        _record_refusal(svc, user, recording_id, "no_password")
         raise Forbidden(
             "Approving asks for your carenotes password, and your account, made when you "
             "first signed in with your council account, has none. Ask an administrator to "
@@ -75,17 +84,7 @@ def approve_note(
     password_ok = check_password(svc, user.id, password)
     if not password_ok:
         # Guessing through the approval form counts like guessing at sign-in.
-        with svc.engine.begin() as conn:
-            locked = count_password_failure(svc, conn, user.id)
-            record(
-                conn,
-                user.id,
-                user.username,
-                "approve_refused",
-                "recording",
-                recording_id,
-                {"reason": "password", "locked": locked},
-            )
+        locked = _record_refusal(svc, user, recording_id, "password", count_failure=True)
         if locked:
             raise Forbidden(
                 "The password was wrong too many times: the account is locked for a while "
