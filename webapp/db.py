@@ -89,12 +89,22 @@ users = sa.Table(
     sa.Index("ix_users_oidc_identity", "oidc_issuer", "oidc_subject", unique=True),
 )
 
-user_teams = sa.Table(
-    "user_teams",
-    metadata,
-    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("team_id", sa.ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
-)
+
+def _team_link(name: str, owner_column: str, owner_table: str) -> sa.Table:
+    """A table linking each row of ``owner_table`` to its teams, gone when either goes."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column(
+            owner_column,
+            sa.ForeignKey(f"{owner_table}.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("team_id", sa.ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    )
+
+
+user_teams = _team_link("user_teams", "user_id", "users")
 
 # Server-side sessions: the cookie carries only a random token; its sha256 is the key.
 sessions = sa.Table(
@@ -270,12 +280,7 @@ api_tokens = sa.Table(
     sa.Column("rate_count", sa.Integer, nullable=False, default=0),
 )
 
-api_token_teams = sa.Table(
-    "api_token_teams",
-    metadata,
-    sa.Column("token_id", sa.ForeignKey("api_tokens.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("team_id", sa.ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
-)
+api_token_teams = _team_link("api_token_teams", "token_id", "api_tokens")
 
 # An approved note taken into a case-management system (revision 0010): when, by
 # which token, and the other system's reference for it, sealed with the recording's
