@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from policies.errors import BadInput, NotFound
 from webapp import db
 from webapp.context import Services
-from webapp.services.audit_trail import record
+from webapp.services.audit_trail import record_by
 from webapp.services.auth import CurrentUser
 from webapp.text import clean
 
@@ -207,10 +207,9 @@ def create_token(
             sa.insert(db.api_token_teams),
             [{"token_id": token_id, "team_id": t} for t in team_ids.values()],
         )
-        record(
+        record_by(
             conn,
-            actor.id if actor else None,
-            actor.username if actor else "system",
+            actor,
             "api_token_create",
             "api_token",
             token_id,
@@ -292,10 +291,9 @@ def revoke_token(svc: Services, which: str | int, actor: CurrentUser | None = No
             .where(t.c.id == row.id)
             .values(revoked_at=db.utcnow(), revoked_by=actor.id if actor else None)
         )
-        record(
+        record_by(
             conn,
-            actor.id if actor else None,
-            actor.username if actor else "system",
+            actor,
             "api_token_revoke",
             "api_token",
             row.id,

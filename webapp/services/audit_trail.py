@@ -9,13 +9,16 @@ whoever did them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from webapp import audit, db, integrity
 
-__all__ = ["display_names", "record", "record_teams", "who_did_it"]
+if TYPE_CHECKING:
+    from webapp.services.auth import CurrentUser
+
+__all__ = ["display_names", "record", "record_by", "record_teams", "who_did_it"]
 
 #: What the audit trail page calls an entry written by carenotes itself.
 _SYSTEM_WORDS = {"system": "carenotes (a scheduled job or the command line)"}
@@ -100,3 +103,28 @@ def record(
     )
     integrity.write_checkpoint(conn)  # the signed head moves with every entry
     return entry_id
+
+
+def record_by(
+    conn: sa.Connection,
+    user: CurrentUser | None,
+    action: str,
+    record_type: str | None = None,
+    record_id: Any = None,
+    detail: dict[str, Any] | None = None,
+    teams: Iterable[int] | None = None,
+) -> int:
+    """Append one audit entry for an action by ``user``, or by the system when ``None``.
+
+    ``None`` stands for the command line; the other arguments are as for :func:`record`.
+    """
+    return record(
+        conn,
+        user.id if user else None,
+        user.username if user else "system",
+        action,
+        record_type,
+        record_id,
+        detail,
+        teams,
+    )

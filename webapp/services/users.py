@@ -13,7 +13,7 @@ from policies.access import ROLE_NAMES
 from policies.errors import BadInput, Conflict, NotFound
 from webapp import db
 from webapp.context import Services
-from webapp.services.audit_trail import record
+from webapp.services.audit_trail import record, record_by
 from webapp.services.auth import CurrentUser, hash_password, revoke_user_sessions
 from webapp.text import clean_line
 
@@ -168,10 +168,9 @@ def create_user(
         team_ids = [ensure_team(conn, t) for t in team_names]
         for team_id in team_ids:
             conn.execute(sa.insert(db.user_teams).values(user_id=user_id, team_id=team_id))
-        record(
+        record_by(
             conn,
-            actor.id if actor else None,
-            actor.username if actor else "system",
+            actor,
             "user_create",
             "user",
             user_id,
