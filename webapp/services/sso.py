@@ -33,7 +33,7 @@ from webapp.services.sso_provider import (
     exchange_code,
     provider_metadata,
 )
-from webapp.services.users import ensure_team
+from webapp.services.users import ensure_team, insert_user
 from webapp.text import clean_line
 
 __all__ = [
@@ -294,21 +294,16 @@ def _create(
 ) -> int:
     name = claims.get("name")
     display = (clean_line(name) if isinstance(name, str) else "")[:120] or username
-    result = conn.execute(
-        sa.insert(db.users).values(
-            username=username,
-            display_name=display,
-            password_hash=NO_PASSWORD,
-            role=role,
-            active=True,
-            failed_logins=0,
-            created_at=db.utcnow(),
-            must_change_password=False,
-            oidc_issuer=issuer,
-            oidc_subject=subject,
-        )
+    user_id = insert_user(
+        conn,
+        username,
+        display,
+        NO_PASSWORD,
+        role,
+        must_change_password=False,
+        oidc_issuer=issuer,
+        oidc_subject=subject,
     )
-    user_id = int(result.inserted_primary_key[0])
     record(conn, None, SSO_ACTOR, "user_create", "user", user_id, {"role": role, "via": "sso"})
     logger.info("single sign-on created user id %s with role %s", user_id, role)
     return user_id

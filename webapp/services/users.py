@@ -22,6 +22,7 @@ __all__ = [
     "create_first_admin",
     "create_user",
     "ensure_team",
+    "insert_user",
     "list_teams",
     "list_users",
     "set_active",
@@ -100,6 +101,40 @@ def ensure_team(conn: sa.Connection, name: str) -> int:
     return int(result.inserted_primary_key[0])
 
 
+def insert_user(
+    conn: sa.Connection,
+    username: str,
+    display_name: str,
+    password_hash: str,
+    role: str,
+    *,
+    must_change_password: bool,
+    **identity: str,
+) -> int:
+    """Insert an active user with no failed sign-ins and return their id.
+
+    The caller checks the fields and writes the audit entry, in the same transaction.
+
+    Args:
+        identity: Further columns, e.g. the single sign-on ``oidc_issuer`` and
+            ``oidc_subject``.
+    """
+    result = conn.execute(
+        sa.insert(db.users).values(
+            username=username,
+            display_name=display_name,
+            password_hash=password_hash,
+            role=role,
+            active=True,
+            failed_logins=0,
+            created_at=db.utcnow(),
+            must_change_password=must_change_password,
+            **identity,
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
 def create_user(
     svc: Services,
     username: str,
@@ -152,19 +187,9 @@ def create_user(
             raise Conflict(
                 f"The username {username!r} is already taken; choose another.", field="username"
             )
-        result = conn.execute(
-            sa.insert(db.users).values(
-                username=username,
-                display_name=display,
-                password_hash=password_hash,
-                role=role,
-                active=True,
-                failed_logins=0,
-                created_at=db.utcnow(),
-                must_change_password=must_change_password,
-            )
+        user_id = insert_user(
+            conn, username, display, password_hash, role, must_change_password=must_change_password
         )
-        user_id = int(result.inserted_primary_key[0])
         team_ids = [ensure_team(conn, t) for t in team_names]
         for team_id in team_ids:
             conn.execute(sa.insert(db.user_teams).values(user_id=user_id, team_id=team_id))
