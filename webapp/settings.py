@@ -182,16 +182,12 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
         if text in ("0", "false", "no", "off"):
             return False
         raise ConfigError(f"Setting {name} must be true or false, not {raw!r}.")
-    if isinstance(default, int):
+    if isinstance(default, int | float):
+        kind, words = (int, "a whole number") if isinstance(default, int) else (float, "a number")
         try:
-            return int(raw)
+            return kind(raw)
         except (TypeError, ValueError):
-            raise ConfigError(f"Setting {name} must be a whole number, not {raw!r}.") from None
-    if isinstance(default, float):
-        try:
-            return float(raw)
-        except (TypeError, ValueError):
-            raise ConfigError(f"Setting {name} must be a number, not {raw!r}.") from None
+            raise ConfigError(f"Setting {name} must be {words}, not {raw!r}.") from None
     return str(raw)
 
 
@@ -296,9 +292,7 @@ def load_settings(instance_path: str | Path, config: Mapping[str, Any] | None = 
             "their own queues. Set CARENOTES_TRANSCRIBE_QUEUE (default transcribe) and "
             "CARENOTES_DRAFT_QUEUE (default draft) instead, and remove it."
         )
-    for name in ("transcribe_queue", "draft_queue"):
-        if name in values and not values[name].strip():
-            raise ConfigError(f"Setting {name.upper()} must name a queue, not be empty.")
+    _refuse_empty(values, ("transcribe_queue", "draft_queue"), "a queue")
     if values.get("draft_mode", "write") not in ("write", "extractive"):
         raise ConfigError("Setting DRAFT_MODE must be write or extractive.")
     for name in ("api_rate_limit", "api_rate_window_seconds"):
@@ -332,6 +326,11 @@ def _check_single_sign_on(values: dict[str, Any]) -> None:
             )
     if "openid" not in values.get("oidc_scopes", Settings.oidc_scopes).split():
         raise ConfigError("CARENOTES_OIDC_SCOPES must include openid.")
-    for name in ("oidc_groups_claim", "oidc_username_claim"):
+    _refuse_empty(values, ("oidc_groups_claim", "oidc_username_claim"), "a claim")
+
+
+def _refuse_empty(values: dict[str, Any], names: tuple[str, ...], what: str) -> None:
+    """Refuse a setting among ``names`` that is given but blank; it must name ``what``."""
+    for name in names:
         if name in values and not values[name].strip():
-            raise ConfigError(f"Setting {name.upper()} must name a claim, not be empty.")
+            raise ConfigError(f"Setting {name.upper()} must name {what}, not be empty.")
