@@ -114,6 +114,20 @@ def _default_path() -> Path:
     return _DEFAULT_FILE
 
 
+def _read_toml(source: Path, what: str) -> dict[str, Any]:
+    """Parse a policy file; ``what`` names it in the error when it does not exist.
+
+    Raises:
+        PolicyError: The file is missing or is not valid TOML.
+    """
+    try:
+        return tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyError(f"{source}: {what} does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: not valid TOML ({exc}).") from None
+
+
 def _expect(value: Any, kind: type, where: str, source: Path) -> Any:
     # bool is an int in Python; a days field given as true is still a mistake.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
@@ -171,12 +185,7 @@ def load_access_policy(path: str | Path | None = None) -> AccessPolicy:
         PolicyError: The file is missing, is not valid TOML, or has a bad field.
     """
     source = Path(path) if path is not None else _default_path()
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PolicyError(f"{source}: the access policy file does not exist.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{source}: not valid TOML ({exc}).") from None
+    data = _read_toml(source, "the access policy file")
     unknown = set(data) - {"version", "roles", "approval", "recording", "retention"}
     if unknown:
         raise PolicyError(f"{source}: unknown table(s) {', '.join(sorted(unknown))}.")

@@ -9,13 +9,12 @@ file and the field.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from policies.access import ROLE_NAMES
+from policies.access import ROLE_NAMES, _read_toml
 from policies.errors import PolicyError
 
 __all__ = ["GroupMap", "GroupRule", "Membership", "load_group_map"]
@@ -142,12 +141,7 @@ def load_group_map(path: str | Path | None = None) -> GroupMap:
             group twice, or no rule gives a role (so nobody could sign in).
     """
     source = Path(path) if path is not None else _default_path()
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PolicyError(f"{source}: the single sign-on group mapping does not exist.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{source}: not valid TOML ({exc}).") from None
+    data = _read_toml(source, "the single sign-on group mapping")
     unknown = sorted(set(data) - {"version", "groups"})
     if unknown:
         raise PolicyError(f"{source}: unknown field(s) {', '.join(unknown)}; use [[groups]].")
