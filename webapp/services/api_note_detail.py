@@ -19,6 +19,7 @@ from webapp.services.api_notes import import_record, visible_note, when
 from webapp.services.audit_trail import record
 from webapp.services.exports import ApprovalInfo, NoteMeta, note_json
 from webapp.services.note_items import section_item_ids, written_by_practitioner
+from webapp.services.notes import addenda_rows
 from webapp.text import clean_line, clean_tree
 
 __all__ = ["approved_note"]
@@ -48,12 +49,7 @@ def approved_note(svc: Services, caller: ApiCaller, note_id: str, endpoint: str)
                 )
             ).all()
         )
-        addenda_rows = conn.execute(
-            sa.select(db.addenda, db.users.c.display_name)
-            .join(db.users, db.users.c.id == db.addenda.c.author_id)
-            .where(db.addenda.c.note_id == row.id)
-            .order_by(db.addenda.c.at)
-        ).all()
+        addendum_rows = addenda_rows(conn, row.id)
         imported = import_record(svc, key, conn, row.id)
         record(
             conn,
@@ -84,7 +80,7 @@ def approved_note(svc: Services, caller: ApiCaller, note_id: str, endpoint: str)
             when(r.at) or "",
             vault.open_text(key, "addendum", r.id, "text", r.text_enc),
         )
-        for r in addenda_rows
+        for r in addendum_rows
     ]
     author, approver = names.get(row.owner_id, ""), names.get(row.approved_by, "")
     exported = note_json(

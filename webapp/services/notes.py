@@ -172,6 +172,18 @@ def note_row(conn: sa.Connection, recording_id: str, lock: bool = False) -> Any:
     return row
 
 
+def addenda_rows(conn: sa.Connection, note_id: str) -> list[Any]:
+    """A note's addenda, oldest first, each with its author's ``display_name``."""
+    a = db.addenda
+    query = (
+        sa.select(a, db.users.c.display_name)
+        .join(db.users, db.users.c.id == a.c.author_id)
+        .where(a.c.note_id == note_id)
+        .order_by(a.c.at)
+    )
+    return list(conn.execute(query).all())
+
+
 def load_note(
     svc: Services, user: CurrentUser, recording_id: str, audit_action: str | None = "view"
 ) -> LoadedNote:
@@ -185,12 +197,7 @@ def load_note(
         rec = get_recording(svc, conn, user, recording_id)
         note = note_row(conn, recording_id)
         key = vault.data_key(rec.id, rec.wrapped_key)
-        rows = conn.execute(
-            sa.select(db.addenda, db.users.c.display_name)
-            .join(db.users, db.users.c.id == db.addenda.c.author_id)
-            .where(db.addenda.c.note_id == note.id)
-            .order_by(db.addenda.c.at)
-        ).all()
+        rows = addenda_rows(conn, note.id)
         if audit_action:
             record(conn, user.id, user.username, audit_action, "note", note.id)
     addenda = tuple(
