@@ -186,6 +186,8 @@ _RISK_WORDS = {
     "seizure", "seizures", "fall", "fell", "bruise", "bruises", "gas", "fire", "missing",
     "pin", "police", "hospital", "ambulance", "overdose", "knife", "drunk", "debt",
     "suicidal", "scared", "frightened", "hit", "pushed", "threatened", "locked",
+    # How someone says they are coping: a carer's "I'm tired, I won't lie" is a finding.
+    "tired", "exhausted", "worried", "lonely", "struggling", "pain", "hurt", "low",
 }  # fmt: skip
 
 

@@ -289,3 +289,21 @@ def test_a_day_said_as_when_something_happens_every_week_is_not_a_deadline() -> 
     assert deadline("look at a sitting service on Monday evenings") is None
     assert deadline("refer her to the falls clinic by Friday") == "by Friday"
     assert deadline("ring him tonight") == "tonight"
+
+
+def test_what_a_carer_says_of_their_own_coping_is_kept_when_the_model_leaves_it_out() -> None:
+    from summarise.write import write_statements
+
+    transcript = transcript_from_turns([
+        {"speaker": "social worker", "text": "And how are you doing yourself, Priya?"},
+        {"speaker": "carer", "text": "I'm tired, I won't lie. He takes the bins out on Monday."},
+    ])  # fmt: skip
+    cast = cast_of(transcript, [{"name": "Priya Mehta", "role": "carer"},
+                                {"name": "Claire Donovan", "role": "social worker"}])  # fmt: skip
+    written, _calls, _accepted = write_statements(
+        transcript.segments, cast, _Scripted("Priya Mehta said he takes the bins out on Monday."),
+        lambda sentence, professional: False,
+    )  # fmt: skip
+    texts = [w.text for w in written]
+    assert "Priya Mehta said: \"I'm tired, I won't lie.\"" in texts
+    assert "Priya Mehta said he takes the bins out on Monday." in texts
