@@ -121,7 +121,7 @@ def _actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action, Segm
         request = accepted.get(index)
         if request is not None:
             words = content_words(request.what)
-            if not any(len(words & s) >= 0.8 * max(1, len(words)) for s in seen):
+            if not _repeats(words, seen):
                 seen.append(words)
                 found.append((request, segment))
         asked = _accepted_request(segments, index, cast)
@@ -171,7 +171,7 @@ def _actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action, Segm
                 if _DANGLING.search(parts.what):
                     continue  # a clause cut off mid-thought is not an action
                 words = content_words(parts.what)
-                if any(len(words & s) >= 0.8 * max(1, len(words)) for s in seen):
+                if _repeats(words, seen):
                     continue
                 seen.append(words)
                 action = Action(parts.who, parts.what, parts.by_when, (_citation(segment),))
@@ -184,6 +184,11 @@ def _states_action(sentence: str, professional: bool) -> bool:
     if is_action(sentence, intent=professional):
         return True
     return professional and imperative_action(sentence) is not None
+
+
+def _repeats(words: set[str], seen: list[set[str]]) -> bool:
+    """Whether an action's words are mostly those of one already found."""
+    return any(len(words & s) >= 0.8 * max(1, len(words)) for s in seen)
 
 
 def _accepted_request(segments: Sequence[Segment], index: int, cast: Cast) -> Action | None:
