@@ -20,6 +20,7 @@ from transcribe.metrics import (
 )
 from transcribe.models import prepare_base_model
 from transcribe.speakers import CHECK_SPEAKER
+from transcribe.translation import VISIT_LANGUAGES, language_name, pair_with_original
 from transcribe.types import Progress, Segment, TranscribeOptions, Transcriber, Transcript, Word
 from transcribe.whisper import WhisperTranscriber, load_transcriber, transcribe_file
 from transcribe.writers import FORMATS, write_transcript
@@ -28,6 +29,7 @@ __all__ = [
     "CHECK_SPEAKER",
     "DER_COLLAR_S",
     "FORMATS",
+    "VISIT_LANGUAGES",
     "AudioError",
     "AudioInfo",
     "ModelEntry",
@@ -40,8 +42,10 @@ __all__ = [
     "WhisperTranscriber",
     "Word",
     "diarisation_error_rate",
+    "language_name",
     "list_models",
     "load_transcriber",
+    "pair_with_original",
     "prepare_base_model",
     "probe_audio",
     "read_rttm",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Protocol
 
 __all__ = [
@@ -59,6 +59,10 @@ class Segment:
             their average voices, about -1 to 1; near 0, it could be either).
             ``None`` when speakers were not labelled or only one was found, and in
             transcripts made before it was measured.
+        original_ids: In an English translation, the ids of the segments in the
+            language spoken that this one overlaps in time (see
+            :attr:`Transcript.original` and :attr:`Transcript.translation`); empty
+            otherwise.
     """
 
     id: int
@@ -72,6 +76,7 @@ class Segment:
     compression_ratio: float = 0.0
     flags: tuple[str, ...] = ()
     speaker_confidence: float | None = None
+    original_ids: tuple[int, ...] = ()
 
 
 _SEGMENT_FIELDS = frozenset(f.name for f in fields(Segment))
@@ -83,15 +88,18 @@ class Transcript:
 
     Attributes:
         segments: The segments in time order; ``segments[i].id == i``.
-        language: Language code spoken (detected or given), e.g. ``"en"``.
+        language: Language code spoken (detected or given), e.g. ``"en"``; it stays
+            the language spoken when :meth:`english` puts the translation first.
         language_probability: Confidence of the language detection (1.0 if given).
         duration: Length of the audio in seconds.
         model: Name or directory of the Whisper model used.
         speakers: The distinct speaker labels, in order of first appearance.
         translation: English translation of the segments when the recording was in
             another language and translation was asked for; the original stays in
-            ``segments``.
+            ``segments``, and each English segment's ``original_ids`` point at it.
         source: File name of the recording (no directory).
+        original: Set by :meth:`english`: the segments in the language spoken, while
+            ``segments`` hold their English translation; ``None`` otherwise.
     """
 
     segments: tuple[Segment, ...]
@@ -102,11 +110,29 @@ class Transcript:
     speakers: tuple[str, ...] = ()
     translation: tuple[Segment, ...] | None = None
     source: str = ""
+    original: tuple[Segment, ...] | None = None
 
     @property
     def text(self) -> str:
         """The whole transcript as one string."""
         return " ".join(s.text for s in self.segments)
+
+    def english(self) -> Transcript:
+        """The transcript to write an English note from.
+
+        Returns:
+            For a translated recording, a transcript whose ``segments`` are the English
+            translation (each with its ``original_ids``) and whose ``original`` holds
+            the words as spoken; any other transcript unchanged.
+        """
+        if not self.translation:
+            return self
+        return replace(self, segments=self.translation, translation=None, original=self.segments)
+
+    def original_of(self, segment: Segment) -> tuple[Segment, ...]:
+        """The original-language segments an English segment was translated from."""
+        spoken = self.original or ()
+        return tuple(spoken[i] for i in segment.original_ids if 0 <= i < len(spoken))
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dictionary."""
@@ -122,10 +148,17 @@ class Transcript:
 
         def seg(d: dict[str, Any]) -> Segment:
             words = tuple(Word(**w) for w in d.get("words", ()))
-            rest = {k: v for k, v in d.items() if k in _SEGMENT_FIELDS - {"words", "flags"}}
-            return Segment(words=words, flags=tuple(d.get("flags", ())), **rest)
+            tuples = {"words", "flags", "original_ids"}
+            rest = {k: v for k, v in d.items() if k in _SEGMENT_FIELDS - tuples}
+            return Segment(
+                words=words,
+                flags=tuple(d.get("flags", ())),
+                original_ids=tuple(int(i) for i in d.get("original_ids", ())),
+                **rest,
+            )
 
         translation = data.get("translation")
+        original = data.get("original")
         return cls(
             segments=tuple(seg(s) for s in data["segments"]),
             language=data["language"],
@@ -135,6 +168,7 @@ class Transcript:
             speakers=tuple(data.get("speakers", ())),
             translation=tuple(seg(s) for s in translation) if translation else None,
             source=data.get("source", ""),
+            original=tuple(seg(s) for s in original) if original else None,
         )
 
 

@@ -24,6 +24,7 @@ from transcribe.segments import (
     split_at_sentences,
 )
 from transcribe.speakers import label_speakers
+from transcribe.translation import check_language, pair_with_original, speakers_by_overlap
 from transcribe.types import Progress, Segment, TranscribeOptions, Transcript, Word
 
 __all__ = ["WhisperTranscriber", "load_transcriber", "transcribe_file"]
@@ -222,6 +223,7 @@ class WhisperTranscriber:
                 holds no speech.
         """
         path = Path(path)
+        check_language(options, self.multilingual, self.name)
         info = probe_audio(path, options.max_duration_s)
         total = info.duration
         embedder = SpeakerEmbedder(_torch_device(), self.diarisation) if options.diarise else None
@@ -238,29 +240,39 @@ class WhisperTranscriber:
                 f"{path.name}: no speech was found in the recording. Check that it is "
                 "the right file and that the microphone picked up the conversation."
             )
-        segments = flag_hallucinations(collapse_repetitions(segments), found.speech)
-        if options.vad:
-            segments = fit_words_to_speech(segments, found.speech)
-        segments = split_at_sentences(segments)
-        translation = [s for s in found.translation if s.text] or None
+        segments = _tidy(segments, found.speech, options.vad)
+        translation = _tidy([s for s in found.translation if s.text], found.speech, options.vad)
         speakers: tuple[str, ...] = ()
         if embedder is not None:
             windows = embedder.windows(options.num_speakers, options.max_speakers)
             segments, speakers = label_speakers(segments, windows, self.diarisation)
             if translation:
-                translation = _speakers_by_overlap(translation, segments)
+                translation = speakers_by_overlap(translation, segments)
+        original = renumber(segments)
         if progress is not None:
             progress(1.0)
         return Transcript(
-            segments=renumber(segments),
+            segments=original,
             language=found.language or options.language or "en",
             duration=round(found.duration, 3),
             model=self.name,
             language_probability=found.language_probability,
             speakers=speakers,
-            translation=renumber(translation) if translation else None,
+            translation=pair_with_original(renumber(translation), original)
+            if translation
+            else None,
             source=path.name,
         )
+
+
+def _tidy(segments: list[Segment], speech: list[tuple[float, float]], vad: bool) -> list[Segment]:
+    """Collapse loops, flag text over silence, fit words to speech, cut at sentences."""
+    if not segments:
+        return []
+    segments = flag_hallucinations(collapse_repetitions(segments), speech)
+    if vad:
+        segments = fit_words_to_speech(segments, speech)
+    return split_at_sentences(segments)
 
 
 def _torch_device() -> str:
@@ -268,21 +280,6 @@ def _torch_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _speakers_by_overlap(translation: list[Segment], original: list[Segment]) -> list[Segment]:
-    """Give each translated segment the speaker who talks most during it."""
-    from dataclasses import replace
-
-    out = []
-    for seg in translation:
-        talk: dict[str, float] = {}
-        for o in original:
-            overlap = min(seg.end, o.end) - max(seg.start, o.start)
-            if overlap > 0 and o.speaker:
-                talk[o.speaker] = talk.get(o.speaker, 0.0) + overlap
-        out.append(replace(seg, speaker=max(talk, key=lambda k: talk[k]) if talk else None))
-    return out
 
 
 def load_transcriber(options: TranscribeOptions | None = None) -> WhisperTranscriber:
