@@ -149,7 +149,11 @@ class WhisperTranscriber:
             "word_timestamps": True,
             "condition_on_previous_text": False,
             "compression_ratio_threshold": 2.4,
-            "log_prob_threshold": -1.0,
+            # A translation's tokens are less sure than a transcript's (base gives about
+            # -1.1 on clear Spanish): the log-probability test would send every window
+            # through sampling at rising temperatures, slower and no longer
+            # reproducible. Loops are still caught by the compression ratio.
+            "log_prob_threshold": None if task == "translate" else -1.0,
             "no_speech_threshold": 0.6,
             "hotwords": ", ".join(options.vocabulary) or None,
         }
