@@ -40,7 +40,7 @@ RECORDING = REPO / "tests" / "data" / "two_speakers_sample.wav"
 
 
 def _first_note(svc: Any, user: Any) -> str:
-    from webapp.jobs import run_one_job
+    from webapp.pipeline import run_one_job
     from webapp.services.recordings import UploadDetails, create_recording
 
     details = UploadDetails(

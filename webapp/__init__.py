@@ -24,9 +24,8 @@ def _load_templates() -> dict[str, Any]:
 def _transcriber_factory(settings: Any) -> Any:
     def load() -> Any:
         import transcribe
-        from webapp.jobs import transcribe_options
 
-        return transcribe.load_transcriber(transcribe_options(settings))
+        return transcribe.load_transcriber(settings.transcribe_options())
 
     return load
 

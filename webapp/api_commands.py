@@ -6,23 +6,18 @@ import argparse
 import sys
 from typing import Any
 
-from webapp.commands import _add_data_option
+from webapp.cli_common import add_data_option, app_for
+from webapp.db import shown_time
+from webapp.services.api_tokens import create_token, expiry_after, list_tokens, revoke_token
 
 __all__ = ["add_commands"]
 
 
 def _services(data: str | None) -> Any:
-    from webapp import create_app
-
-    config: dict[str, Any] = {"RUN_WORKER": False}
-    if data:
-        config["DATA_DIR"] = data
-    return create_app(config).extensions["carenotes"]
+    return app_for(data).extensions["carenotes"]
 
 
 def _create(args: argparse.Namespace) -> int:
-    from webapp.services.api_tokens import create_token, expiry_after
-
     svc = _services(args.data)
     new = create_token(
         svc,
@@ -44,9 +39,6 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from webapp.db import shown_time
-    from webapp.services.api_tokens import list_tokens
-
     tokens = list_tokens(_services(args.data))
     if not tokens:
         print("No API tokens yet. Make one with `carenotes api-tokens create`.")
@@ -71,8 +63,6 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    from webapp.services.api_tokens import revoke_token
-
     if revoke_token(_services(args.data), args.token):
         print(f"Revoked API token {args.token}: calls made with it are refused from now on.")
     else:
@@ -102,12 +92,12 @@ def add_commands(subparsers: Any) -> None:
     create.add_argument(
         "--expires", metavar="YYYY-MM-DD", help="the last day it works (UK time); default never"
     )
-    _add_data_option(create)
+    add_data_option(create)
     create.set_defaults(func=_create)
     listing = sub.add_parser("list", help="list the tokens (never the tokens themselves)")
-    _add_data_option(listing)
+    add_data_option(listing)
     listing.set_defaults(func=_list)
     revoke = sub.add_parser("revoke", help="revoke a token at once")
     revoke.add_argument("token", metavar="ID_OR_PREFIX", help="its id, or its prefix (cnt_...)")
-    _add_data_option(revoke)
+    add_data_option(revoke)
     revoke.set_defaults(func=_revoke)

@@ -7,7 +7,7 @@ machines (``-Q draft``). Each worker process builds the app's services once
 (database, keys, blob store) and loads, before its first job, only the models its
 queues need, keeping them for the next ones. A task carries
 only a job id; the job row in the database says what to do and whether it is still
-to be done, so the task is idempotent (see :mod:`webapp.dispatch`).
+to be done, so the task is idempotent (see :mod:`webapp.pipeline.dispatch`).
 
 Configuration comes from the same environment as the web app (``CARENOTES_*``);
 ``CARENOTES_BROKER_URL`` names the broker. ``CARENOTES_MODEL_FACTORY``
@@ -27,7 +27,10 @@ from typing import Any
 import sqlalchemy as sa
 from celery import Celery, signals
 
-from webapp.dispatch import RUN_JOB_TASK, celery_config
+from policies.errors import ConfigError
+from webapp import create_app, db
+from webapp.logjson import configure_json_logging
+from webapp.pipeline import RUN_JOB_TASK, celery_config, run_one_job
 
 __all__ = ["app", "run_worker", "worker_services"]
 
@@ -50,8 +53,6 @@ def worker_services() -> Any:
     global _services
     with _lock:
         if _services is None:
-            from webapp import create_app
-
             config: dict[str, Any] = {"RUN_WORKER": False}
             factory = os.environ.get("CARENOTES_MODEL_FACTORY", "")
             if factory:
@@ -66,8 +67,6 @@ def _worker_id() -> str:
 
 
 def _job_state(svc: Any, job_id: int) -> str | None:
-    from webapp import db
-
     with svc.engine.connect() as conn:
         state = conn.scalar(sa.select(db.jobs.c.state).where(db.jobs.c.id == job_id))
         conn.rollback()
@@ -75,8 +74,6 @@ def _job_state(svc: Any, job_id: int) -> str | None:
 
 
 def _mark_dispatched(svc: Any, job_id: int) -> None:
-    from webapp import db
-
     with svc.engine.begin() as conn:
         conn.execute(
             sa.update(db.jobs).where(db.jobs.c.id == job_id).values(dispatched_at=db.utcnow())
@@ -101,8 +98,6 @@ def run_job(self: Any, job_id: int) -> str:
     sweep sends the job again once the lease expires. A job that failed in a way worth
     retrying goes back to ``queued`` and is tried again here after a growing delay.
     """
-    from webapp.jobs import run_one_job
-
     svc = worker_services()
     state = _job_state(svc, job_id)
     if state is None:
@@ -131,8 +126,6 @@ def run_job(self: Any, job_id: int) -> str:
 
 @signals.setup_logging.connect
 def _setup_logging(**_kwargs: Any) -> None:
-    from webapp.logjson import configure_json_logging
-
     configure_json_logging()
 
 
@@ -201,8 +194,6 @@ def run_worker(queues: str, concurrency: int = 1, pool: str = "solo") -> int:
         The worker's exit status.
     """
     if not app.conf.broker_url:
-        from policies.errors import ConfigError
-
         raise ConfigError(
             "CARENOTES_BROKER_URL is not set: set it to the broker, e.g. "
             "redis://127.0.0.1:6379/0, or run `carenotes worker` without --celery."

@@ -7,29 +7,27 @@ import argparse
 import getpass
 import logging
 import sys
-import time
 from typing import Any
+
+import sqlalchemy as sa
+
+from webapp import api_commands, audit, db, integrity, scale_commands
+from webapp.cli_common import add_data_option, app_for
+from webapp.crypto import generate_master_key
+from webapp.pipeline import run_jobs
+from webapp.services.keys import rotate_keys
+from webapp.services.retention import apply_retention
+from webapp.services.users import create_first_admin, create_user
 
 __all__ = ["add_commands"]
 
 logger = logging.getLogger(__name__)
 
 
-def _app(run_worker: bool = False, data: str | None = None) -> Any:
-    from webapp import create_app
-
-    config: dict[str, Any] = {"RUN_WORKER": run_worker}
-    if data:
-        config["DATA_DIR"] = data
-    return create_app(config)
-
-
 def _serve(args: argparse.Namespace) -> int:
-    from webapp.services.users import create_first_admin
-
     # Build the app once here to migrate the database and make the first administrator;
     # the server process builds its own, with the background worker.
-    setup = _app(run_worker=False, data=args.data)
+    setup = app_for(run_worker=False, data=args.data)
     first = create_first_admin(setup.extensions["carenotes"])
     setup.extensions["carenotes"].engine.dispose()
     if first is not None:
@@ -80,16 +78,14 @@ def serve_with_gunicorn(
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return _app(run_worker=run_worker, data=data)
+            return app_for(run_worker=run_worker, data=data)
 
     _Server().run()
     return 0
 
 
 def _users_create(args: argparse.Namespace) -> int:
-    from webapp.services.users import create_user
-
-    app = _app(data=args.data)
+    app = app_for(data=args.data)
     password = args.password_stdin and sys.stdin.readline().rstrip("\n")
     if not password:
         password = getpass.getpass(f"Password for {args.username} (12 characters or more): ")
@@ -109,8 +105,6 @@ def _users_create(args: argparse.Namespace) -> int:
 
 
 def _keys_generate(_args: argparse.Namespace) -> int:
-    from webapp.crypto import generate_master_key
-
     print(generate_master_key())
     print(
         "Set it as CARENOTES_MASTER_KEY, or save it in a file only the service can read "
@@ -122,9 +116,7 @@ def _keys_generate(_args: argparse.Namespace) -> int:
 
 
 def _keys_rotate(args: argparse.Namespace) -> int:
-    from webapp.services.keys import rotate_keys
-
-    app = _app(data=args.data)
+    app = app_for(data=args.data)
     done, skipped = rotate_keys(app.extensions["carenotes"])
     print(
         f"Re-wrapped {done} data key(s) under the current master key; {skipped} were "
@@ -135,11 +127,7 @@ def _keys_rotate(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
-    import sqlalchemy as sa
-
-    from webapp import audit, db, integrity
-
-    svc = _app(data=args.data).extensions["carenotes"]
+    svc = app_for(data=args.data).extensions["carenotes"]
     try:
         with svc.engine.connect() as conn:
             check = audit.verify(conn, db.audit_log)
@@ -170,9 +158,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
 
 
 def _retention(args: argparse.Namespace) -> int:
-    from webapp.services.retention import apply_retention
-
-    result = apply_retention(_app(data=args.data).extensions["carenotes"])
+    result = apply_retention(app_for(data=args.data).extensions["carenotes"])
     print(
         f"Deleted the audio of {result.audio_deleted} approved recording(s) and "
         f"{result.drafts_deleted} unapproved draft(s) past their retention period "
@@ -184,31 +170,15 @@ def _retention(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from webapp.jobs import run_one_job
-
     if args.celery:
-        from webapp.scale_commands import celery_worker
+        return scale_commands.celery_worker(args)
 
-        return celery_worker(args)
-
-    app = _app(data=args.data)
+    app = app_for(data=args.data)
     svc = app.extensions["carenotes"]
     kinds = None if args.stage == "all" else (args.stage,)
     print(f"carenotes worker started for {args.stage} jobs (Ctrl+C to stop)")
-    while True:
-        if run_one_job(svc, kinds=kinds) is None:
-            if args.once:
-                return 0
-            time.sleep(svc.settings.worker_poll_seconds)
-
-
-def _add_data_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data",
-        metavar="DIR",
-        help="the data folder (database and recordings); default CARENOTES_DATA_DIR, "
-        "else instance/ beside the code",
-    )
+    run_jobs(svc, kinds=kinds, once=args.once)
+    return 0
 
 
 def add_commands(subparsers: Any) -> None:
@@ -220,7 +190,7 @@ def add_commands(subparsers: Any) -> None:
     serve.add_argument(
         "--no-worker", action="store_true", help="do not run jobs here (use `carenotes worker`)"
     )
-    _add_data_option(serve)
+    add_data_option(serve)
     serve.set_defaults(func=_serve)
 
     users = subparsers.add_parser("users", help="manage users")
@@ -237,7 +207,7 @@ def add_commands(subparsers: Any) -> None:
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-    _add_data_option(create)
+    add_data_option(create)
     create.set_defaults(func=_users_create)
 
     keys = subparsers.add_parser("keys", help="master keys")
@@ -248,7 +218,7 @@ def add_commands(subparsers: Any) -> None:
     rotate = keys_sub.add_parser(
         "rotate", help="re-wrap every data key under the current master key"
     )
-    _add_data_option(rotate)
+    add_data_option(rotate)
     rotate.set_defaults(func=_keys_rotate)
 
     audit_cmd = subparsers.add_parser("audit", help="the audit trail")
@@ -256,20 +226,20 @@ def add_commands(subparsers: Any) -> None:
     verify = audit_sub.add_parser(
         "verify", help="check that no entry was edited, deleted or reordered"
     )
-    _add_data_option(verify)
+    add_data_option(verify)
     verify.set_defaults(func=_audit_verify)
 
     retention = subparsers.add_parser("retention", help="apply the retention policy")
     retention_sub = retention.add_subparsers(dest="retention_command", required=True)
     retention_run = retention_sub.add_parser("run", help="delete what is past its retention period")
-    _add_data_option(retention_run)
+    add_data_option(retention_run)
     retention_run.set_defaults(func=_retention)
 
     purge = subparsers.add_parser(
         "purge",
         help="delete what is past its retention period (the worker also runs it every hour)",
     )
-    _add_data_option(purge)
+    add_data_option(purge)
     purge.set_defaults(func=_retention)
 
     worker = subparsers.add_parser("worker", help="run background jobs in this process")
@@ -280,11 +250,8 @@ def add_commands(subparsers: Any) -> None:
         default="all",
         help="without --celery: run only this stage's jobs (default: both)",
     )
-    _add_data_option(worker)
+    add_data_option(worker)
     worker.set_defaults(func=_worker)
-
-    from webapp import api_commands, scale_commands
-
     scale_commands.add_worker_arguments(worker)
     scale_commands.add_commands(subparsers)
     api_commands.add_commands(subparsers)

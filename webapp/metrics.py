@@ -11,6 +11,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from webapp import db
+from webapp.pipeline import KINDS
 
 __all__ = ["DURATION_BUCKETS", "JOB_STATES", "render_metrics"]
 
@@ -39,8 +40,6 @@ def render_metrics(engine: sa.Engine) -> str:
     Returns:
         The text, ending with a newline.
     """
-    from webapp.jobs import KINDS
-
     jobs = db.jobs.c
     since = db.utcnow() - _WINDOW
     with engine.connect() as conn:

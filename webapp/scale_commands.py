@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from typing import Any
+
+from webapp import create_app, migrate
+from webapp.pipeline import sweep
+from webapp.services.retention import apply_retention
 
 __all__ = ["add_commands", "celery_worker"]
 
@@ -13,8 +18,6 @@ logger = logging.getLogger(__name__)
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
-    from webapp import create_app, migrate
-
     # Building the app migrates; say where the database stands.
     svc = create_app({"RUN_WORKER": False}).extensions["carenotes"]
     with svc.engine.connect() as conn:
@@ -27,8 +30,6 @@ _RETENTION_EVERY_S = 3600.0
 
 
 def _retention(svc: Any) -> None:
-    from webapp.services.retention import apply_retention
-
     try:
         apply_retention(svc)
     except Exception:
@@ -36,9 +37,6 @@ def _retention(svc: Any) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from webapp import create_app
-    from webapp.dispatch import sweep
-
     svc = create_app({"RUN_WORKER": False}).extensions["carenotes"]
     if not svc.settings.broker_url:
         print("CARENOTES_BROKER_URL is not set: there is nothing to sweep (jobs run in-process).")
@@ -64,8 +62,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def celery_worker(args: argparse.Namespace) -> int:
     """Run ``carenotes worker --celery`` (see :func:`webapp.celery_app.run_worker`)."""
-    import os
-
+    # Celery loads on import: only ``--celery`` needs it.
     from webapp.celery_app import run_worker
 
     queues = args.queues or ",".join(

@@ -157,6 +157,18 @@ class Settings:
     config_dir: str = ""
     master_key_file: str = ""
 
+    def transcribe_options(self) -> Any:
+        """The transcription options the background jobs use (a ``TranscribeOptions``)."""
+        # The transcription package loads faster-whisper and torch on import; only a
+        # process that transcribes or checks an upload's length pays for that.
+        from transcribe import TranscribeOptions
+
+        return TranscribeOptions(
+            model=self.transcribe_model,
+            diarise=self.transcribe_diarise,
+            batch_size=self.transcribe_batch_size,
+        )
+
 
 _MASTER_KEY_HELP = (
     "Run `carenotes keys generate` and export the result as CARENOTES_MASTER_KEY, or "

@@ -33,9 +33,20 @@ from webapp.crypto import DEFAULT_CHUNK_SIZE, encrypt_stream, iter_decrypt
 if TYPE_CHECKING:
     from webapp.spool import EncryptedSpool
 
-__all__ = ["BlobStore", "new_blob_name"]
+__all__ = ["AUDIO_SUFFIX", "BlobStore", "new_blob_name"]
 
 logger = logging.getLogger(__name__)
+
+#: File suffix for each sniffed audio type, for tools that go by the name (a decrypted
+#: copy is named with it; see :meth:`BlobStore.decrypted_copy`).
+AUDIO_SUFFIX = {
+    "wav": ".wav",
+    "flac": ".flac",
+    "mp3": ".mp3",
+    "ogg": ".ogg",
+    "webm": ".webm",
+    "mp4": ".m4a",
+}
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _PART_SUFFIX = ".part"

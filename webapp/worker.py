@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from webapp.context import Services
-from webapp.jobs import run_one_job
+from webapp.pipeline import run_jobs
 from webapp.services.retention import apply_retention
 
 __all__ = ["Worker", "start_worker"]
@@ -28,26 +28,28 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:embedded"
         self._stop = threading.Event()
+        self._next_retention = time.monotonic()
         self.thread = threading.Thread(target=self._run, name="carenotes-worker", daemon=True)
 
     def _run(self) -> None:
-        next_retention = time.monotonic()
-        while not self._stop.is_set():
-            if time.monotonic() >= next_retention:
-                next_retention = time.monotonic() + _RETENTION_EVERY_S
-                try:
-                    apply_retention(self.svc)
-                    # Another process on this store may have died holding a decrypted copy.
-                    self.svc.vault.store.remove_stale_temp()
-                except Exception:
-                    logger.exception("retention run failed; it will be tried again")
-            try:
-                ran = run_one_job(self.svc, self.worker_id)
-            except Exception:  # the database may be briefly unavailable
-                logger.exception("worker loop error")
-                ran = None
-            if ran is None:
-                self._stop.wait(self.poll_seconds)
+        run_jobs(
+            self.svc,
+            self.worker_id,
+            stop=self._stop,
+            poll_seconds=self.poll_seconds,
+            each_round=self._retention_if_due,
+        )
+
+    def _retention_if_due(self) -> None:
+        if time.monotonic() < self._next_retention:
+            return
+        self._next_retention = time.monotonic() + _RETENTION_EVERY_S
+        try:
+            apply_retention(self.svc)
+            # Another process on this store may have died holding a decrypted copy.
+            self.svc.vault.store.remove_stale_temp()
+        except Exception:
+            logger.exception("retention run failed; it will be tried again")
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the thread to stop after its current job, and wait a little."""

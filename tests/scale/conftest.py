@@ -252,7 +252,7 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
-        from webapp.dispatch import celery_for
+        from webapp.pipeline import celery_for
 
         for queue in (self.transcribe_queue, self.draft_queue):
             try:

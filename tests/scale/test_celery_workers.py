@@ -47,7 +47,7 @@ def _pid(worker_id: str) -> int:
 def test_transcription_and_drafting_workers_drain_their_own_queues_each_job_once(
     make_cluster: Any, pg_url: str, data_dir: Path
 ) -> None:
-    from webapp.dispatch import dispatch
+    from webapp.pipeline import dispatch
 
     cluster = make_cluster(pg_url, REDIS_URL)
     # As a council splits it: Whisper on one server's two processes, drafting elsewhere.
@@ -146,7 +146,7 @@ def test_concurrent_claims_of_one_job_never_run_it_twice(
     make_cluster: Any, pg_url: str, data_dir: Path, tmp_path: Path
 ) -> None:
     from tests.scale.fakes import JunkDrafter, LoggingTranscriber
-    from webapp.jobs import run_one_job
+    from webapp.pipeline import run_one_job
 
     cluster = make_cluster(pg_url, REDIS_URL)  # no workers: the threads below compete
     log_dir = tmp_path / "threads"

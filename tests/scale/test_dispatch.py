@@ -10,7 +10,7 @@ from tests.scale.conftest import REDIS_URL
 
 
 def _messages_waiting(broker_url: str, queue: str) -> int:
-    from webapp.dispatch import celery_for
+    from webapp.pipeline import celery_for
 
     with celery_for(broker_url, queue).connection_for_write() as conn:
         return int(conn.default_channel.queue_declare(queue, passive=True).message_count)
@@ -19,7 +19,7 @@ def _messages_waiting(broker_url: str, queue: str) -> int:
 def test_an_upload_succeeds_when_the_broker_is_down_and_the_sweep_sends_it_later(
     make_cluster: Any, pg_url: str, data_dir: Path
 ) -> None:
-    from webapp.dispatch import sweep
+    from webapp.pipeline import sweep
 
     down = make_cluster(pg_url, "redis://127.0.0.1:1/0")  # nothing listens on port 1
     recording_id = down.upload(down.new_user(), data_dir / "jfk.flac")
@@ -40,7 +40,7 @@ def test_the_sweep_re_sends_a_job_whose_worker_stopped_renewing_its_lease(
     import sqlalchemy as sa
 
     from webapp import db
-    from webapp.dispatch import sweep
+    from webapp.pipeline import sweep
 
     cluster = make_cluster(pg_url, REDIS_URL)
     cluster.upload(cluster.new_user(), data_dir / "jfk.flac")
@@ -69,14 +69,14 @@ def test_a_lost_drafting_job_is_sent_again_to_the_drafting_queue(
 ) -> None:
     import sqlalchemy as sa
 
-    from webapp import db, jobs
-    from webapp.dispatch import sweep
+    from webapp import db, pipeline
+    from webapp.pipeline import sweep
 
     cluster = make_cluster(pg_url, REDIS_URL)
     recording_id = cluster.upload(cluster.new_user(), data_dir / "jfk.flac")
     with cluster.svc.engine.begin() as conn:  # transcribed; its drafting message was lost
         conn.execute(sa.update(db.jobs).values(state="done", stage="done"))
-        drafting = jobs.enqueue(conn, recording_id, 3, jobs.DRAFT)
+        drafting = pipeline.enqueue(conn, recording_id, 3, pipeline.DRAFT)
     assert _messages_waiting(REDIS_URL, cluster.transcribe_queue) == 1  # the upload's
 
     assert sweep(cluster.svc) == [drafting]

@@ -64,7 +64,7 @@ def test_metrics_show_queue_depth_durations_and_failures(
 
     from tests.scale.fakes import JunkDrafter, LoggingTranscriber
     from webapp import db
-    from webapp.jobs import run_one_job
+    from webapp.pipeline import run_one_job
 
     cluster = make_cluster(pg_url, REDIS_URL)
     svc = cluster.svc

@@ -273,7 +273,7 @@ def upload(browser: Browser, audio: Path, name: str | None = None, **form: Any) 
 
 def drain(svc: Any, worker_id: str | None = None) -> list[int]:
     """Run every waiting job (transcription, then the drafting it queues); return their ids."""
-    from webapp.jobs import run_one_job
+    from webapp.pipeline import run_one_job
 
     ran = []
     while (job_id := run_one_job(svc, worker_id)) is not None:

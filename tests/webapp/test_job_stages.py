@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from webapp import db
-from webapp.jobs import run_one_job
+from webapp.pipeline import run_one_job
 
 
 def _upload(web, browser, data_dir) -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 
 from policies.errors import ConfigError
-from webapp.jobs import transcribe_options
 from webapp.settings import load_settings
 
 
 def test_background_jobs_transcribe_in_batches_by_default(tmp_path, monkeypatch):
     monkeypatch.setenv("CARENOTES_SECRET_KEY", "x" * 48)
-    options = transcribe_options(load_settings(tmp_path))
+    options = load_settings(tmp_path).transcribe_options()
     assert options.batch_size == 8
     assert options.model == "base" and options.diarise is True
 
@@ -19,7 +18,7 @@ def test_background_jobs_transcribe_in_batches_by_default(tmp_path, monkeypatch)
 def test_the_batch_size_can_be_set_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("CARENOTES_SECRET_KEY", "x" * 48)
     monkeypatch.setenv("CARENOTES_TRANSCRIBE_BATCH_SIZE", "0")
-    assert transcribe_options(load_settings(tmp_path)).batch_size == 0
+    assert load_settings(tmp_path).transcribe_options().batch_size == 0
 
 
 def test_a_batch_size_that_is_not_a_number_is_refused_naming_the_setting(tmp_path, monkeypatch):
@@ -30,7 +29,7 @@ def test_a_batch_size_that_is_not_a_number_is_refused_naming_the_setting(tmp_pat
 
 
 def test_each_stage_has_its_own_queue_which_the_environment_can_move(tmp_path, monkeypatch):
-    from webapp.jobs import DRAFT, TRANSCRIBE, queue_for
+    from webapp.pipeline import DRAFT, TRANSCRIBE, queue_for
 
     monkeypatch.setenv("CARENOTES_SECRET_KEY", "x" * 48)
     settings = load_settings(tmp_path)

@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from webapp import db
-from webapp.jobs import job_status, run_one_job
+from webapp.pipeline import job_status, run_one_job
 
 
 def _count(svc, table) -> int:

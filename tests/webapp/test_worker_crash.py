@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from webapp import db
-from webapp.jobs import run_one_job
+from webapp.pipeline import run_one_job
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -36,7 +36,7 @@ class JunkDrafter:
 
 def main() -> int:
     from webapp import create_app
-    from webapp.jobs import run_one_job
+    from webapp.pipeline import run_one_job
 
     database_url, storage, instance, worker_id = sys.argv[1:5]
     app = create_app(

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, jsonify, request
 
 from webapp import crypto
 from webapp.context import services
+from webapp.pipeline import celery_for
 
 __all__ = ["bp", "readiness"]
 
@@ -64,8 +65,6 @@ def _check_storage(svc: Any) -> None:
 
 
 def _check_broker(svc: Any) -> None:
-    from webapp.dispatch import celery_for
-
     settings = svc.settings
     with celery_for(settings.broker_url, settings.transcribe_queue).connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=3)

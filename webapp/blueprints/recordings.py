@@ -18,12 +18,14 @@ from flask import (
 )
 
 from policies.errors import BadInput, NotFound
-from webapp import db, jobs
+from webapp import db
 from webapp.context import aad, services
+from webapp.pipeline import DRAFT, job_status
 from webapp.services.access import get_recording, readable_recordings, require
 from webapp.services.audit_trail import record
 from webapp.services.handoff import READY, STATE_WORDS, hand_off_states
 from webapp.services.holds import case_reference_of
+from webapp.services.processing import retry_processing
 from webapp.services.recordings import (
     CONSENT_METHODS,
     MAX_PARTICIPANTS,
@@ -181,7 +183,7 @@ def show(recording_id: str) -> Any:
     svc = services()
     with svc.engine.connect() as conn:
         rec = get_recording(svc, conn, current_user(), recording_id)
-        status = jobs.job_status(conn, recording_id)
+        status = job_status(conn, recording_id)
     if rec.status in ("draft_ready", "approved"):
         return redirect(url_for("review.show", recording_id=recording_id))
     return render_template("recordings/show.html", rec=rec, status=status)
@@ -191,17 +193,12 @@ def show(recording_id: str) -> Any:
 @login_required
 def retry(recording_id: str) -> Any:
     """Queue a failed recording again, from the stage that failed."""
-    svc = services()
-    user = current_user()
-    with svc.engine.connect() as conn:
-        get_recording(svc, conn, user, recording_id, need="edit")
-        conn.rollback()
-    _job_id, kind = jobs.retry(svc, recording_id, user.id, user.username)
+    _job_id, kind = retry_processing(services(), current_user(), recording_id)
     if wants_json():
         return jsonify(kind=kind), 202
     flash(
         "Drafting will be tried again; the transcript was kept."
-        if kind == jobs.DRAFT
+        if kind == DRAFT
         else "The recording will be transcribed again."
     )
     return redirect(url_for("recordings.show", recording_id=recording_id))
@@ -214,7 +211,7 @@ def status(recording_id: str) -> Any:
     svc = services()
     with svc.engine.connect() as conn:
         rec = get_recording(svc, conn, current_user(), recording_id)
-        job = jobs.job_status(conn, recording_id)
+        job = job_status(conn, recording_id)
     ready = rec.status in ("draft_ready", "approved")
     return jsonify(
         state=job.state if job else "none",

@@ -4,6 +4,7 @@ A note's working state keeps every statement (the AI's and any the practitioner
 added) in ``work["items"]``. A section's statements are shown in the order the
 drafter wrote them, followed by any the practitioner added, until the practitioner
 moves one: from then on ``work["order"][section_key]`` holds the section's order.
+A fresh draft's working state (:func:`initial_work`) has every item as drafted.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 __all__ = [
     "PRACTITIONER",
     "PRACTITIONER_MARK",
+    "initial_work",
+    "item_id_for_action",
     "marked_text",
     "section_item_ids",
     "written_by_practitioner",
@@ -44,3 +47,39 @@ def marked_text(item: dict[str, Any]) -> str:
     if written_by_practitioner(item):
         return f"{PRACTITIONER_MARK} {item['text']}"
     return str(item["text"])
+
+
+def item_id_for_action(section_key: str, index: int) -> str:
+    """The stable id of the ``index``-th action of a section."""
+    return f"{section_key}-action-{index}"
+
+
+def _action_text(action: dict[str, Any]) -> str:
+    text = f"{action['who']}: {action['what']}"
+    return f"{text} (by {action['by_when']})" if action.get("by_when") else text
+
+
+def initial_work(draft: dict[str, Any], transcript: dict[str, Any]) -> dict[str, Any]:
+    """The working state of a fresh draft: every item as drafted, nothing reviewed."""
+    items: dict[str, dict[str, Any]] = {}
+    for section in draft["sections"]:
+        for st in section.get("statements", ()):
+            items[st["id"]] = {
+                "section": section["key"],
+                "text": st["text"],
+                "status": "open" if st.get("flags") else "ok",
+                "flagged": bool(st.get("flags")),
+            }
+        for i, action in enumerate(section.get("actions", ())):
+            items[item_id_for_action(section["key"], i)] = {
+                "section": section["key"],
+                "text": _action_text(action),
+                "status": "open" if action.get("flags") else "ok",
+                "flagged": bool(action.get("flags")),
+            }
+    speakers = {}
+    for seg in transcript.get("segments", ()):
+        label = seg.get("speaker")
+        if label and label not in speakers:
+            speakers[label] = label
+    return {"items": items, "reviewed": [], "speakers": speakers}

@@ -25,7 +25,7 @@ from webapp.services.access import get_recording
 from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
 from webapp.services.exports import NoteMeta
-from webapp.services.note_items import written_by_practitioner
+from webapp.services.note_items import initial_work, item_id_for_action, written_by_practitioner
 from webapp.text import clean
 
 __all__ = [
@@ -67,42 +67,6 @@ def target_words(draft: dict[str, Any], target: str) -> str:
         if rest.startswith("added-") and rest[6:].isdigit():
             return f"the practitioner's statement {rest[6:]} in \u201c{titles[key]}\u201d"
     return speaker_as_written(target)
-
-
-def item_id_for_action(section_key: str, index: int) -> str:
-    """The stable id of the ``index``-th action of a section."""
-    return f"{section_key}-action-{index}"
-
-
-def _action_text(action: dict[str, Any]) -> str:
-    text = f"{action['who']}: {action['what']}"
-    return f"{text} (by {action['by_when']})" if action.get("by_when") else text
-
-
-def initial_work(draft: dict[str, Any], transcript: dict[str, Any]) -> dict[str, Any]:
-    """The working state of a fresh draft: every item as drafted, nothing reviewed."""
-    items: dict[str, dict[str, Any]] = {}
-    for section in draft["sections"]:
-        for st in section.get("statements", ()):
-            items[st["id"]] = {
-                "section": section["key"],
-                "text": st["text"],
-                "status": "open" if st.get("flags") else "ok",
-                "flagged": bool(st.get("flags")),
-            }
-        for i, action in enumerate(section.get("actions", ())):
-            items[item_id_for_action(section["key"], i)] = {
-                "section": section["key"],
-                "text": _action_text(action),
-                "status": "open" if action.get("flags") else "ok",
-                "flagged": bool(action.get("flags")),
-            }
-    speakers = {}
-    for seg in transcript.get("segments", ()):
-        label = seg.get("speaker")
-        if label and label not in speakers:
-            speakers[label] = label
-    return {"items": items, "reviewed": [], "speakers": speakers}
 
 
 def note_meta(svc: Services, key: bytes, rec: Any) -> NoteMeta:

@@ -17,12 +17,13 @@ from typing import IO, Any
 import sqlalchemy as sa
 
 from policies.errors import BadInput, Forbidden
-from webapp import db, jobs
+from webapp import db
 from webapp.context import Services, aad
+from webapp.pipeline import TRANSCRIBE, dispatch, enqueue
 from webapp.services.access import require
 from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
-from webapp.storage import new_blob_name
+from webapp.storage import AUDIO_SUFFIX, new_blob_name
 from webapp.text import clean_line, clean_tree
 
 __all__ = [
@@ -283,9 +284,9 @@ def create_recording(
     audio_aad = aad("recording", recording_id, "audio")
     size = store.put_stream(blob, key, stream, audio_aad, max_bytes=svc.settings.max_content_length)
     try:
-        suffix = jobs.AUDIO_SUFFIX.get(audio_type, "")
+        suffix = AUDIO_SUFFIX.get(audio_type, "")
         with store.decrypted_copy(blob, key, audio_aad, suffix=suffix) as plain:
-            limit = jobs.transcribe_options(svc.settings).max_duration_s
+            limit = svc.settings.transcribe_options().max_duration_s
             duration = _probe(plain, filename, limit)
         consent_at = db.utcnow().isoformat(timespec="seconds")
         participants = [
@@ -332,7 +333,7 @@ def create_recording(
                     created_at=db.utcnow(),
                 )
             )
-            job_id = jobs.enqueue(conn, recording_id, svc.settings.job_max_attempts)
+            job_id = enqueue(conn, recording_id, svc.settings.job_max_attempts)
             record(
                 conn,
                 user.id,
@@ -352,9 +353,7 @@ def create_recording(
         store.delete(blob)
         raise
     logger.info("recording %s stored (%d bytes), job %s queued", recording_id, size, job_id)
-    from webapp.dispatch import dispatch
-
-    dispatch(svc, job_id, jobs.TRANSCRIBE)  # to the Celery workers, when a broker is configured
+    dispatch(svc, job_id, TRANSCRIBE)  # to the Celery workers, when a broker is configured
     return recording_id
 
 

@@ -6,7 +6,7 @@ example ``transcribe-gpu``, served by workers on a GPU server) and drafting to
 
 The database job row stays the source of truth: a Celery message carries only the
 job's id, and the worker that receives it claims the job with the same atomic UPDATE
-as the in-process worker (:func:`webapp.jobs.run_one_job`), so a message delivered
+as the in-process worker (:func:`webapp.pipeline.run_one_job`), so a message delivered
 twice, or to two workers at once, still runs the job once. A message can be lost (the
 broker restarted, the web node could not reach it, the worker holding it was killed);
 :func:`sweep` finds queued jobs whose message is overdue and running jobs whose lease
@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from webapp import db
 from webapp.context import Services
+from webapp.pipeline.queue import queue_for
 
 __all__ = ["RUN_JOB_TASK", "celery_for", "dispatch", "sweep"]
 
@@ -67,6 +68,8 @@ def celery_config(broker_url: str, queue: str = "transcribe") -> dict[str, Any]:
 @functools.lru_cache(maxsize=4)
 def celery_for(broker_url: str, queue: str = "transcribe") -> Any:
     """A Celery app that can send jobs to ``broker_url`` (one per URL and queue)."""
+    # Imported here, not at the top: only an installation with a broker needs Celery, and
+    # the embedded set-up (web app and in-process worker) never loads it.
     from celery import Celery
 
     app = Celery("carenotes", set_as_current=False)
@@ -75,8 +78,6 @@ def celery_for(broker_url: str, queue: str = "transcribe") -> Any:
 
 
 def _send(svc: Services, job_id: int, kind: str) -> bool:
-    from webapp.jobs import queue_for
-
     settings = svc.settings
     queue = queue_for(settings, kind)
     try:
@@ -129,8 +130,6 @@ def dispatch(svc: Services, job_id: int, kind: str | None = None) -> bool:
             )
     except sa.exc.SQLAlchemyError:  # the message is out; at worst the sweep sends it again
         logger.warning("job %s: sent, but its send time could not be recorded", job_id)
-    from webapp.jobs import queue_for
-
     logger.info("%s job %s sent to queue %s", kind, job_id, queue_for(svc.settings, kind))
     return True
 
