@@ -8,7 +8,18 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -85,10 +96,16 @@ def _refuse_bad_values() -> None:
     """Refuse, with a clear 400, what no view should ever have to handle.
 
     A NUL character in the path, a query value or a form value (no database column
-    takes one), and a numeric id in the path too large to be any record's.
+    takes one), and a numeric id in the path too large to be any record's. A view that
+    keeps its form (:func:`webapp.forms.keeps_form`) says so beside the field itself,
+    and keeps the rest of what was typed.
     """
     values = [request.path]
-    for source in (request.args, request.form):
+    view = current_app.view_functions.get(request.endpoint or "")
+    sources = [request.args]
+    if not getattr(view, "keeps_form", False):
+        sources.append(request.form)
+    for source in sources:
         for key, value in source.items(multi=True):
             values.extend((key, value))
     if any("\x00" in value for value in values):

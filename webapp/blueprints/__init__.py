@@ -1,4 +1,5 @@
-"""One blueprint per area: auth, recordings, review, oversight, admin, and the API."""
+"""One blueprint per area: auth, recordings, review, oversight, governance, admin, and the
+API."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ def register(app: Flask) -> None:
         api,
         api_tokens,
         auth,
+        governance,
         health,
         oversight,
         recordings,
@@ -21,7 +23,18 @@ def register(app: Flask) -> None:
         sso,
     )
 
-    for module in (auth, sso, recordings, review, oversight, admin, api_tokens, health, api):
+    for module in (
+        auth,
+        sso,
+        recordings,
+        review,
+        oversight,
+        governance,
+        admin,
+        api_tokens,
+        health,
+        api,
+    ):
         app.register_blueprint(module.bp)
     # The API authenticates with bearer tokens, which a browser never sends by itself,
     # so it takes no CSRF token (and reads no session cookie).

@@ -7,13 +7,12 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from policies.access import ROLE_NAMES
-from policies.errors import BadInput, Conflict
 from webapp.context import services
-from webapp.forms import FormProblem, kept_values
+from webapp.forms import FormProblem, keeps_form
 from webapp.services.access import require
 from webapp.services.passwords import require_new_password
 from webapp.services.users import create_user, list_teams, list_users, set_active, update_user
-from webapp.web import current_user, login_required, wants_json
+from webapp.web import current_user, login_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -22,15 +21,29 @@ def _require_admin() -> None:
     require(current_user(), "manage_users", "Only administrators can manage users.")
 
 
-def _users_page(new_user: dict[str, str] | None = None, problem: FormProblem | None = None) -> str:
+def _users_page(
+    new_user: dict[str, str] | None = None,
+    problem: FormProblem | None = None,
+    user_id: int | None = None,
+) -> str:
+    """The users page; after a refusal, the form that was sent filled in again.
+
+    Args:
+        new_user: What was typed into the form adding a user (or a user's row).
+        problem: Why it was refused.
+        user_id: The user whose row was refused; ``None`` for the form adding one.
+    """
     svc = services()
     return render_template(
         "admin/users.html",
         users=list_users(svc),
         teams=list_teams(svc),
         roles=[(name, svc.policy.role(name).label) for name in ROLE_NAMES],
-        new_user=new_user or {},
-        problem=problem,
+        new_user=(new_user or {}) if user_id is None else {},
+        problem=problem if user_id is None else None,
+        edited=(new_user or {}) if user_id is not None else {},
+        edit_problem=problem if user_id is not None else None,
+        edited_id=user_id,
     )
 
 
@@ -44,33 +57,29 @@ def users() -> Any:
 
 @bp.post("/users")
 @login_required
+@keeps_form(_users_page, secret=("password",))
 def create() -> Any:
     """Create a user."""
     _require_admin()
     form = request.form
     teams = [t.strip() for t in form.get("teams", "").split(",") if t.strip()]
-    try:
-        create_user(
-            services(),
-            form.get("username", ""),
-            form.get("password", ""),
-            form.get("role", ""),
-            teams,
-            form.get("display_name", ""),
-            actor=current_user(),
-            must_change_password=form.get("must_change_password") == "1",
-        )
-    except (BadInput, Conflict) as exc:
-        if wants_json():
-            raise  # a script gets the reason as JSON, not the page
-        problem = FormProblem.from_error(exc)
-        return _users_page(kept_values(form, secret=("password",)), problem), exc.status_code
+    create_user(
+        services(),
+        form.get("username", ""),
+        form.get("password", ""),
+        form.get("role", ""),
+        teams,
+        form.get("display_name", ""),
+        actor=current_user(),
+        must_change_password=form.get("must_change_password") == "1",
+    )
     flash("The user was created. Give them their password in person.")
     return redirect(url_for("admin.users"))
 
 
 @bp.post("/users/<int:user_id>")
 @login_required
+@keeps_form(_users_page)
 def update(user_id: int) -> Any:
     """Change a user's role and teams."""
     _require_admin()

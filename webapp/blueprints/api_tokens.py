@@ -6,9 +6,8 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from policies.errors import BadInput
 from webapp.context import services
-from webapp.forms import FormProblem, kept_values
+from webapp.forms import FormProblem, keeps_form
 from webapp.services import api_tokens
 from webapp.services.access import require
 from webapp.services.users import list_teams
@@ -54,27 +53,26 @@ def index() -> Any:
     return _page()
 
 
+def _refused_page(kept: dict[str, str], problem: FormProblem) -> str:
+    return _page(form=kept, problem=problem, chosen_teams=request.form.getlist("teams"))
+
+
 @bp.post("")
 @login_required
+@keeps_form(_refused_page)
 def create() -> Any:
     """Make a token and show it once, on this answer only (it is not kept)."""
     _require_admin()
     form = request.form
-    try:
-        expires = form.get("expires", "").strip()
-        new = api_tokens.create_token(
-            services(),
-            form.get("name", ""),
-            form.getlist("teams"),
-            can_mark_imported=form.get("scope") == "read+mark-imported",
-            expires_at=api_tokens.expiry_after(expires) if expires else None,
-            actor=current_user(),
-        )
-    except BadInput as exc:
-        problem = FormProblem.from_error(exc)
-        return _page(
-            form=kept_values(form), problem=problem, chosen_teams=form.getlist("teams")
-        ), 400
+    expires = form.get("expires", "").strip()
+    new = api_tokens.create_token(
+        services(),
+        form.get("name", ""),
+        form.getlist("teams"),
+        can_mark_imported=form.get("scope") == "read+mark-imported",
+        expires_at=api_tokens.expiry_after(expires) if expires else None,
+        actor=current_user(),
+    )
     return _page(new_token=new), 201
 
 

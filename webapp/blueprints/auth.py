@@ -54,7 +54,7 @@ def home() -> Any:
     if current_user().can("manage_users") and not current_user().can("case_content"):
         return redirect(url_for("admin.users"))
     if current_user().can("subject_access") and not current_user().can("case_content"):
-        return redirect(url_for("oversight.subject_access_form"))
+        return redirect(url_for("governance.subject_access_form"))
     return redirect(url_for("recordings.index"))
 
 
@@ -91,6 +91,8 @@ def login() -> Any:
             passwords=settings.password_sign_in,
             sso=bool(settings.oidc_issuer),
             next_path=request.args.get("next") or None,
+            # A refused sign-in keeps the username typed (never the password).
+            username=request.form.get("username", "") if status == 401 else "",
         ),
         status,
     )

@@ -1,5 +1,5 @@
-"""Oversight and governance: the audit trail, each note's review history, the team
-dashboard, quality sampling, legal holds and subject access exports."""
+"""Oversight: the audit trail, each note's review history, the team dashboard and
+quality sampling (legal holds and subject access are in ``governance``)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from policies.errors import BadInput
 from webapp import audit, db, integrity
 from webapp.context import services
+from webapp.forms import FormProblem, keeps_form
 from webapp.services import charts, holds, sampling
 from webapp.services.access import require
 from webapp.services.audit_trail import display_names, record, who_did_it
 from webapp.services.dashboard import QUICK_REVIEW_SECONDS, DashboardFilter, dashboard
 from webapp.services.note_audit import note_audit
-from webapp.services.subject_access import export_subject_access
 from webapp.web import current_user, login_required
 
 bp = Blueprint("oversight", __name__, url_prefix="/oversight")
@@ -340,24 +340,45 @@ def team_dashboard() -> Any:
     )
 
 
-@bp.get("/samples")
-@login_required
-def samples() -> Any:
-    """The quality sampling queue."""
+def _samples_page(
+    kept: dict[str, str] | None = None,
+    problem: FormProblem | None = None,
+    sample_id: str | None = None,
+) -> str:
+    """The sampling queue; after a refusal, the form that was sent filled in again.
+
+    Args:
+        kept: What was typed.
+        problem: Why it was refused.
+        sample_id: The sample whose outcome was refused; ``None`` for the draw form.
+    """
     return render_template(
         "oversight/samples.html",
         samples=sampling.list_samples(services(), current_user()),
         outcomes=sampling.OUTCOMES,
+        draw=(kept or {}) if sample_id is None else {},
+        draw_problem=problem if sample_id is None else None,
+        outcome=(kept or {}) if sample_id is not None else {},
+        outcome_problem=problem if sample_id is not None else None,
+        outcome_for=sample_id,
     )
+
+
+@bp.get("/samples")
+@login_required
+def samples() -> Any:
+    """The quality sampling queue."""
+    return _samples_page()
 
 
 @bp.post("/samples")
 @login_required
+@keeps_form(_samples_page)
 def draw_samples() -> Any:
     """Draw a random sample of approved notes for a second read."""
     size = request.form.get("size", "").strip()
     if not size.isdigit() or len(size) > 6:
-        raise BadInput("Enter how many notes to draw, as a number.")
+        raise BadInput("Enter how many notes to draw, as a number.", field="size")
     drawn = sampling.draw_sample(services(), current_user(), int(size))
     flash(
         f"{len(drawn)} note(s) drawn for a second read."
@@ -369,6 +390,7 @@ def draw_samples() -> Any:
 
 @bp.post("/samples/<sample_id>")
 @login_required
+@keeps_form(_samples_page)
 def sample_outcome(sample_id: str) -> Any:
     """Record the outcome of a second read."""
     sampling.record_outcome(
@@ -380,73 +402,3 @@ def sample_outcome(sample_id: str) -> Any:
     )
     flash("The outcome of the second read was recorded.")
     return redirect(url_for("oversight.samples"))
-
-
-@bp.get("/holds")
-@login_required
-def legal_holds() -> Any:
-    """Active legal holds of the user's teams, and a form to place one."""
-    user = current_user()
-    svc = services()
-    with svc.engine.connect() as conn:
-        teams = conn.execute(
-            sa.select(db.teams.c.id, db.teams.c.name).where(db.teams.c.id.in_(user.team_ids))
-        ).all()
-    return render_template(
-        "oversight/holds.html",
-        holds=holds.list_holds(svc, user),
-        teams=teams,
-        may_lift=user.can("lift_legal_hold"),
-        may_read=user.can("case_content") or user.can("subject_access"),
-        max_reason=holds.MAX_REASON,
-    )
-
-
-@bp.post("/holds")
-@login_required
-def place_hold() -> Any:
-    """Place a legal hold on a case reference of one of the user's teams."""
-    team = request.form.get("team_id", "").strip()
-    holds.place_hold(
-        services(),
-        current_user(),
-        request.form.get("case_reference", ""),
-        int(team) if team.isdigit() and len(team) < 10 else None,
-    )
-    flash("The legal hold is in place: nothing about this case will be deleted until it is lifted.")
-    return redirect(url_for("oversight.legal_holds"))
-
-
-@bp.post("/holds/<hold_id>/lift")
-@login_required
-def lift_hold(hold_id: str) -> Any:
-    """Lift a legal hold (information governance), with the reason."""
-    holds.lift_hold(services(), current_user(), hold_id, request.form.get("reason", ""))
-    flash("The legal hold was lifted; the retention policy applies again at the next purge.")
-    return redirect(url_for("oversight.legal_holds"))
-
-
-@bp.get("/subject-access")
-@login_required
-def subject_access_form() -> Any:
-    """The subject access export form."""
-    require(
-        current_user(),
-        "subject_access",
-        "Only information governance can export subject access data.",
-    )
-    return render_template("oversight/subject_access.html")
-
-
-@bp.post("/subject-access")
-@login_required
-def subject_access_export() -> Any:
-    """Export everything held about a case reference as one ZIP archive."""
-    export = export_subject_access(
-        services(), current_user(), request.form.get("case_reference", "")
-    )
-    return Response(
-        export.data,
-        mimetype="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
-    )

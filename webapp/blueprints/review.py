@@ -23,6 +23,7 @@ from webapp import db
 from webapp.blueprints.review_page import page_sections, page_segments
 from webapp.context import services
 from webapp.dates import written_time, zone_name
+from webapp.forms import FormProblem, keeps_form
 from webapp.services import approval
 from webapp.services import notes as note_service
 from webapp.services.access import get_recording
@@ -59,6 +60,23 @@ def _allowed(recording_id: str, need: str) -> bool:
 @login_required
 def show(recording_id: str) -> Any:
     """The review screen."""
+    return _review_page(recording_id)
+
+
+def _review_page(
+    recording_id: str,
+    kept: dict[str, str] | None = None,
+    problem: FormProblem | None = None,
+    refused_form: str = "",
+) -> str:
+    """The review screen; after a refusal, the form that was sent filled in again.
+
+    Args:
+        recording_id: The note's recording.
+        kept: What was typed into the refused form.
+        problem: Why it was refused.
+        refused_form: Which form it was (``send``, ``return`` or ``addendum``).
+    """
     loaded = note_service.load_note(services(), current_user(), recording_id)
     draft_state = loaded.note.state == "draft"
     approver = None
@@ -85,6 +103,9 @@ def show(recording_id: str) -> Any:
         approved_text=(
             None if draft_state else render_text(loaded.meta, loaded.draft, loaded.work)
         ),
+        kept=kept or {},
+        problem=problem,
+        refused_form=refused_form,
     )
 
 
@@ -259,23 +280,25 @@ def _form() -> tuple[Any, int]:
 def _handed(recording_id: str, hand: Any, text_field: str, done: str) -> Any:
     """Run a hand-off from the form or a script; the form goes back to the note."""
     form, version = _form()
-    try:
-        version = hand(
-            services(), current_user(), recording_id, str(form.get(text_field, "")), version
-        )
-    except (BadInput, InvalidTransition, Conflict) as exc:
-        if wants_json():
-            raise
-        flash(f"Not sent: {exc}")
-        return redirect(url_for("review.show", recording_id=recording_id) + "#handoff")
+    version = hand(services(), current_user(), recording_id, str(form.get(text_field, "")), version)
     if wants_json():
         return jsonify(version=version)
     flash(done)
     return redirect(url_for("review.show", recording_id=recording_id) + "#handoff")
 
 
+def _refused(form_name: str) -> Any:
+    """Draws the review page again with the refused form ``form_name`` as it was typed."""
+
+    def page(kept: dict[str, str], problem: FormProblem, recording_id: str) -> str:
+        return _review_page(recording_id, kept, problem, form_name)
+
+    return page
+
+
 @bp.post("/<recording_id>/send-for-approval")
 @login_required
+@keeps_form(_refused("send"))
 def send(recording_id: str) -> Any:
     """The social worker sends the checked draft for approval, with an optional message."""
     return _handed(
@@ -288,6 +311,7 @@ def send(recording_id: str) -> Any:
 
 @bp.post("/<recording_id>/return")
 @login_required
+@keeps_form(_refused("return"))
 def give_back(recording_id: str) -> Any:
     """An approver returns a draft sent for approval, with a comment for the worker."""
     return _handed(
@@ -300,6 +324,7 @@ def give_back(recording_id: str) -> Any:
 
 @bp.post("/<recording_id>/addenda")
 @login_required
+@keeps_form(_refused("addendum"))
 def addendum(recording_id: str) -> Any:
     """Add an addendum to an approved note."""
     approval.add_addendum(services(), current_user(), recording_id, request.form.get("text", ""))

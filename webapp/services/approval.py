@@ -167,7 +167,7 @@ def add_addendum(svc: Services, user: CurrentUser, recording_id: str, text: str)
     """
     text = clean(text).strip()
     if not text or len(text) > MAX_TEXT:
-        raise BadInput(f"An addendum must be 1 to {MAX_TEXT} characters long.")
+        raise BadInput(f"An addendum must be 1 to {MAX_TEXT} characters long.", field="text")
     vault = svc.vault
     with svc.engine.begin() as conn:
         rec = get_recording(svc, conn, user, recording_id, need="edit")

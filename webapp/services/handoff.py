@@ -73,7 +73,7 @@ class HandOff:
 def _message(text: str, what: str) -> str:
     text = clean(text).strip()
     if len(text) > MAX_MESSAGE:
-        raise BadInput(f"A {what} can be at most {MAX_MESSAGE} characters long.")
+        raise BadInput(f"A {what} can be at most {MAX_MESSAGE} characters long.", field=what)
     return text
 
 
@@ -116,7 +116,9 @@ def return_for_changes(
     """
     comment = _message(comment, "comment")
     if not comment:
-        raise BadInput("Say what needs changing, so the social worker knows what to do.")
+        raise BadInput(
+            "Say what needs changing, so the social worker knows what to do.", field="comment"
+        )
     with svc.engine.connect() as conn:
         get_recording(svc, conn, user, recording_id, need="approve")
         conn.rollback()

@@ -94,10 +94,10 @@ def held_references(svc: Services, conn: sa.Connection) -> set[str]:
 def _hold_team(user: CurrentUser, team_id: int | None) -> int:
     if team_id is None:
         if len(user.team_ids) != 1:
-            raise BadInput("Choose which of your teams the held case belongs to.")
+            raise BadInput("Choose which of your teams the held case belongs to.", field="team_id")
         return next(iter(user.team_ids))
     if team_id not in user.team_ids:
-        raise BadInput("Choose one of your own teams.")
+        raise BadInput("Choose one of your own teams.", field="team_id")
     return team_id
 
 
@@ -128,7 +128,9 @@ def place_hold(
     require(user, "legal_hold", _NOT_ALLOWED)
     reference = " ".join(clean(case_reference).split())
     if not reference or len(reference) > 64:
-        raise BadInput("Enter the case reference to hold (up to 64 characters).")
+        raise BadInput(
+            "Enter the case reference to hold (up to 64 characters).", field="case_reference"
+        )
     team = _hold_team(user, team_id)
     hold_id = uuid.uuid4().hex
     key, wrapped = svc.vault.new_key(f"hold-{hold_id}")
@@ -141,7 +143,7 @@ def place_hold(
         if normalise_reference(reference) in {
             normalise_reference(hold_reference(svc, row)) for row in team_rows
         }:
-            raise BadInput("That case reference is already on legal hold.")
+            raise BadInput("That case reference is already on legal hold.", field="case_reference")
         conn.execute(
             sa.insert(db.legal_holds).values(
                 id=hold_id,
@@ -177,9 +179,11 @@ def lift_hold(svc: Services, user: CurrentUser, hold_id: str, reason: str) -> No
     require(user, "lift_legal_hold", _NOT_LIFTER)
     why = " ".join(clean(reason).split())
     if not why:
-        raise BadInput("Say why the legal hold is being lifted; the reason is audited.")
+        raise BadInput(
+            "Say why the legal hold is being lifted; the reason is audited.", field="reason"
+        )
     if len(why) > MAX_REASON:
-        raise BadInput(f"A reason can be at most {MAX_REASON} characters long.")
+        raise BadInput(f"A reason can be at most {MAX_REASON} characters long.", field="reason")
     with svc.engine.begin() as conn:
         updated = conn.execute(
             sa.update(db.legal_holds)

@@ -86,7 +86,7 @@ def draw_sample(svc: Services, user: CurrentUser, size: int) -> list[str]:
     """
     _require_manager(user)
     if not 1 <= size <= MAX_SAMPLE:
-        raise BadInput(f"Draw between 1 and {MAX_SAMPLE} notes.")
+        raise BadInput(f"Draw between 1 and {MAX_SAMPLE} notes.", field="size")
     s = db.quality_samples
     already = sa.select(s.c.note_id)
     with svc.engine.begin() as conn:
@@ -139,11 +139,11 @@ def record_outcome(
     _require_manager(user)
     comment = clean(comment).strip()
     if outcome not in OUTCOMES:
-        raise BadInput("Choose an outcome: agree with the note, or concerns.")
+        raise BadInput("Choose an outcome: agree with the note, or concerns.", field="outcome")
     if outcome == "concerns" and not comment:
-        raise BadInput("Say what the concerns are, so they can be followed up.")
+        raise BadInput("Say what the concerns are, so they can be followed up.", field="comment")
     if len(comment) > MAX_TEXT:
-        raise BadInput(f"A comment can be at most {MAX_TEXT} characters long.")
+        raise BadInput(f"A comment can be at most {MAX_TEXT} characters long.", field="comment")
     with svc.engine.begin() as conn:
         row = _sample_row(conn, user, sample_id)
         if row.outcome is not None:

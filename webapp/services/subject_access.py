@@ -141,7 +141,7 @@ def export_subject_access(
     require(user, "subject_access", "Only information governance can export subject access data.")
     wanted = normalise_reference(case_reference)
     if not wanted or len(wanted) > 64:
-        raise BadInput("Enter the case reference (up to 64 characters).")
+        raise BadInput("Enter the case reference (up to 64 characters).", field="case_reference")
     vault = svc.vault
     buffer = io.BytesIO()
     manifest: list[dict[str, Any]] = []
@@ -151,7 +151,8 @@ def export_subject_access(
         if not recs:
             raise BadInput(
                 "Nothing is held about that case reference (check it; a record deleted "
-                "under the retention policy is no longer held)."
+                "under the retention policy is no longer held).",
+                field="case_reference",
             )
         notes = {
             row.recording_id: row

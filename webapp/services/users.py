@@ -276,7 +276,7 @@ def update_user(
             f"Unknown role {role!r}; choose one of {', '.join(ROLE_NAMES)}.", field="role"
         )
     if user_id == actor.id and role != actor.role.name:
-        raise BadInput("You cannot change your own role; ask another administrator.")
+        raise BadInput("You cannot change your own role; ask another administrator.", field="role")
     team_names = [_team_name(t) for t in teams if t.strip()]
     with svc.engine.begin() as conn:
         result = conn.execute(sa.update(db.users).where(db.users.c.id == user_id).values(role=role))
