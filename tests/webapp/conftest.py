@@ -449,13 +449,17 @@ class OidcProvider:
     def callback_url(self, browser: Browser, subject: str, next_path: str | None = None) -> str:
         """Start single sign-on in ``browser``, sign in at the provider as ``subject``,
         and return the callback path and query the provider sends the browser back to."""
+        start = browser.client.get("/auth/sso/start", query_string={"next": next_path or ""})
+        assert start.status_code == 302, start.get_data(as_text=True)
+        return self.sign_in_there(start.headers["Location"], subject)
+
+    def sign_in_there(self, url: str, subject: str) -> str:
+        """Follow the provider's sign-in address ``url``, signing in as ``subject``, and
+        return the callback path and query the provider sends the browser back to."""
         from urllib.parse import urljoin, urlsplit
 
         import requests
 
-        start = browser.client.get("/auth/sso/start", query_string={"next": next_path or ""})
-        assert start.status_code == 302, start.get_data(as_text=True)
-        url = start.headers["Location"]
         assert url.startswith(self.issuer)
         agent = requests.Session()
         for _ in range(20):

@@ -21,10 +21,11 @@ from flask import (
 from policies.errors import BadInput, CarenotesError, Conflict, Forbidden, InvalidTransition
 from webapp import db
 from webapp.blueprints.review_page import page_sections, page_segments
+from webapp.blueprints.sso import redirect_uri as sso_redirect_uri
 from webapp.context import services
 from webapp.dates import written_time, zone_name
 from webapp.forms import FormProblem, keeps_form
-from webapp.services import approval
+from webapp.services import approval, reauthentication
 from webapp.services import notes as note_service
 from webapp.services.access import get_recording
 from webapp.services.audit_trail import record
@@ -94,6 +95,7 @@ def _review_page(
         can_edit=draft_state and _allowed(recording_id, "edit"),
         can_approve=draft_state and _allowed(recording_id, "approve"),
         approve_error=session.pop("approve_error", None),
+        signs_in_again=reauthentication.signs_in_again(services(), current_user()),
         can_addendum=not draft_state and _allowed(recording_id, "edit"),
         approver=approver,
         handoff=hand_off_of(services(), loaded.recording, loaded.note.id) if draft_state else None,
@@ -239,12 +241,14 @@ def speakers(recording_id: str) -> Any:
 @bp.post("/<recording_id>/approve")
 @login_required
 def approve(recording_id: str) -> Any:
-    """Approve after re-entering the password."""
+    """Approve after re-entering the password (or signing in again at the provider)."""
     form = request.get_json(silent=True) if request.is_json else request.form
     try:
         version = int(form.get("version", ""))
     except (TypeError, ValueError):
         raise BadInput("The approval did not say which version of the note it approves.") from None
+    if reauthentication.signs_in_again(services(), current_user()) and not wants_json():
+        return _sign_in_again_to_approve(recording_id, version)
     try:
         result = approval.approve_note(
             services(), current_user(), recording_id, str(form.get("password", "")), version
@@ -264,6 +268,20 @@ def approve(recording_id: str) -> Any:
         else "The note is approved and locked."
     )
     return redirect(url_for("review.show", recording_id=recording_id))
+
+
+def _sign_in_again_to_approve(recording_id: str, version: int) -> Any:
+    """Send someone with no password to the provider to sign in again, then approve."""
+    try:
+        url = reauthentication.begin(
+            services(), current_user(), recording_id, version, sso_redirect_uri()
+        )
+    except (Forbidden, InvalidTransition, Conflict) as exc:
+        session["approve_error"] = f"Not approved: {exc}"
+        return redirect(url_for("review.show", recording_id=recording_id) + "#approve-button")
+    # A page that moves on, not a redirect: the pages' form-action 'self' would stop a
+    # browser following a form's redirect to another site.
+    return render_template("account/sign_in_again.html", provider_url=url)
 
 
 def _form() -> tuple[Any, int]:

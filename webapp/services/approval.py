@@ -1,7 +1,9 @@
 """Approval of a reviewed note (password re-entered, hash recorded, note locked) and addenda.
 
 Approval is a conditional UPDATE on the version the approver saw: of two approvals,
-or an edit and an approval, arriving together, exactly one succeeds.
+or an edit and an approval, arriving together, exactly one succeeds. Someone with no
+password (an account made by single sign-on) signs in again at the council's provider
+instead (``services.reauthentication``), and the same checks then apply.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -24,7 +28,14 @@ from webapp.services.exports import render_text
 from webapp.services.notes import MAX_TEXT, blockers, note_meta, note_row, stale_error
 from webapp.text import clean
 
-__all__ = ["ApprovalResult", "add_addendum", "approve_note"]
+__all__ = [
+    "ApprovalResult",
+    "add_addendum",
+    "approve_note",
+    "approve_reauthenticated",
+    "check_approvable",
+    "record_refusal",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +53,7 @@ class ApprovalResult:
     already: bool
 
 
-def _record_refusal(
+def record_refusal(
     svc: Services, user: CurrentUser, recording_id: str, reason: str, *, count_failure: bool = False
 ) -> bool:
     """Audit a refused approval; with ``count_failure``, count it as a wrong password.
@@ -75,7 +86,7 @@ def approve_note(
         get_recording(svc, conn, user, recording_id, need="approve")
         conn.rollback()
     if not user.has_password:
-        _record_refusal(svc, user, recording_id, "no_password")
+        record_refusal(svc, user, recording_id, "no_password")
         raise Forbidden(
             "Approving asks for your carenotes password, and your account, made when you "
             "first signed in with your council account, has none. Ask an administrator to "
@@ -84,7 +95,7 @@ def approve_note(
     password_ok = check_password(svc, user.id, password)
     if not password_ok:
         # Guessing through the approval form counts like guessing at sign-in.
-        locked = _record_refusal(svc, user, recording_id, "password", count_failure=True)
+        locked = record_refusal(svc, user, recording_id, "password", count_failure=True)
         if locked:
             raise Forbidden(
                 "The password was wrong too many times: the account is locked for a while "
@@ -93,22 +104,99 @@ def approve_note(
         raise Forbidden("The password was not right; the note was not approved.")
     with svc.engine.begin() as conn:
         conn.execute(sa.update(db.users).where(db.users.c.id == user.id).values(failed_logins=0))
+    return _approve(svc, user, recording_id, expected_version, {})
+
+
+def approve_reauthenticated(
+    svc: Services,
+    user: CurrentUser,
+    recording_id: str,
+    expected_version: int,
+    signed_in_at: datetime,
+) -> ApprovalResult:
+    """Approve and lock a note for someone who has just signed in again at the provider.
+
+    The caller has checked the provider's ID token (``services.reauthentication``);
+    everything else is checked as in :func:`approve_note`, and the audit entry says
+    how the approver proved who they were.
+
+    Raises:
+        Forbidden: The user may not approve this note.
+        InvalidTransition: Flags are unresolved or sections unreviewed, or someone
+            else approved it first.
+        Conflict: The note changed since ``expected_version``.
+    """
+    with svc.engine.connect() as conn:
+        get_recording(svc, conn, user, recording_id, need="approve")
+        conn.rollback()
+    how = {
+        "how": "re-authenticated with the identity provider",
+        "signed_in_at": signed_in_at.isoformat(timespec="seconds"),
+    }
+    return _approve(svc, user, recording_id, expected_version, how)
+
+
+def check_approvable(
+    svc: Services, user: CurrentUser, recording_id: str, expected_version: int
+) -> None:
+    """Refuse now what approving would refuse, short of proving who the approver is.
+
+    Before someone is sent to sign in again: a note they may not approve, one with
+    open flags or unreviewed sections, or one changed since they saw it.
+
+    Raises:
+        Forbidden, InvalidTransition, Conflict: As :func:`approve_note` would.
+    """
+    with svc.engine.connect() as conn:
+        _approvable(svc, conn, user, recording_id, expected_version)
+        conn.rollback()
+
+
+def _approvable(
+    svc: Services,
+    conn: sa.Connection,
+    user: CurrentUser,
+    recording_id: str,
+    expected_version: int,
+    lock: bool = False,
+) -> tuple[Any, Any, bytes, dict[str, Any], dict[str, Any]]:
+    """The recording, note, data key, working state and draft of a note ready to approve.
+
+    Raises:
+        InvalidTransition, Conflict: It is approved already, has changed since
+            ``expected_version``, or is not fully reviewed.
+    """
+    vault = svc.vault
+    rec = get_recording(svc, conn, user, recording_id, need="approve")
+    note = note_row(conn, recording_id, lock=lock)
+    if note.state == "approved" or note.version != expected_version:
+        raise stale_error(conn, note, expected_version)
+    key = vault.data_key(rec.id, rec.wrapped_key)
+    work = vault.open_json(key, "note", note.id, "work", note.work_enc)
+    draft = vault.open_json(key, "note", note.id, "draft", note.draft_enc)
+    problems = blockers(draft, work)
+    if problems:
+        raise InvalidTransition("The note cannot be approved yet. " + " ".join(problems))
+    return rec, note, key, work, draft
+
+
+def _approve(
+    svc: Services,
+    user: CurrentUser,
+    recording_id: str,
+    expected_version: int,
+    how: dict[str, Any],
+) -> ApprovalResult:
+    """Lock the note as approved by ``user`` (who has proved who they are), audited."""
     vault = svc.vault
     with svc.engine.begin() as conn:
-        rec = get_recording(svc, conn, user, recording_id, need="approve")
+        get_recording(svc, conn, user, recording_id, need="approve")
         note = note_row(conn, recording_id, lock=True)
-        if note.state == "approved":
-            if note.approved_by == user.id:
-                return ApprovalResult(sha256=note.approved_sha256, already=True)
-            raise stale_error(conn, note, expected_version)
-        if note.version != expected_version:
-            raise stale_error(conn, note, expected_version)
-        key = vault.data_key(rec.id, rec.wrapped_key)
-        work = vault.open_json(key, "note", note.id, "work", note.work_enc)
-        draft = vault.open_json(key, "note", note.id, "draft", note.draft_enc)
-        problems = blockers(draft, work)
-        if problems:
-            raise InvalidTransition("The note cannot be approved yet. " + " ".join(problems))
+        if note.state == "approved" and note.approved_by == user.id:
+            return ApprovalResult(sha256=note.approved_sha256, already=True)
+        rec, note, key, work, draft = _approvable(
+            svc, conn, user, recording_id, expected_version, lock=True
+        )
         meta = note_meta(svc, key, rec)
         text = render_text(meta, draft, work)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -144,7 +232,7 @@ def approve_note(
             "approve",
             "note",
             note.id,
-            {"sha256": digest, "version": note.version + 1},
+            {"sha256": digest, "version": note.version + 1, **how},
         )
     logger.info("note %s approved by user %s", note.id, user.id)
     # Raw audio goes at approval unless the policy keeps it for a while (or a legal

@@ -165,9 +165,22 @@ def _client(settings: Settings, metadata: ProviderMetadata, redirect_uri: str) -
 
 
 def authorization_url(
-    settings: Settings, redirect_uri: str, state: str, nonce: str, verifier: str
+    settings: Settings,
+    redirect_uri: str,
+    state: str,
+    nonce: str,
+    verifier: str,
+    **extra: str,
 ) -> str:
     """The provider's sign-in address for this attempt (code flow, PKCE S256, a nonce).
+
+    Args:
+        settings: The app's settings.
+        redirect_uri: The callback address registered with the provider.
+        state: The attempt's state.
+        nonce: The nonce its ID token must carry.
+        verifier: Its PKCE code verifier.
+        **extra: More parameters of the request (``prompt="login"``, ``max_age="0"``).
 
     Raises:
         SignInRefused: The provider cannot be reached.
@@ -175,7 +188,11 @@ def authorization_url(
     metadata = provider_metadata(settings)
     with _client(settings, metadata, redirect_uri) as client:
         url, _ = client.create_authorization_url(
-            metadata.authorization_endpoint, state=state, nonce=nonce, code_verifier=verifier
+            metadata.authorization_endpoint,
+            state=state,
+            nonce=nonce,
+            code_verifier=verifier,
+            **extra,
         )
     return str(url)
 

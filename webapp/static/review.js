@@ -278,10 +278,11 @@
   var approveForm = document.getElementById("approve-form");
   if (approveForm && document.getElementById("approve-error")) {
     // A refused approval: the reason is beside the password box; bring both into view
-    // and put the cursor in the box for another try.
-    var password = document.getElementById("approve-password");
+    // and put the cursor in the box for another try (or on the button, for someone who
+    // signs in again at their council's sign-in service instead).
+    var retry = document.getElementById("approve-password") || document.getElementById("approve-button");
     document.getElementById("approve-error").scrollIntoView({ block: "center" });
-    password.focus({ preventScroll: true });
+    retry.focus({ preventScroll: true });
   }
   if (approveForm) {
     approveForm.addEventListener("submit", function () {
