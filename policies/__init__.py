@@ -1,6 +1,6 @@
 """Policies as data: roles, templates, high-stakes topics, retention, loaded and validated."""
 
-from policies.access import AccessPolicy, Role, load_access_policy
+from policies.access import ROLE_NAMES, AccessPolicy, Role, load_access_policy
 from policies.errors import (
     BadInput,
     CarenotesError,
@@ -9,16 +9,25 @@ from policies.errors import (
     Forbidden,
     InvalidTransition,
     ModelUnavailable,
+    NotAuthenticated,
     NotFound,
     PolicyError,
+    RateLimited,
 )
+from policies.passwords import MIN_PASSWORD_LENGTH, check_new_password
+from policies.sso import GroupMap, load_group_map
 from policies.templates import Template, TemplateSection, load_templates
 from policies.topics import Topic, load_topics
 
 __all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "ROLE_NAMES",
     "AccessPolicy",
+    "GroupMap",
     "Role",
+    "check_new_password",
     "load_access_policy",
+    "load_group_map",
     "BadInput",
     "CarenotesError",
     "ConfigError",
@@ -26,8 +35,10 @@ __all__ = [
     "Forbidden",
     "InvalidTransition",
     "ModelUnavailable",
+    "NotAuthenticated",
     "NotFound",
     "PolicyError",
+    "RateLimited",
     "Template",
     "TemplateSection",
     "Topic",

@@ -6,6 +6,7 @@ from summarise.model import LlamaCppDrafter, TransformersDrafter, load_drafter, 
 from summarise.packaged import DEFAULT_LANGUAGE_MODEL, PACKAGED_MODELS, prepare_language_model
 from summarise.render import render_markdown, render_text
 from summarise.rewrite import PROMPT_VERSION
+from summarise.text import ROLE_WORDS
 from summarise.turns import transcript_from_turns
 from summarise.types import Action, Citation, Draft, DraftSection, NoteDrafter, Statement
 
@@ -13,6 +14,7 @@ __all__ = [
     "DEFAULT_LANGUAGE_MODEL",
     "PACKAGED_MODELS",
     "PROMPT_VERSION",
+    "ROLE_WORDS",
     "SUPPORT_THRESHOLD",
     "Action",
     "Citation",

@@ -6,7 +6,7 @@ speaker-labelled :class:`Transcript`, on this machine only.
 
 from __future__ import annotations
 
-from transcribe.audio import AudioInfo, probe_audio
+from transcribe.audio import AudioInfo, iter_chunks, probe_audio
 from transcribe.catalogue import ModelEntry, list_models
 from transcribe.diarise import SpeakerTurn
 from transcribe.errors import AudioError
@@ -42,6 +42,7 @@ __all__ = [
     "WhisperTranscriber",
     "Word",
     "diarisation_error_rate",
+    "iter_chunks",
     "language_name",
     "list_models",
     "load_transcriber",

@@ -10,19 +10,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from policies import load_access_policy, load_group_map, load_templates
+
 __all__ = ["create_app"]
 
 logger = logging.getLogger(__name__)
 
 
 def _load_templates() -> dict[str, Any]:
-    import policies
-
-    return dict(policies.load_templates())
+    return dict(load_templates())
 
 
 def _transcriber_factory(settings: Any) -> Any:
     def load() -> Any:
+        # The model packages load PyAV, NumPy and SciPy (and, for a model, torch) on
+        # import: a web process that never transcribes or drafts does without them.
         import transcribe
 
         return transcribe.load_transcriber(settings.transcribe_options())
@@ -43,8 +45,6 @@ def _load_group_map(settings: Any) -> Any:
     """The single sign-on group mapping, checked now, when single sign-on is configured."""
     if not settings.oidc_issuer:
         return None
-    from policies.sso import load_group_map
-
     return load_group_map(settings.oidc_group_map_file or None)
 
 
@@ -83,7 +83,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
     from flask import Flask
     from flask_wtf.csrf import CSRFProtect
 
-    from policies.access import load_access_policy
+    # Imported here, not at the top: every module of the package loads this file first,
+    # and these import many of those modules (a cycle at the top).
     from webapp import blueprints, crypto, dates, db, web, worker
     from webapp.context import Services, Vault
     from webapp.settings import load_settings

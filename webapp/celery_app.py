@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from celery import Celery, signals
 
-from policies.errors import ConfigError
+from policies import ConfigError
 from webapp import create_app, db
 from webapp.logjson import configure_json_logging
 from webapp.pipeline import RUN_JOB_TASK, celery_config, run_one_job

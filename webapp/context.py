@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from policies.access import AccessPolicy
+from policies import AccessPolicy
 from webapp import crypto
 from webapp.settings import Settings
 from webapp.storage import BlobStore

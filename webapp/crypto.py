@@ -27,7 +27,7 @@ from typing import BinaryIO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from policies.errors import CarenotesError, ConfigError
+from policies import CarenotesError, ConfigError
 from webapp.keys import (
     ENV_PREVIOUS_KEYS,
     KEY_BYTES,

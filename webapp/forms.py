@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import request
 
-from policies.errors import BadInput, CarenotesError, Conflict, InvalidTransition
+from policies import BadInput, CarenotesError, Conflict, InvalidTransition
 from webapp.web import wants_json
 
 __all__ = ["FormProblem", "keeps_form", "kept_values"]

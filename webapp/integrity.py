@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from policies.errors import ConfigError
+from policies import ConfigError
 from webapp.keys import KeyRing, MasterKey
 
 __all__ = [

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from policies.errors import ConfigError
+from policies import ConfigError
 
 __all__ = ["ConfigError", "KeyRing", "MasterKey", "generate_master_key"]
 

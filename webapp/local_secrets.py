@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from policies.errors import ConfigError
+from policies import ConfigError
 
 __all__ = [
     "LocalSecrets",

@@ -17,7 +17,7 @@ from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from policies.errors import ConfigError
+from policies import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -159,8 +159,8 @@ class Settings:
 
     def transcribe_options(self) -> Any:
         """The transcription options the background jobs use (a ``TranscribeOptions``)."""
-        # The transcription package loads faster-whisper and torch on import; only a
-        # process that transcribes or checks an upload's length pays for that.
+        # The transcription package loads PyAV, NumPy and SciPy on import (over a
+        # second): only a process that transcribes or checks an upload's length needs it.
         from transcribe import TranscribeOptions
 
         return TranscribeOptions(

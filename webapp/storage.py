@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 
-from policies.errors import BadInput, Conflict, NotFound
+from policies import BadInput, Conflict, NotFound
 from webapp.crypto import DEFAULT_CHUNK_SIZE, encrypt_stream, iter_decrypt
 
 if TYPE_CHECKING:

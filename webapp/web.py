@@ -23,7 +23,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from policies.errors import BadInput, CarenotesError, NotFound
+from policies import BadInput, CarenotesError, NotFound
 from webapp.context import services
 from webapp.services.auth import CurrentUser, load_session
 

@@ -9,6 +9,8 @@ Which package faces the web app may use is checked by ruff (``TID251`` in
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,3 +117,18 @@ def test_the_web_app_modules_import_one_another_without_a_cycle():
 def test_the_cycle_check_finds_a_cycle_when_there_is_one():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycles(graph) == [["a", "b", "c"]]
+
+
+def test_the_web_app_loads_without_the_model_packages():
+    # The model packages load PyAV, NumPy and SciPy on import (over a second); the web
+    # app imports them only inside the functions that transcribe, draft or check audio.
+    code = (
+        "import sys\n"
+        "import webapp.worker, webapp.web, webapp.celery_app, webapp.commands\n"
+        "from webapp.blueprints import admin, api, oversight, recordings, review\n"
+        "print(sorted(m for m in ('transcribe', 'summarise', 'av', 'scipy') if m in sys.modules))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.strip()
+    assert loaded == "[]"

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from policies.access import ROLE_NAMES
+from policies import ROLE_NAMES
 from webapp.context import services
 from webapp.forms import FormProblem, keeps_form
 from webapp.services.access import require

@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from policies.errors import BadInput, CarenotesError, NotAuthenticated, RateLimited
+from policies import BadInput, CarenotesError, NotAuthenticated, RateLimited
 from webapp.context import services
 from webapp.services import api_note_detail, api_notes
 from webapp.services.api_auth import (

@@ -7,8 +7,7 @@ from urllib.parse import urljoin, urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
-from policies.errors import BadInput, Forbidden
-from policies.passwords import MIN_PASSWORD_LENGTH
+from policies import MIN_PASSWORD_LENGTH, BadInput, Forbidden
 from webapp.context import services
 from webapp.services.auth import (
     authenticate,

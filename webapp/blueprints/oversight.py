@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from policies.errors import BadInput
+from policies import BadInput
 from webapp import audit, db, integrity
 from webapp.context import services
 from webapp.forms import FormProblem, keeps_form

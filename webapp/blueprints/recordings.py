@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 
-from policies.errors import BadInput, NotFound
+from policies import BadInput, NotFound
 from webapp import db
 from webapp.context import aad, services
 from webapp.pipeline import DRAFT, job_status

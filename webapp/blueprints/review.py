@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 
-from policies.errors import BadInput, CarenotesError, Conflict, Forbidden, InvalidTransition
+from policies import BadInput, CarenotesError, Conflict, Forbidden, InvalidTransition
 from webapp import db
 from webapp.blueprints.review_page import page_sections, page_segments
 from webapp.blueprints.sso import redirect_uri as sso_redirect_uri

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from policies.errors import CarenotesError
+from policies import CarenotesError
 from webapp.context import Services
 from webapp.pipeline.dispatch import dispatch
 from webapp.pipeline.lease import Heartbeat, LeaseLost, Reporter, claim, fail

@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from policies.errors import CarenotesError
+from policies import CarenotesError
 from webapp import db
 from webapp.context import Services, aad
 from webapp.pipeline.lease import mark_done
@@ -137,10 +137,10 @@ def draft_recording(
         CarenotesError: The template or the transcript is missing (the message says
             what to do).
     """
-    # The drafting and transcription packages load torch and the model libraries on
-    # import: only a worker that drafts pays for that, not the web app.
+    # The drafting and transcription packages load PyAV, NumPy and SciPy on import (over
+    # a second): the web app, which imports this package to queue jobs, does without them.
     import summarise
-    from transcribe.types import Transcript
+    from transcribe import Transcript
 
     rec = _recording(svc, job)
     template = svc.templates.get(rec.visit_type)

@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from policies.errors import Forbidden, NotFound
+from policies import Forbidden, NotFound
 from webapp import db
 from webapp.context import Services
 from webapp.services.auth import CurrentUser

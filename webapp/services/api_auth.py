@@ -13,7 +13,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from policies.errors import NotAuthenticated, RateLimited
+from policies import NotAuthenticated, RateLimited
 from webapp import db
 from webapp.context import Services
 from webapp.services.api_tokens import token_digest, token_team_ids

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from policies.errors import BadInput, Conflict, Forbidden, NotFound
+from policies import BadInput, Conflict, Forbidden, NotFound
 from webapp import db
 from webapp.context import Services
 from webapp.services.api_auth import ApiCaller

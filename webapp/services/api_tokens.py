@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from policies.errors import BadInput, NotFound
+from policies import BadInput, NotFound
 from webapp import db
 from webapp.context import Services
 from webapp.services.audit_trail import record_by

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from policies.errors import BadInput, Forbidden, InvalidTransition
+from policies import BadInput, Forbidden, InvalidTransition
 from webapp import db
 from webapp.context import Services
 from webapp.services.access import get_recording

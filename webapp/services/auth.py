@@ -13,9 +13,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from policies.access import Role
-from policies.errors import Forbidden
-from policies.passwords import check_new_password
+from policies import Forbidden, NotFound, Role, check_new_password
 from webapp import db
 from webapp.context import Services
 from webapp.services.audit_trail import record
@@ -355,8 +353,6 @@ def load_user(svc: Services, user_id: int) -> CurrentUser:
     Raises:
         NotFound: No such user.
     """
-    from policies.errors import NotFound
-
     with svc.engine.connect() as conn:
         row = conn.execute(sa.select(db.users).where(db.users.c.id == user_id)).one_or_none()
         if row is None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from policies.errors import BadInput, InvalidTransition
+from policies import BadInput, InvalidTransition
 from webapp import db
 from webapp.context import Services
 from webapp.dates import written_time

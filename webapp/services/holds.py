@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from policies.errors import BadInput, NotFound
+from policies import BadInput, NotFound
 from webapp import db
 from webapp.context import Services
 from webapp.dates import written_time

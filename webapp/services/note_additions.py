@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies.errors import BadInput
+from policies import BadInput
 from webapp.context import Services
 from webapp.services.auth import CurrentUser
 from webapp.services.note_items import PRACTITIONER, section_item_ids, written_by_practitioner

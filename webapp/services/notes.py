@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from policies.errors import BadInput, Conflict, InvalidTransition, NotFound
+from policies import BadInput, Conflict, InvalidTransition, NotFound
 from webapp import db
 from webapp.context import Services
 from webapp.services.access import get_recording

@@ -6,7 +6,7 @@ import logging
 
 import sqlalchemy as sa
 
-from policies.errors import BadInput, Forbidden, NotFound
+from policies import BadInput, Forbidden, NotFound
 from webapp import db
 from webapp.context import Services
 from webapp.services.audit_trail import record

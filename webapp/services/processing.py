@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from policies.errors import InvalidTransition
+from policies import InvalidTransition
 from webapp import db
 from webapp.context import Services
 from webapp.pipeline import DRAFT, TRANSCRIBE, dispatch, enqueue

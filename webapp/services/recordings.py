@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 
-from policies.errors import BadInput, Forbidden
+from policies import BadInput, Forbidden
 from webapp import db
 from webapp.context import Services, aad
 from webapp.pipeline import TRANSCRIBE, dispatch, enqueue
@@ -202,6 +202,8 @@ def _check_consent_methods(details: UploadDetails) -> None:
 
 
 def _probe(path: Any, filename: str, max_duration_s: float) -> float | None:
+    # The transcription package loads PyAV, NumPy and SciPy on import (over a second):
+    # only a process that takes uploads in needs it.
     import transcribe
 
     try:
@@ -215,11 +217,9 @@ def _probe(path: Any, filename: str, max_duration_s: float) -> float | None:
     if not heard:
         # The container states no length (a browser recording, a streamed WAV): decode
         # the first second to see whether there is any sound at all.
-        from transcribe.audio import iter_chunks
-
         heard = 0.0
         try:
-            for chunk in iter_chunks(path, 1.0, max_duration_s):
+            for chunk in transcribe.iter_chunks(path, 1.0, max_duration_s):
                 heard = chunk.duration
                 break
         except transcribe.AudioError:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from policies.errors import BadInput, NotFound
+from policies import BadInput, NotFound
 from webapp import db
 from webapp.context import Services
 from webapp.dates import written_time

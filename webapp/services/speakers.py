@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from policies.errors import BadInput
+from policies import BadInput
 from webapp.context import Services
 from webapp.services.auth import CurrentUser
 from webapp.services.notes import initial_work, mutate_work, speaker_as_written
@@ -23,7 +23,9 @@ __all__ = ["rename_in", "rename_speaker", "renamed_baseline", "with_speaker_name
 
 def _speaker_pattern(label: str) -> re.Pattern[str]:
     """How a draft writes a speaker: "Speaker 2", a name, or "the person" for a role."""
-    from summarise.text import ROLE_WORDS
+    # The drafting package loads the transcription package, and with it PyAV, NumPy and
+    # SciPy (over a second): the web app loads it only when a speaker is named.
+    from summarise import ROLE_WORDS
 
     role = label.strip().lower().replace("_", " ")
     if role in ROLE_WORDS:

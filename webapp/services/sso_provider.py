@@ -21,7 +21,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from policies.errors import NotAuthenticated
+from policies import NotAuthenticated
 from webapp.settings import Settings
 
 __all__ = [

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from policies.errors import BadInput
+from policies import BadInput
 from webapp import db
 from webapp.context import Services
 from webapp.services.access import require

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from policies.access import ROLE_NAMES
-from policies.errors import BadInput, Conflict, NotFound
+from policies import ROLE_NAMES, BadInput, Conflict, NotFound
 from webapp import db
 from webapp.context import Services
 from webapp.services.audit_trail import record, record_by
