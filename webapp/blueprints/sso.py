@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 
-from policies.errors import Conflict, Forbidden, InvalidTransition
+from policies import Conflict, Forbidden, InvalidTransition
 from webapp.blueprints.auth import _safe_next
 from webapp.context import services
 from webapp.services import reauthentication

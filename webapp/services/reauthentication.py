@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from policies.errors import Forbidden
+from policies import Forbidden
 from webapp import db
 from webapp.context import Services
 from webapp.services.approval import (
