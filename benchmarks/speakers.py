@@ -1,7 +1,9 @@
 """Speaker-label benchmark: strict and collared DER and sentences split across speakers.
 
 Transcribes two_speakers_sample and the two AMI excerpts (tests/data) with the
-carenotes pipeline, speaker count estimated, and scores the speaker labels:
+carenotes pipeline, speaker count estimated, once per voice model (CAM++ and
+Resemblyzer: same Whisper segments, same windows, same clustering and labelling), and
+scores the speaker labels:
 
 - DER with a 0.25 s collar around reference boundaries (as in benchmarks/transcribe.py),
 - strict DER: 10 ms frames, no collar, overlapping speech scored,
@@ -9,15 +11,26 @@ carenotes pipeline, speaker count estimated, and scores the speaker labels:
   whose words were given to more than one speaker,
 - the real-time factor of each file (wall clock, model already loaded).
 
+With ``--speed`` it also times, in the same process one after another, plain
+faster-whisper (the same loaded model and decoding settings, no speakers), the
+carenotes pipeline without speakers, and the pipeline with each voice model, on the
+3.7-minute recording benchmarks/transcribe.py joins from the same files: wall-clock
+RTF and CPU seconds per audio second, and each one's ratio to plain faster-whisper;
+then the CPU time of the voice embeddings alone, on one thread, for each voice model.
+
 Usage: .venv/bin/python benchmarks/speakers.py [--model base] [--batch 0]
+       [--voices campplus,resemblyzer] [--window 1.0] [--speed]
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -30,15 +43,27 @@ DER_FILES = {
 }
 
 
-def measure(model: str, batch: int) -> list[dict[str, object]]:
-    """Transcribe and score each recording that has a reference.
+def _use_voice(transcriber: Any, voice: str, window_s: float | None) -> None:
+    """Point the loaded transcriber's speaker step at one voice model."""
+    from transcribe.diarise import DiarisationOptions
+
+    tuning = replace(DiarisationOptions(), voice_model=voice)
+    if window_s:
+        tuning = replace(tuning, window_s=window_s)
+    transcriber.diarisation = tuning
+
+
+def measure(model: str, batch: int, voices: list[str], window_s: float | None = None) -> list[dict]:
+    """Transcribe and score each recording that has a reference, once per voice model.
 
     Args:
         model: Whisper model name.
         batch: Batch size, 0 for sequential decoding.
+        voices: Voice models to compare (``"campplus"``, ``"resemblyzer"``).
+        window_s: Embedding window length; the default when ``None``.
 
     Returns:
-        One row per recording.
+        One row per recording and voice model.
     """
     from transcribe import (
         TranscribeOptions,
@@ -52,45 +77,172 @@ def measure(model: str, batch: int) -> list[dict[str, object]]:
 
     options = TranscribeOptions(model=model, batch_size=batch)
     transcriber = load_transcriber(options)
-    transcribe_file(DATA / "jfk.flac", options, transcriber=transcriber)  # warm-up
     rows = []
-    for name, rttm in DER_FILES.items():
-        started = time.perf_counter()
-        transcript = transcribe_file(DATA / f"{name}.wav", options, transcriber=transcriber)
-        elapsed = time.perf_counter() - started
-        reference = read_rttm(DATA / rttm, name)
-        hypothesis = transcript_turns(transcript)
-        rows.append(
-            {
-                "file": name,
-                "der": diarisation_error_rate(reference, hypothesis),
-                "strict_der": diarisation_error_rate(reference, hypothesis, collar=0.0),
-                "split": sentences_split_across_speakers(transcript),
-                "speakers": len(transcript.speakers),
-                "flagged": sum("check-speaker" in s.flags for s in transcript.segments),
-                "segments": len(transcript.segments),
-                "rtf": elapsed / transcript.duration,
-            }
-        )
+    for voice in voices:
+        _use_voice(transcriber, voice, window_s)
+        transcribe_file(DATA / "jfk.flac", options, transcriber=transcriber)  # warm-up
+        for name, rttm in DER_FILES.items():
+            started = time.perf_counter()
+            transcript = transcribe_file(DATA / f"{name}.wav", options, transcriber=transcriber)
+            elapsed = time.perf_counter() - started
+            reference = read_rttm(DATA / rttm, name)
+            hypothesis = transcript_turns(transcript)
+            rows.append(
+                {
+                    "voice": voice,
+                    "file": name,
+                    "der": diarisation_error_rate(reference, hypothesis),
+                    "strict_der": diarisation_error_rate(reference, hypothesis, collar=0.0),
+                    "split": sentences_split_across_speakers(transcript),
+                    "speakers": len(transcript.speakers),
+                    "flagged": sum("check-speaker" in s.flags for s in transcript.segments),
+                    "segments": len(transcript.segments),
+                    "rtf": elapsed / transcript.duration,
+                }
+            )
+    return rows
+
+
+def measure_speed(model: str, batch: int, voices: list[str]) -> list[dict]:
+    """Time plain faster-whisper, the pipeline without speakers, and with each voice model.
+
+    Args:
+        model: Whisper model name.
+        batch: Batch size, 0 for sequential decoding.
+        voices: Voice models to time.
+
+    Returns:
+        One row per configuration, plain faster-whisper first.
+    """
+    from faster_whisper import BatchedInferencePipeline
+
+    from benchmarks.transcribe import make_visit
+    from transcribe import TranscribeOptions, load_transcriber, transcribe_file
+
+    options = TranscribeOptions(model=model, batch_size=batch)
+    transcriber = load_transcriber(options)
+    settings: dict[str, object] = {
+        "beam_size": 5,
+        "word_timestamps": True,
+        "condition_on_previous_text": False,
+    }
+
+    def plain(path: Path) -> float:
+        if batch:
+            pipeline = BatchedInferencePipeline(transcriber.model)
+            segments, info = pipeline.transcribe(str(path), batch_size=batch, **settings)
+        else:
+            segments, info = transcriber.model.transcribe(
+                str(path), vad_filter=True, hallucination_silence_threshold=2.0, **settings
+            )
+        list(segments)
+        return float(info.duration)
+
+    def pipeline(path: Path, voice: str | None) -> float:
+        if voice:
+            _use_voice(transcriber, voice, None)
+        opts = replace(options, diarise=voice is not None)
+        return transcribe_file(path, opts, transcriber=transcriber).duration
+
+    runs: list[tuple[str, Any]] = [("faster-whisper", lambda p: plain(p))]
+    runs.append(("carenotes, no speakers", lambda p: pipeline(p, None)))
+    runs += [(f"carenotes, {v}", lambda p, v=v: pipeline(p, v)) for v in voices]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        visit = make_visit(Path(tmp) / "visit.flac")
+        for label, run in runs:
+            run(DATA / "jfk.flac")  # warm-up, loads the voice model
+            started, cpu = time.perf_counter(), time.process_time()
+            duration = run(visit)
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+            rows.append({"run": label, "rtf": elapsed / duration, "cpu": cpu / duration})
+    rows += _speaker_step_cost(visit_parts(), voices)
+    return rows
+
+
+def visit_parts() -> list[Path]:
+    """The recordings benchmarks/transcribe.py joins into its 3.7-minute visit."""
+    from benchmarks.transcribe import VISIT_PARTS
+
+    return [DATA / name for name in VISIT_PARTS]
+
+
+def _speaker_step_cost(paths: list[Path], voices: list[str]) -> list[dict]:
+    """CPU time of the voice embeddings alone, one thread, per second of audio.
+
+    On a busy machine the wall clock and the CPU time of two threads both swell
+    (threads wait for each other and spin); one thread's CPU time barely moves.
+    """
+    import torch
+
+    from transcribe import load_transcriber
+    from transcribe.audio import iter_chunks
+    from transcribe.diarise import DiarisationOptions, SpeakerEmbedder
+
+    transcriber = load_transcriber()
+    pieces = []
+    for path in paths:
+        samples = next(iter_chunks(path, 600)).samples
+        regions = [(s["start"], s["end"]) for s in transcriber._speech(samples)]
+        pieces.append((samples, regions))
+    audio_s = sum(len(samples) for samples, _ in pieces) / 16000
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    rows = []
+    try:
+        for voice in voices:
+            embedder = SpeakerEmbedder("cpu", DiarisationOptions(voice_model=voice))
+            embedder.add(*pieces[0])  # warm-up
+            cpu = time.process_time()
+            for samples, regions in pieces:
+                embedder.add(samples, 0.0, regions)
+            rows.append(
+                {
+                    "run": f"speaker step alone, {voice}, 1 thread",
+                    "rtf": float("nan"),
+                    "cpu": (time.process_time() - cpu) / audio_s,
+                }
+            )
+    finally:
+        torch.set_num_threads(threads)
     return rows
 
 
 def main() -> None:
-    """Print a Markdown table of the figures."""
+    """Print Markdown tables of the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="base")
     parser.add_argument("--batch", type=int, default=0, help="batch size, 0 for sequential")
+    parser.add_argument("--voices", default="campplus,resemblyzer", help="comma-separated")
+    parser.add_argument("--window", type=float, default=None, help="embedding window, s")
+    parser.add_argument("--speed", action="store_true", help="also time against faster-whisper")
+    parser.add_argument("--no-der", dest="der", action="store_false", help="skip the DER table")
     args = parser.parse_args()
-    rows = measure(args.model, args.batch)
-    print("| file | DER (0.25 s collar) | DER (strict) | split sentences | speakers | "
-          "check-speaker segments | RTF |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(
-            f"| {r['file']} | {100 * float(r['der']):.1f} % | "  # type: ignore[arg-type]
-            f"{100 * float(r['strict_der']):.1f} % | {r['split']} | {r['speakers']} | "  # type: ignore[arg-type]
-            f"{r['flagged']} of {r['segments']} | {float(r['rtf']):.3f} |"  # type: ignore[arg-type]
-        )
+    voices = [v.strip() for v in args.voices.split(",") if v.strip()]
+    if args.der:
+        rows = measure(args.model, args.batch, voices, args.window)
+        print("| voice model | file | DER (0.25 s collar) | DER (strict) | split sentences | "
+              "speakers | check-speaker segments | RTF |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            print(
+                f"| {r['voice']} | {r['file']} | {100 * r['der']:.1f} % | "
+                f"{100 * r['strict_der']:.1f} % | {r['split']} | {r['speakers']} | "
+                f"{r['flagged']} of {r['segments']} | {r['rtf']:.3f} |"
+            )
+    if args.speed:
+        rows = measure_speed(args.model, args.batch, voices)
+        plain = rows[0]
+        print("\n| run | RTF (wall) | CPU s per audio s | ratio (wall) | ratio (CPU) |")
+        print("|---|---|---|---|---|")
+        for r in rows:
+            timed = r["rtf"] == r["rtf"]  # not NaN: the speaker step alone has no wall time
+            wall = f"{r['rtf']:.3f}" if timed else "—"
+            ratio = f"{r['rtf'] / plain['rtf']:.2f}×" if timed else "—"
+            print(
+                f"| {r['run']} | {wall} | {r['cpu']:.3f} | {ratio} | "
+                f"{r['cpu'] / plain['cpu']:.2f}× |"
+            )
 
 
 if __name__ == "__main__":
