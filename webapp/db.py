@@ -138,6 +138,13 @@ recordings = sa.Table(
     # The transcript between the transcription and drafting jobs (revision 0004),
     # sealed with the recording's key; cleared when the note is written.
     sa.Column("transcript_enc", sa.LargeBinary, nullable=True),
+    # The language spoken (revision 0012): Whisper's code, "auto" to detect it, NULL
+    # for English, and the one found when detected; whether an interpreter was
+    # present, and their name, sealed.
+    sa.Column("visit_language", sa.String(16), nullable=True),
+    sa.Column("detected_language", sa.String(16), nullable=True),
+    sa.Column("interpreter_present", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("interpreter_name_enc", sa.LargeBinary, nullable=True),
 )
 
 jobs = sa.Table(

@@ -34,6 +34,11 @@ from webapp.services.recordings import (
     create_recording,
     recording_allowed,
 )
+from webapp.services.visit_language import (
+    MAX_INTERPRETER_NAME,
+    VisitLanguage,
+    language_choices,
+)
 from webapp.web import current_user, login_required, wants_json
 
 bp = Blueprint("recordings", __name__, url_prefix="/recordings")
@@ -123,6 +128,8 @@ def new() -> Any:
         max_mib=svc.settings.max_content_length // (1024 * 1024),
         consent_methods=CONSENT_METHODS,
         visit_type_missing=VISIT_TYPE_MISSING,
+        language_choices=language_choices(),
+        max_interpreter_name=MAX_INTERPRETER_NAME,
     )
 
 
@@ -156,6 +163,11 @@ def _details_from_form() -> UploadDetails:
         participants=tuple(rows),
         consent=consent,
         team_id=int(team) if team.isdigit() else None,
+        language=VisitLanguage(
+            form.get("visit_language", ""),
+            form.get("interpreter_present") == "yes",
+            form.get("interpreter_name", ""),
+        ),
     )
 
 

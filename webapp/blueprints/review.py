@@ -20,7 +20,7 @@ from flask import (
 
 from policies import BadInput, CarenotesError, Conflict, Forbidden, InvalidTransition
 from webapp import db
-from webapp.blueprints.review_page import page_sections, page_segments
+from webapp.blueprints.review_page import page_sections, page_segments, spoken_language
 from webapp.blueprints.sso import redirect_uri as sso_redirect_uri
 from webapp.context import services
 from webapp.dates import written_time, zone_name
@@ -90,6 +90,7 @@ def _review_page(
         meta=loaded.meta,
         sections=page_sections(loaded.draft, loaded.work),
         segments=page_segments(loaded.transcript, loaded.work),
+        spoken=spoken_language(loaded.transcript),
         speakers=loaded.work["speakers"],
         blockers=loaded.blockers(),
         can_edit=draft_state and _allowed(recording_id, "edit"),
@@ -140,6 +141,7 @@ def _export_heading(loaded: note_service.LoadedNote) -> ExportHeading:
         visit_type=visit_type_words(loaded.meta.visit_type),
         visit_date=loaded.meta.visit_date,
         present=present_from(participants_of(svc, loaded.recording)),
+        language=loaded.meta.language,
         author=names.get(loaded.recording.owner_id, ""),
         approver=names.get(loaded.note.approved_by, ""),
         approved_at=at.isoformat(timespec="seconds") if at else "",

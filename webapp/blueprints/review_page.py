@@ -7,7 +7,7 @@ from typing import Any
 from webapp.services.note_items import section_item_ids, written_by_practitioner
 from webapp.services.notes import item_id_for_action
 
-__all__ = ["page_sections", "page_segments"]
+__all__ = ["page_sections", "page_segments", "spoken_language"]
 
 
 def _clock(seconds: float) -> str:
@@ -61,10 +61,20 @@ def page_sections(draft: dict[str, Any], work: dict[str, Any]) -> list[dict[str,
 
 
 def page_segments(transcript: dict[str, Any], work: dict[str, Any]) -> list[dict[str, Any]]:
-    """The transcript's segments as the review page shows them, speakers as named."""
+    """The transcript's segments as the review page shows them, speakers as named.
+
+    A visit in another language has English segments, each with ``original``: the
+    words as spoken that it translates, with their times.
+    """
     names = work["speakers"]
+    spoken = transcript.get("original") or []
     return [
         {
+            "original": [
+                {"text": spoken[i]["text"], "start": spoken[i]["start"], "end": spoken[i]["end"]}
+                for i in s.get("original_ids", ())
+                if 0 <= i < len(spoken)
+            ],
             "id": s["id"],
             "start": s["start"],
             "end": s["end"],
@@ -76,3 +86,14 @@ def page_segments(transcript: dict[str, Any], work: dict[str, Any]) -> list[dict
         }
         for s in transcript["segments"]
     ]
+
+
+def spoken_language(transcript: dict[str, Any]) -> dict[str, str] | None:
+    """``{"code", "name"}`` of the language spoken when the transcript shown is its
+    English translation (a visit in another language); ``None`` otherwise."""
+    if not transcript.get("original"):
+        return None
+    from transcribe import language_name
+
+    code = str(transcript.get("language") or "")
+    return {"code": code, "name": language_name(code) or "the language spoken"}

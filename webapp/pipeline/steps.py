@@ -27,6 +27,11 @@ from webapp.pipeline.lease import mark_done
 from webapp.pipeline.queue import DRAFT, DRAFT_FROM, enqueue
 from webapp.services.audit_trail import record
 from webapp.services.note_items import initial_work
+from webapp.services.visit_language import (
+    keep_detected_language,
+    transcriber_for,
+    visit_options,
+)
 from webapp.storage import AUDIO_SUFFIX
 
 __all__ = [
@@ -111,15 +116,19 @@ def transcribe_recording(svc: Services, job: Any, report: Report) -> dict[str, A
     present = len(
         svc.vault.open_json(key, "recording", rec.id, "participants", rec.participants_enc)
     )
-    options = speaker_options(svc.settings.transcribe_options(), present)
+    options = visit_options(
+        svc, rec, key, speaker_options(svc.settings.transcribe_options(), present)
+    )
     with svc.vault.store.decrypted_copy(rec.audio_blob, key, audio_aad, suffix=suffix) as path:
-        transcript = transcriber.transcribe(
+        transcript = transcriber_for(transcriber, options).transcribe(
             str(path),
             options,
             lambda f: report("transcribing", 0.05 + (DRAFT_FROM - 0.07) * f),
         )
+    keep_detected_language(svc, rec, transcript)
     report("saving", DRAFT_FROM - 0.01, force=True)
-    transcript_dict: dict[str, Any] = transcript.to_dict()
+    # A visit in another language is drafted from the English, the original beside it.
+    transcript_dict: dict[str, Any] = transcript.english().to_dict()
     transcript_dict["source"] = ""  # the temporary file's name means nothing
     return transcript_dict
 

@@ -20,6 +20,7 @@ from webapp.services.audit_trail import record
 from webapp.services.exports import ApprovalInfo, NoteMeta, note_json
 from webapp.services.note_items import section_item_ids, written_by_practitioner
 from webapp.services.notes import addenda_rows
+from webapp.services.visit_language import api_language, heading_rows, recorded_language
 from webapp.text import clean_line, clean_tree
 
 __all__ = ["approved_note"]
@@ -60,6 +61,7 @@ def approved_note(svc: Services, caller: ApiCaller, note_id: str, endpoint: str)
             row.id,
             {"token": caller.token_id, "endpoint": endpoint},
         )
+    spoken = recorded_language(svc, key, recording_id)
     meta = NoteMeta(
         case_reference=vault.open_text(
             key, "recording", recording_id, "case_reference", row.case_ref_enc
@@ -67,6 +69,7 @@ def approved_note(svc: Services, caller: ApiCaller, note_id: str, endpoint: str)
         visit_type=row.visit_type,
         visit_date=row.visit_date,
         template_title=getattr(svc.templates.get(row.visit_type), "title", row.visit_type),
+        language=tuple(heading_rows(*spoken)),
     )
     draft = vault.open_json(key, "note", row.id, "draft", row.draft_enc)
     work = vault.open_json(key, "note", row.id, "work", row.work_enc)
@@ -106,6 +109,7 @@ def approved_note(svc: Services, caller: ApiCaller, note_id: str, endpoint: str)
             "visit_type_title": exported["note_title"],
             "visit_date": exported["visit_date"],
             "present": [_present(p) for p in participants],
+            **api_language(*spoken),
             "author": author,
             "approver": approver,
             "approved_at": when(row.approved_at),

@@ -3,7 +3,8 @@
 A case-management system files an attachment by its name and a reader checks its
 heading, so both say whose note it is, of what visit and when: the file
 ``AC-2024-0117 home visit 2026-12-01.pdf``, and a heading with the case reference,
-visit type and date, who was present and how each consented to the recording, who
+visit type and date, who was present (and, for a visit in another language, the
+language and any interpreter) and how each consented to the recording, who
 wrote and who approved the note and when (in UK time), and the approved text's hash.
 """
 
@@ -68,6 +69,8 @@ class ExportHeading:
         approver: Display name of who approved the note.
         approved_at: ISO 8601 time (UTC) of approval.
         sha256: Hash of the approved text.
+        language: ``(label, words)`` lines on the language spoken and the interpreter
+            (``NoteMeta.language``); none for an English visit without one.
     """
 
     case_reference: str
@@ -78,6 +81,7 @@ class ExportHeading:
     approver: str
     approved_at: str
     sha256: str
+    language: tuple[tuple[str, str], ...] = ()
 
     def rows(self) -> list[tuple[str, str]]:
         """``(label, value)`` for each line of the heading, as people read them."""
@@ -91,6 +95,7 @@ class ExportHeading:
                 "; ".join(f"{p.name} ({p.role})" if p.role else p.name for p in self.present)
                 or "Not recorded",
             ),
+            *self.language,
             ("Consent to record", "; ".join(consent) or "Not recorded"),
             ("Written by", self.author),
             ("Approved by", f"{self.approver}, {written_time(self.approved_at)} ({zone_name()})"),

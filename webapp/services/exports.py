@@ -43,12 +43,15 @@ class NoteMeta:
         visit_type: Template name.
         visit_date: ISO date of the visit.
         template_title: The template's title.
+        language: ``(label, words)`` heading lines on the language spoken and the
+            interpreter; none for a visit in English without an interpreter.
     """
 
     case_reference: str
     visit_type: str
     visit_date: str
     template_title: str
+    language: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,8 @@ def _cleaned(
                     meta.visit_date,
                     meta.template_title,
                 )
-            )
+            ),
+            language=tuple((clean(label), clean(words)) for label, words in meta.language),
         ),
         clean_tree(draft),
         clean_tree(work),
@@ -136,6 +140,7 @@ def render_text(
         meta.template_title,
         f"Case reference: {meta.case_reference}",
         f"Visit date: {meta.visit_date}",
+        *(f"{label}: {words}" for label, words in meta.language),
         "",
     ]
     for title, style, texts in note_sections(draft, work):
@@ -391,6 +396,7 @@ def note_json(
         "visit_date": meta.visit_date,
         "note_type": meta.visit_type,
         "note_title": meta.template_title,
+        "language": dict(meta.language),
         "author": info.author,
         "approver": info.approver,
         "approved_at": info.approved_at,

@@ -26,6 +26,7 @@ from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
 from webapp.services.exports import NoteMeta
 from webapp.services.note_items import initial_work, item_id_for_action, written_by_practitioner
+from webapp.services.visit_language import language_heading
 from webapp.text import clean
 
 __all__ = [
@@ -78,6 +79,7 @@ def note_meta(svc: Services, key: bytes, rec: Any) -> NoteMeta:
         visit_type=rec.visit_type,
         visit_date=rec.visit_date,
         template_title=getattr(svc.templates.get(rec.visit_type), "title", rec.visit_type),
+        language=language_heading(svc, key, rec),
     )
 
 

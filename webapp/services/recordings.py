@@ -23,6 +23,7 @@ from webapp.pipeline import TRANSCRIBE, dispatch, enqueue
 from webapp.services.access import require
 from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
+from webapp.services.visit_language import VisitLanguage, check_visit_language
 from webapp.storage import AUDIO_SUFFIX, new_blob_name
 from webapp.text import clean_line, clean_tree
 
@@ -78,6 +79,8 @@ class UploadDetails:
             :data:`CONSENT_METHODS`); ``"verbal"`` for each when empty.
         consent_given_by: Who gave each consent when not the participant (an attorney,
             the best-interests decision maker); empty strings when it was them.
+        language: The language spoken and any interpreter; English without one by
+            default.
     """
 
     case_reference: str
@@ -88,6 +91,7 @@ class UploadDetails:
     team_id: int | None = None
     consent_methods: tuple[str, ...] = ()
     consent_given_by: tuple[str, ...] = ()
+    language: VisitLanguage = VisitLanguage()
 
 
 def sniff_audio_type(head: bytes) -> str | None:
@@ -263,6 +267,9 @@ def create_recording(
         consent_given_by=clean_tree(details.consent_given_by, line=True),
     )
     team_id = _check_details(svc, user, details)
+    language = check_visit_language(
+        replace(details.language, interpreter_name=clean_line(details.language.interpreter_name))
+    )
     filename = filename or "the recording"
     head = stream.read(16)
     if not head:
@@ -325,6 +332,17 @@ def create_recording(
                         key, "recording", recording_id, "participants", participants
                     ),
                     wrapped_key=wrapped,
+                    visit_language=language.code,
+                    interpreter_present=language.interpreter_present,
+                    interpreter_name_enc=seal(
+                        key,
+                        "recording",
+                        recording_id,
+                        "interpreter_name",
+                        language.interpreter_name,
+                    )
+                    if language.interpreter_name
+                    else None,
                     audio_blob=blob,
                     audio_type=audio_type,
                     audio_bytes=size,
@@ -347,6 +365,8 @@ def create_recording(
                     "job": job_id,
                     "team_id": team_id,
                     "consent_methods": [m for m, _ in _consent(details)],
+                    "language": language.code or "en",
+                    "interpreter": language.interpreter_present,
                 },
             )
     except BaseException:

@@ -82,6 +82,9 @@ def _rekey(svc: Services, conn: sa.Connection, rec: Any) -> bytes:
                 old, new, rec.participants_enc, "recording", rec.id, "participants"
             ),
             transcript_enc=_reseal(old, new, rec.transcript_enc, "recording", rec.id, "transcript"),
+            interpreter_name_enc=_reseal(
+                old, new, rec.interpreter_name_enc, "recording", rec.id, "interpreter_name"
+            ),
         )
     )
     note_ids = [
