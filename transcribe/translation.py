@@ -100,10 +100,12 @@ def check_language(options: TranscribeOptions, multilingual: bool, model: str) -
     if multilingual or not (other or options.translate):
         return
     what = (
-        f"a recording in {language_name(options.language)}" if other else "an English translation"
+        f"transcribe a recording in {language_name(options.language)}"
+        if other
+        else "translate a recording into English"
     )
     raise BadInput(
-        f"The Whisper model {model} knows English only, so it cannot give {what}. Use the "
+        f"The Whisper model {model} knows English only, so it cannot {what}. Use the "
         "multilingual model: --model base (the default), or set CARENOTES_WHISPER_MODEL to "
         "base or to another multilingual model's folder."
     )
