@@ -192,7 +192,7 @@ def _speaker_step_cost(paths: list[Path], voices: list[str]) -> list[dict]:
     try:
         for voice in voices:
             embedder = SpeakerEmbedder("cpu", DiarisationOptions(voice_model=voice))
-            embedder.add(*pieces[0])  # warm-up
+            embedder.add(pieces[0][0], 0.0, pieces[0][1])  # warm-up
             cpu = time.process_time()
             for samples, regions in pieces:
                 embedder.add(samples, 0.0, regions)
