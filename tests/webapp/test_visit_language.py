@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from typing import Any
 
 import pytest
@@ -213,6 +214,23 @@ def test_a_spanish_visit_is_reviewed_in_english_beside_the_spanish_and_exported_
     }
     assert heading["interpreter"] == {"present": True, "name": INTERPRETER}
     assert f"Interpreter: {INTERPRETER}\n" in fetched.get_json()["text"]
+
+    # A subject access export holds the words as spoken as well as the English.
+    governance = _browser(
+        spanish_app, web, make_spanish_user, "gov.officer", "information_governance"
+    )
+    archive = zipfile.ZipFile(
+        io.BytesIO(
+            governance.post("/oversight/subject-access", {"case_reference": "CR-2026-0042"}).data
+        )
+    )
+    folder = next(n for n in archive.namelist() if n.endswith("/transcript.json")).rsplit("/", 1)[0]
+    segments = json.loads(archive.read(f"{folder}/transcript.json"))
+    assert "madre" in " ".join(s["original"] for s in segments).lower()
+    assert "as spoken: " in archive.read(f"{folder}/transcript.txt").decode()
+    details = json.loads(archive.read(f"{folder}/details.json"))
+    assert details["language"] == "es"
+    assert details["interpreter"] == {"present": True, "name": INTERPRETER}
 
 
 @pytest.mark.slow

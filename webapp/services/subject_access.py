@@ -29,6 +29,12 @@ from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
 from webapp.services.exports import NoteMeta, render_text
 from webapp.services.holds import case_reference_of, hold_reference, normalise_reference
+from webapp.services.visit_language import (
+    DETECT,
+    detected_language,
+    language_heading,
+    visit_language_of,
+)
 
 __all__ = ["SubjectAccessExport", "export_subject_access"]
 
@@ -74,6 +80,7 @@ def _transcript(
     transcript: dict[str, Any], speakers: dict[str, str], subject: set[str]
 ) -> tuple[list[dict[str, Any]], str, int]:
     segments, lines, marked = [], [], 0
+    spoken = transcript.get("original") or []
     for seg in transcript.get("segments", ()):
         label = seg.get("speaker") or ""
         name = speakers.get(label, label) or "unknown speaker"
@@ -84,19 +91,39 @@ def _transcript(
         else:
             reason = ""
         marked += bool(reason)
+        # A visit in another language: the English, and the words as spoken it translates.
+        original = " ".join(
+            spoken[i]["text"] for i in seg.get("original_ids", ()) if 0 <= i < len(spoken)
+        )
         segments.append(
             {
                 "start": seg["start"],
                 "end": seg["end"],
                 "speaker": name,
                 "text": seg["text"],
+                **({"original": original} if original else {}),
                 "redact": bool(reason),
                 "reason": reason,
             }
         )
         mark = f"[FOR REDACTION: {reason}] " if reason else ""
         lines.append(f"{seg['start']:8.1f}s  {name}: {mark}{seg['text']}")
+        if original:
+            lines.append(f"{'':10}as spoken: {original}")
     return segments, "\n".join(lines) + "\n", marked
+
+
+def _language_details(svc: Services, key: bytes, rec: Any) -> dict[str, Any]:
+    """The language spoken and the interpreter, as held about the recording."""
+    language = visit_language_of(svc, rec, key)
+    return {
+        "language": detected_language(rec) or ("en" if not language.other_language else None),
+        "language_detected": language.code == DETECT,
+        "interpreter": {
+            "present": language.interpreter_present,
+            "name": language.interpreter_name or None,
+        },
+    }
 
 
 def _matching(svc: Services, conn: sa.Connection, wanted: str) -> list[Any]:
@@ -194,6 +221,7 @@ def export_subject_access(
                 "recorded_by": names.get(rec.owner_id, ""),
                 "status": rec.status,
                 "participants": participants,
+                **_language_details(svc, key, rec),
                 "audio_held": rec.audio_blob is not None,
                 "audio_deleted_at": (
                     db.as_utc(rec.audio_deleted_at).isoformat() if rec.audio_deleted_at else None
@@ -215,6 +243,7 @@ def export_subject_access(
                     rec.visit_type,
                     rec.visit_date,
                     getattr(svc.templates.get(rec.visit_type), "title", rec.visit_type),
+                    language=language_heading(svc, key, rec),
                 )
                 addenda = [
                     (
