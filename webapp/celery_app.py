@@ -31,18 +31,14 @@ from policies import ConfigError
 from webapp import create_app, db
 from webapp.logjson import configure_json_logging
 from webapp.pipeline import RUN_JOB_TASK, celery_config, run_one_job
+from webapp.settings import read_setting
 
 __all__ = ["app", "run_worker", "worker_services"]
 
 logger = logging.getLogger(__name__)
 
 app = Celery("carenotes", set_as_current=False)
-app.conf.update(
-    celery_config(
-        os.environ.get("CARENOTES_BROKER_URL", ""),
-        os.environ.get("CARENOTES_TRANSCRIBE_QUEUE", "transcribe"),
-    )
-)
+app.conf.update(celery_config(read_setting("broker_url"), read_setting("transcribe_queue")))
 
 _lock = threading.Lock()
 _services: Any = None
@@ -54,7 +50,7 @@ def worker_services() -> Any:
     with _lock:
         if _services is None:
             config: dict[str, Any] = {"RUN_WORKER": False}
-            factory = os.environ.get("CARENOTES_MODEL_FACTORY", "")
+            factory = read_setting("model_factory")
             if factory:
                 module, _, name = factory.partition(":")
                 config.update(getattr(importlib.import_module(module), name)())
@@ -206,7 +202,7 @@ def run_worker(queues: str, concurrency: int = 1, pool: str = "solo") -> int:
         f"--hostname=carenotes-{os.getpid()}@{socket.gethostname()}",
         "--without-gossip",
         "--without-mingle",
-        f"--loglevel={os.environ.get('CARENOTES_LOG_LEVEL', 'INFO')}",
+        f"--loglevel={read_setting('log_level')}",
     ]
     app.worker_main(argv)
     return 0

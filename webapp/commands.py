@@ -1,5 +1,5 @@
 """``carenotes serve``, ``users create``, ``keys generate|rotate``, ``audit verify``,
-``purge`` (alias ``retention run``) and ``worker``."""
+``retention run`` (alias ``purge``) and ``worker``."""
 
 from __future__ import annotations
 
@@ -231,14 +231,15 @@ def add_commands(subparsers: Any) -> None:
 
     retention = subparsers.add_parser("retention", help="apply the retention policy")
     retention_sub = retention.add_subparsers(dest="retention_command", required=True)
-    retention_run = retention_sub.add_parser("run", help="delete what is past its retention period")
+    retention_run = retention_sub.add_parser(
+        "run",
+        help="delete what is past its retention period (the worker also does it every hour)",
+    )
     add_data_option(retention_run)
     retention_run.set_defaults(func=_retention)
 
-    purge = subparsers.add_parser(
-        "purge",
-        help="delete what is past its retention period (the worker also runs it every hour)",
-    )
+    # The older name of `retention run`, kept for scripts that use it.
+    purge = subparsers.add_parser("purge", help="the same as `retention run`")
     add_data_option(purge)
     purge.set_defaults(func=_retention)
 

@@ -1,7 +1,7 @@
 """Dates and times as people write them: "1 December 2026", "1 December 2026 at 14:05".
 
 The database keeps UTC; people read the council's time zone (UK time by default, see
-:data:`webapp.db.DISPLAY_ZONE`).
+:func:`webapp.db.display_zone`).
 """
 
 from __future__ import annotations
@@ -9,14 +9,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from webapp.db import DISPLAY_ZONE, as_utc
+from webapp.db import as_utc, display_zone
 
 __all__ = ["init_app", "written_date", "written_time", "zone_name"]
 
 
 def zone_name() -> str:
     """What people call the time zone times are shown in ("UK time" for Europe/London)."""
-    return "UK time" if DISPLAY_ZONE.key == "Europe/London" else DISPLAY_ZONE.key
+    zone = display_zone().key
+    return "UK time" if zone == "Europe/London" else zone
 
 
 def written_date(value: date | datetime | str | None) -> str:
@@ -41,7 +42,7 @@ def written_date(value: date | datetime | str | None) -> str:
     else:
         day = value
     if isinstance(day, datetime):
-        day = day.replace(tzinfo=day.tzinfo or UTC).astimezone(DISPLAY_ZONE).date()
+        day = day.replace(tzinfo=day.tzinfo or UTC).astimezone(display_zone()).date()
     return f"{day.day} {day:%B %Y}"
 
 
@@ -60,7 +61,7 @@ def written_time(value: datetime | str | None, seconds: bool = False) -> str:
     at = as_utc(value)
     if at is None:
         return ""
-    local = at.astimezone(DISPLAY_ZONE)
+    local = at.astimezone(display_zone())
     clock = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
     return f"{local.day} {local:%B %Y} at {clock}"
 

@@ -6,8 +6,8 @@ AES-256-GCM blobs made by :mod:`webapp.crypto`, bound to their record and field.
 
 from __future__ import annotations
 
+import functools
 import logging
-import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from webapp import audit
+from webapp.settings import read_setting
 
 __all__ = [
     "addenda",
@@ -347,9 +348,14 @@ def init_schema(engine: sa.Engine) -> None:
     logger.info("database schema ready")
 
 
-#: The time zone people read times in (the database keeps UTC). Set
-#: ``CARENOTES_TIMEZONE`` to another IANA name (e.g. ``Europe/Dublin``) if needed.
-DISPLAY_ZONE = ZoneInfo(os.environ.get("CARENOTES_TIMEZONE", "Europe/London"))
+@functools.cache
+def display_zone() -> ZoneInfo:
+    """The time zone people read times in (the database keeps UTC).
+
+    The ``timezone`` setting (``CARENOTES_TIMEZONE``, UK time by default), read once,
+    when first needed.
+    """
+    return ZoneInfo(read_setting("timezone"))
 
 
 def shown_time(value: datetime | str | None, fmt: str = "%d %b %Y %H:%M") -> str:
@@ -364,12 +370,12 @@ def shown_time(value: datetime | str | None, fmt: str = "%d %b %Y %H:%M") -> str
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     at = as_utc(value)
-    return at.astimezone(DISPLAY_ZONE).strftime(fmt) if at else ""
+    return at.astimezone(display_zone()).strftime(fmt) if at else ""
 
 
 def local_today() -> date:
     """Today's date in the council's time zone (UTC's differs just after midnight in summer)."""
-    return datetime.now(DISPLAY_ZONE).date()
+    return datetime.now(display_zone()).date()
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import UTC, datetime
+
+from webapp.settings import read_setting
 
 __all__ = ["JsonFormatter", "configure_json_logging"]
 
@@ -38,6 +39,6 @@ def configure_json_logging(level: str | None = None) -> None:
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel((level or os.environ.get("CARENOTES_LOG_LEVEL", "INFO")).upper())
+    root.setLevel((level or read_setting("log_level")).upper())
     # Alembic and Celery are chatty at INFO about their own machinery.
     logging.getLogger("alembic").setLevel(logging.WARNING)

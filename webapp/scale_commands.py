@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import time
 from typing import Any
 
-from webapp import create_app, migrate
+from webapp import migrate
+from webapp.cli_common import app_for
 from webapp.pipeline import sweep
-from webapp.services.retention import apply_retention
+from webapp.services.retention import RetentionSchedule
+from webapp.settings import read_setting
 
 __all__ = ["add_commands", "celery_worker"]
 
@@ -19,41 +20,30 @@ logger = logging.getLogger(__name__)
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
     # Building the app migrates; say where the database stands.
-    svc = create_app({"RUN_WORKER": False}).extensions["carenotes"]
+    svc = app_for().extensions["carenotes"]
     with svc.engine.connect() as conn:
         revision = migrate.current_revision(conn)
     print(f"The database is at revision {revision} (the newest is {migrate.head_revision()}).")
     return 0
 
 
-_RETENTION_EVERY_S = 3600.0
-
-
-def _retention(svc: Any) -> None:
-    try:
-        apply_retention(svc)
-    except Exception:
-        logger.exception("retention run failed; it will be tried again in an hour")
-
-
 def _sweep(args: argparse.Namespace) -> int:
-    svc = create_app({"RUN_WORKER": False}).extensions["carenotes"]
+    svc = app_for().extensions["carenotes"]
     if not svc.settings.broker_url:
         print("CARENOTES_BROKER_URL is not set: there is nothing to sweep (jobs run in-process).")
         return 2
     if not args.once:
         print(f"carenotes sweep: checking every {args.every:g} s (Ctrl+C to stop)")
-    next_retention = time.monotonic()
+    # With Celery no in-process worker runs, so the retention rules run here.
+    retention = RetentionSchedule(svc)
     while True:
         try:
             sent = sweep(svc)
         except Exception:  # the database may be briefly unavailable
             logger.exception("sweep failed; trying again at the next round")
             sent = []
-        if not args.once and time.monotonic() >= next_retention:
-            # With Celery no in-process worker runs, so the retention rules run here.
-            next_retention = time.monotonic() + _RETENTION_EVERY_S
-            _retention(svc)
+        if not args.once:
+            retention()
         if args.once:
             print(f"Sent {len(sent)} job(s) again.")
             return 0
@@ -66,12 +56,7 @@ def celery_worker(args: argparse.Namespace) -> int:
     from webapp.celery_app import run_worker
 
     queues = args.queues or ",".join(
-        dict.fromkeys(
-            (
-                os.environ.get("CARENOTES_TRANSCRIBE_QUEUE", "transcribe"),
-                os.environ.get("CARENOTES_DRAFT_QUEUE", "draft"),
-            )
-        )
+        dict.fromkeys((read_setting("transcribe_queue"), read_setting("draft_queue")))
     )
     return run_worker(queues, args.concurrency, args.pool)
 

@@ -21,7 +21,7 @@ from policies import ConfigError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "load_settings", "read_setting"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,14 @@ class Settings:
             matching one (else they are refused until an administrator adds them).
         oidc_group_map_file: The group-to-role-and-team mapping TOML; empty uses
             ``$CARENOTES_POLICY_DIR/sso.toml`` or the packaged ``policies/sso.toml``.
+        timezone: The IANA time zone people read times in (the database keeps UTC):
+            ``Europe/London`` (UK time), or e.g. ``Europe/Dublin``. One per process:
+            :func:`webapp.db.display_zone` reads it once, from the environment.
+        log_level: The level of the JSON logs of workers and the sweep (``INFO`` or
+            ``WARNING``).
+        model_factory: ``package.module:function`` returning app config overrides
+            (``{"TRANSCRIBER": ..., "DRAFTER": ...}``) for the Celery workers, to plug in
+            other model objects; empty loads the configured models.
     """
 
     secret_key: str
@@ -156,6 +164,9 @@ class Settings:
     data_dir: str = ""
     config_dir: str = ""
     master_key_file: str = ""
+    timezone: str = "Europe/London"
+    log_level: str = "INFO"
+    model_factory: str = ""
 
     def transcribe_options(self) -> Any:
         """The transcription options the background jobs use (a ``TranscribeOptions``)."""
@@ -208,6 +219,26 @@ def _raw(key: str, config: Mapping[str, Any]) -> Any:
     if key in config:
         return config[key]
     return os.environ.get(f"CARENOTES_{key}")
+
+
+def read_setting(name: str) -> Any:
+    """One setting, read as :func:`load_settings` reads it, before any app is built.
+
+    For what must be known first: the Celery worker module's broker and queue (Celery
+    reads them as the module loads), the queues ``carenotes worker --celery`` serves,
+    the log level and the time zone. It comes from the environment
+    (``CARENOTES_<NAME>``), else the field's default, checked like every setting.
+
+    Args:
+        name: A :class:`Settings` field name, e.g. ``"broker_url"``.
+
+    Raises:
+        ConfigError: The value has the wrong type.
+    """
+    field = next(f for f in fields(Settings) if f.name == name)
+    default = "" if field.default is MISSING else field.default
+    raw = _raw(name.upper(), {})
+    return default if raw is None else _coerce(name.upper(), raw, default)
 
 
 def _default_config_dir() -> Path:

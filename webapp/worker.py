@@ -6,18 +6,15 @@ import logging
 import os
 import socket
 import threading
-import time
 from typing import Any
 
 from webapp.context import Services
 from webapp.pipeline import run_jobs
-from webapp.services.retention import apply_retention
+from webapp.services.retention import RetentionSchedule
 
 __all__ = ["Worker", "start_worker"]
 
 logger = logging.getLogger(__name__)
-
-_RETENTION_EVERY_S = 3600.0
 
 
 class Worker:
@@ -28,7 +25,8 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:embedded"
         self._stop = threading.Event()
-        self._next_retention = time.monotonic()
+        # Another process on this store may have died holding a decrypted copy.
+        self._retention = RetentionSchedule(svc, remove_stale_temp=True)
         self.thread = threading.Thread(target=self._run, name="carenotes-worker", daemon=True)
 
     def _run(self) -> None:
@@ -37,19 +35,8 @@ class Worker:
             self.worker_id,
             stop=self._stop,
             poll_seconds=self.poll_seconds,
-            each_round=self._retention_if_due,
+            each_round=self._retention,
         )
-
-    def _retention_if_due(self) -> None:
-        if time.monotonic() < self._next_retention:
-            return
-        self._next_retention = time.monotonic() + _RETENTION_EVERY_S
-        try:
-            apply_retention(self.svc)
-            # Another process on this store may have died holding a decrypted copy.
-            self.svc.vault.store.remove_stale_temp()
-        except Exception:
-            logger.exception("retention run failed; it will be tried again")
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the thread to stop after its current job, and wait a little."""

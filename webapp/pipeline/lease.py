@@ -38,6 +38,13 @@ def _claimable(now: Any) -> Any:
     )
 
 
+def _held_by(job_id: int, worker_id: str) -> Any:
+    """The job, while ``worker_id`` still holds it (an UPDATE's condition)."""
+    return sa.and_(
+        db.jobs.c.id == job_id, db.jobs.c.worker_id == worker_id, db.jobs.c.state == "running"
+    )
+
+
 def claim(svc: Services, worker_id: str, job_id: int | None, kinds: tuple[str, ...] | None) -> Any:
     """Take a waiting job (or one whose lease expired) for ``worker_id``; its row, or ``None``.
 
@@ -106,11 +113,7 @@ def renew(svc: Services, job_id: int, worker_id: str, values: dict[str, Any]) ->
     with svc.engine.begin() as conn:
         updated = conn.execute(
             sa.update(db.jobs)
-            .where(
-                db.jobs.c.id == job_id,
-                db.jobs.c.worker_id == worker_id,
-                db.jobs.c.state == "running",
-            )
+            .where(_held_by(job_id, worker_id))
             .values(
                 heartbeat_at=now,
                 lease_until=now + timedelta(seconds=svc.settings.job_lease_seconds),
@@ -173,11 +176,7 @@ def mark_done(conn: sa.Connection, job: Any, worker_id: str, now: Any) -> bool:
     """End the job as done, if this worker still holds it (else nothing changes)."""
     done = conn.execute(
         sa.update(db.jobs)
-        .where(
-            db.jobs.c.id == job.id,
-            db.jobs.c.worker_id == worker_id,
-            db.jobs.c.state == "running",
-        )
+        .where(_held_by(job.id, worker_id))
         .values(state="done", stage="done", progress=1.0, finished_at=now, lease_until=None)
     )
     return done.rowcount == 1
@@ -193,11 +192,7 @@ def fail(svc: Services, job: Any, worker_id: str, message: str, retry: bool) -> 
     with svc.engine.begin() as conn:
         updated = conn.execute(
             sa.update(db.jobs)
-            .where(
-                db.jobs.c.id == job.id,
-                db.jobs.c.worker_id == worker_id,
-                db.jobs.c.state == "running",
-            )
+            .where(_held_by(job.id, worker_id))
             .values(
                 state="failed" if final else "queued",
                 stage="failed" if final else "queued",

@@ -146,7 +146,7 @@ def expiry_after(day: str) -> datetime:
     if last >= date.max:
         raise BadInput("The last day is too far ahead; leave it empty for no expiry.")
     following = last + timedelta(days=1)
-    return datetime.combine(following, time(0), tzinfo=db.DISPLAY_ZONE).astimezone(UTC)
+    return datetime.combine(following, time(0), tzinfo=db.display_zone()).astimezone(UTC)
 
 
 def create_token(

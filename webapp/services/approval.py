@@ -25,7 +25,14 @@ from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser, check_password, count_password_failure
 from webapp.services.dashboard import review_figures
 from webapp.services.exports import render_text
-from webapp.services.notes import MAX_TEXT, blockers, note_meta, note_row, stale_error
+from webapp.services.notes import (
+    MAX_TEXT,
+    blockers,
+    note_meta,
+    note_row,
+    stale_error,
+    update_open_note,
+)
 from webapp.text import clean
 
 __all__ = [
@@ -201,27 +208,21 @@ def _approve(
         text = render_text(meta, draft, work)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         now = db.utcnow()
-        updated = conn.execute(
-            sa.update(db.notes)
-            .where(
-                db.notes.c.id == note.id,
-                db.notes.c.version == expected_version,
-                db.notes.c.state == "draft",
-            )
-            .values(
-                state="approved",
-                version=note.version + 1,
-                updated_at=now,
-                approved_by=user.id,
-                approved_at=now,
-                approved_sha256=digest,
-                approved_text_enc=vault.seal(key, "note", note.id, "approved_text", text),
-                # Counts and shares only, for the team dashboard (no text).
-                review_figures=review_figures(draft, work),
-            )
+        update_open_note(
+            conn,
+            recording_id,
+            note.id,
+            expected_version,
+            state="approved",
+            version=note.version + 1,
+            updated_at=now,
+            approved_by=user.id,
+            approved_at=now,
+            approved_sha256=digest,
+            approved_text_enc=vault.seal(key, "note", note.id, "approved_text", text),
+            # Counts and shares only, for the team dashboard (no text).
+            review_figures=review_figures(draft, work),
         )
-        if updated.rowcount != 1:
-            raise stale_error(conn, note_row(conn, recording_id), expected_version)
         conn.execute(
             sa.update(db.recordings).where(db.recordings.c.id == rec.id).values(status="approved")
         )

@@ -111,6 +111,23 @@ def note_sections(
         yield section["title"], section["style"], texts
 
 
+def _section_blocks(
+    draft: dict[str, Any], work: dict[str, Any]
+) -> Iterator[tuple[str, bool, list[str]]]:
+    """Yield ``(title, listed, paragraphs)`` per section, as every format sets it out.
+
+    An empty section says "Nothing recorded."; a prose section's statements run on as
+    one paragraph; any other section's are a list (``listed``), one item each.
+    """
+    for title, style, texts in note_sections(draft, work):
+        if not texts:
+            yield title, False, ["Nothing recorded."]
+        elif style == "prose":
+            yield title, False, [" ".join(texts)]
+        else:
+            yield title, True, texts
+
+
 def _kept_items(section: dict[str, Any], work: dict[str, Any]) -> list[dict[str, Any]]:
     """A section's statements in the reviewer's order, without deleted or empty ones."""
     items = [work["items"][item_id] for item_id in section_item_ids(work, section["key"])]
@@ -143,14 +160,9 @@ def render_text(
         *(f"{label}: {words}" for label, words in meta.language),
         "",
     ]
-    for title, style, texts in note_sections(draft, work):
+    for title, listed, paragraphs in _section_blocks(draft, work):
         lines.append(title.upper())
-        if not texts:
-            lines.append("Nothing recorded.")
-        elif style == "prose":
-            lines.append(" ".join(texts))
-        else:
-            lines.extend(f"- {t}" for t in texts)
+        lines.extend(f"- {p}" if listed else p for p in paragraphs)
         lines.append("")
     body = "\n".join(lines).rstrip() + "\n"
     after = [f"\n{approval}\n"] if approval else []
@@ -190,15 +202,10 @@ def render_docx(
         if label == HASH_LABEL:
             run.font.name = "Courier New"
             run.font.size = Pt(9)
-    for title, style, texts in note_sections(draft, work):
+    for title, listed, paragraphs in _section_blocks(draft, work):
         document.add_heading(title, level=2)
-        if not texts:
-            document.add_paragraph("Nothing recorded.")
-        elif style == "prose":
-            document.add_paragraph(" ".join(texts))
-        else:
-            for text in texts:
-                document.add_paragraph(text, style="List Bullet")
+        for paragraph in paragraphs:
+            document.add_paragraph(paragraph, style="List Bullet" if listed else None)
     for author, at, text in addenda:
         document.add_heading(f"Addendum by {author}, {at}", level=2)
         document.add_paragraph(text)
@@ -240,15 +247,14 @@ def render_pdf(
     write(meta.template_title, size=16, bold=True)
     _pdf_rows(pdf, family, mono, encode, _clean_rows(heading))
     pdf.ln(4)
-    for title, style, texts in note_sections(draft, work):
+    for title, listed, paragraphs in _section_blocks(draft, work):
         write(title, size=13, bold=True)
-        if not texts:
-            write("Nothing recorded.")
-        elif style == "prose":
-            write(" ".join(texts))
-        else:
-            for text in texts:
-                write(f"\u2022 {text}", gap=1)
+        for paragraph in paragraphs:
+            if listed:
+                write(f"\u2022 {paragraph}", gap=1)
+            else:
+                write(paragraph)
+        if listed:
             pdf.ln(2)
     for author, at, text in addenda:
         write(f"Addendum by {author}, {at}", size=13, bold=True)

@@ -41,6 +41,7 @@ __all__ = [
     "note_meta",
     "speaker_as_written",
     "update_item",
+    "update_open_note",
 ]
 
 logger = logging.getLogger(__name__)
@@ -202,6 +203,38 @@ def stale_error(conn: sa.Connection, note: Any, expected: int) -> Exception:
     )
 
 
+def update_open_note(
+    conn: sa.Connection, recording_id: str, note_id: str, expected_version: int, **values: Any
+) -> None:
+    """Change a note still being reviewed, if it is at the version the user saw.
+
+    One conditional UPDATE (the note is a draft at ``expected_version``), so of two
+    changes made from the same version exactly one succeeds.
+
+    Args:
+        conn: A connection in the caller's transaction.
+        recording_id: The note's recording.
+        note_id: The note.
+        expected_version: The version the user's change was made on.
+        **values: The columns to set.
+
+    Raises:
+        Conflict: Someone else changed the note first (see :func:`stale_error`).
+        InvalidTransition: The note is no longer a draft.
+    """
+    updated = conn.execute(
+        sa.update(db.notes)
+        .where(
+            db.notes.c.id == note_id,
+            db.notes.c.version == expected_version,
+            db.notes.c.state == "draft",
+        )
+        .values(**values)
+    )
+    if updated.rowcount != 1:
+        raise stale_error(conn, note_row(conn, recording_id), expected_version)
+
+
 def mutate_work(
     svc: Services,
     user: CurrentUser,
@@ -229,22 +262,15 @@ def mutate_work(
         target = target() if callable(target) else target
         new_version = note.version + 1
         now = db.utcnow()
-        updated = conn.execute(
-            sa.update(db.notes)
-            .where(
-                db.notes.c.id == note.id,
-                db.notes.c.version == expected_version,
-                db.notes.c.state == "draft",
-            )
-            .values(
-                work_enc=vault.seal(key, "note", note.id, "work", work),
-                version=new_version,
-                updated_at=now,
-            )
+        update_open_note(
+            conn,
+            recording_id,
+            note.id,
+            expected_version,
+            work_enc=vault.seal(key, "note", note.id, "work", work),
+            version=new_version,
+            updated_at=now,
         )
-        if updated.rowcount != 1:
-            fresh = note_row(conn, recording_id)
-            raise stale_error(conn, fresh, expected_version)
         version_id = uuid.uuid4().hex
         conn.execute(
             sa.insert(db.note_versions).values(

@@ -15,6 +15,7 @@ fresh data key and overwrites the wrapped key, then deletes the blob.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +27,13 @@ from webapp.context import Services, aad
 from webapp.services.audit_trail import record
 from webapp.services.holds import case_reference_of, held_references, normalise_reference
 
-__all__ = ["RetentionResult", "apply_retention", "delete_audio"]
+__all__ = [
+    "RETENTION_EVERY_S",
+    "RetentionResult",
+    "RetentionSchedule",
+    "apply_retention",
+    "delete_audio",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -232,3 +239,38 @@ def apply_retention(svc: Services, now: datetime | None = None) -> RetentionResu
             len(held),
         )
     return RetentionResult(audio_deleted=audio_deleted, drafts_deleted=len(drafts), held=len(held))
+
+
+#: How often a running worker applies the retention rules: the in-process worker, or
+#: ``carenotes sweep`` where Celery workers run the jobs.
+RETENTION_EVERY_S = 3600.0
+
+
+class RetentionSchedule:
+    """Applies the retention rules at once, then every :data:`RETENTION_EVERY_S` seconds.
+
+    Call it as often as you like (every round of a worker's loop): it applies the rules
+    only when they are due. A failure is logged, not raised, and tried again when next
+    due.
+    """
+
+    def __init__(self, svc: Services, *, remove_stale_temp: bool = False) -> None:
+        """Args:
+        svc: The app's services.
+        remove_stale_temp: Also remove decrypted copies that a process on this store
+            left behind when it died (the in-process worker shares the web app's store).
+        """
+        self.svc = svc
+        self.remove_stale_temp = remove_stale_temp
+        self._next = time.monotonic()
+
+    def __call__(self) -> None:
+        if time.monotonic() < self._next:
+            return
+        self._next = time.monotonic() + RETENTION_EVERY_S
+        try:
+            apply_retention(self.svc)
+            if self.remove_stale_temp:
+                self.svc.vault.store.remove_stale_temp()
+        except Exception:
+            logger.exception("retention run failed; it will be tried again in an hour")
