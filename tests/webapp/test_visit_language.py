@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from transcribe import TranscribeOptions, load_transcriber
 from webapp import db
-from webapp.services.visit_language import visit_language_of
+from webapp.services.visit_language import VisitLanguage, heading_rows, visit_language_of
 
 SPANISH = "spanish_visit.wav"
 INTERPRETER = "Ana Ruiz"
@@ -68,6 +68,34 @@ def make_spanish_user(spanish_app: Any) -> Any:
         return create_user(svc, username, "correct horse battery staple", role, ("North",))
 
     return make
+
+
+def test_the_heading_names_the_language_and_interpreter_and_is_unchanged_for_english() -> None:
+    assert heading_rows(VisitLanguage()) == []
+    assert heading_rows(VisitLanguage("pl", True, "Ana Ruiz"), "pl") == [
+        ("Language", "Polish; transcribed as spoken and translated into English"),
+        ("Interpreter", "Ana Ruiz"),
+    ]
+    # An interpreter at a visit held in English is still named.
+    assert heading_rows(VisitLanguage(None, True)) == [
+        ("Language", "English"),
+        ("Interpreter", "Present (name not recorded)"),
+    ]
+    # A language to be detected that turned out to be English was not translated.
+    assert heading_rows(VisitLanguage("auto"), "en") == [("Language", "English (detected)")]
+    assert heading_rows(VisitLanguage("auto"), "so") == [
+        (
+            "Language",
+            "Other language (detected as Somali); transcribed as spoken and translated "
+            "into English",
+        )
+    ]
+    assert heading_rows(VisitLanguage("auto")) == [
+        (
+            "Language",
+            "Other language (not yet detected); transcribed as spoken and translated into English",
+        )
+    ]
 
 
 def test_the_upload_form_asks_for_the_language_and_an_interpreter(app, login_as) -> None:

@@ -20,19 +20,19 @@ __all__ = [
     "DETECT",
     "MAX_INTERPRETER_NAME",
     "VisitLanguage",
-    "check_visit_language",
-    "heading_rows",
     "api_language",
+    "check_visit_language",
     "detected_language",
+    "heading_rows",
     "keep_detected_language",
     "language_choices",
     "language_heading",
-    "recorded_language",
     "language_words",
-    "transcription_options",
+    "recorded_language",
     "transcriber_for",
-    "visit_options",
+    "transcription_options",
     "visit_language_of",
+    "visit_options",
 ]
 
 logger = logging.getLogger(__name__)
@@ -128,20 +128,27 @@ def language_words(code: str | None, detected: str | None = None) -> str:
 
     Args:
         code: The recording's ``visit_language``.
-        detected: The language code Whisper found, if the transcript is at hand.
+        detected: The language code Whisper found (see :func:`detected_language`).
 
     Returns:
-        ``"Spanish"``, ``"Other language (detected as Polish)"``, or ``"English"``.
+        ``"Spanish"``, ``"Other language (detected as Polish)"``, ``"English"``, or
+        for a language to be detected, ``"English (detected)"`` or ``"Other language
+        (not yet detected)"``.
     """
     from transcribe import language_name
 
-    if code == DETECT:
-        return (
-            f"Other language (detected as {language_name(detected)})"
-            if detected
-            else ("Other language (detected when transcribed)")
-        )
-    return language_name(code) if code else "English"
+    if code != DETECT:
+        return language_name(code) if code else "English"
+    if not detected:
+        return "Other language (not yet detected)"
+    if detected == "en":
+        return "English (detected)"
+    return f"Other language (detected as {language_name(detected)})"
+
+
+def _translated(language: VisitLanguage, detected: str | None) -> bool:
+    """Whether the note was drafted from an English translation."""
+    return language.other_language and detected != "en"
 
 
 def heading_rows(language: VisitLanguage, detected: str | None = None) -> list[tuple[str, str]]:
@@ -154,9 +161,10 @@ def heading_rows(language: VisitLanguage, detected: str | None = None) -> list[t
     """
     if not language.other_language and not language.interpreter_present:
         return []
-    rows = [("Language", language_words(language.code, detected))]
-    if language.other_language:
-        rows[0] = (rows[0][0], rows[0][1] + "; transcribed as spoken and translated into English")
+    words = language_words(language.code, detected)
+    if _translated(language, detected):
+        words += "; transcribed as spoken and translated into English"
+    rows = [("Language", words)]
     if language.interpreter_present:
         rows.append(("Interpreter", language.interpreter_name or "Present (name not recorded)"))
     return rows
@@ -281,7 +289,7 @@ def api_language(language: VisitLanguage, detected: str | None) -> dict[str, Any
             "code": detected or ("en" if not language.other_language else None),
             "name": language_words(language.code, detected),
             "detected": language.code == DETECT,
-            "translated_into_english": language.other_language,
+            "translated_into_english": _translated(language, detected),
         },
         "interpreter": {
             "present": language.interpreter_present,
