@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,12 +16,12 @@ from flask import (
     url_for,
 )
 
-from policies import BadInput, NotFound
+from policies import BadInput
 from webapp import db
-from webapp.context import aad, services
+from webapp.context import services
 from webapp.pipeline import DRAFT, job_status
 from webapp.services.access import get_recording, readable_recordings, require
-from webapp.services.audit_trail import record
+from webapp.services.audio import open_audio
 from webapp.services.handoff import READY, STATE_WORDS, hand_off_states
 from webapp.services.holds import case_reference_of
 from webapp.services.processing import retry_processing
@@ -42,16 +41,6 @@ from webapp.services.visit_language import (
 from webapp.web import current_user, login_required, wants_json
 
 bp = Blueprint("recordings", __name__, url_prefix="/recordings")
-
-_MIME = {
-    "wav": "audio/wav",
-    "flac": "audio/flac",
-    "mp3": "audio/mpeg",
-    "ogg": "audio/ogg",
-    "webm": "audio/webm",
-    "mp4": "audio/mp4",
-}
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
 
 @bp.get("")
@@ -240,48 +229,15 @@ def status(recording_id: str) -> Any:
 @login_required
 def audio(recording_id: str) -> Any:
     """The decrypted audio, streamed (with byte ranges so the player can seek)."""
-    svc = services()
-    user = current_user()
-    with svc.engine.begin() as conn:
-        rec = get_recording(svc, conn, user, recording_id)
-        wanted = _RANGE.match(request.headers.get("Range", "").strip())
-        if rec.audio_blob is None:
-            raise NotFound(
-                "The audio of this recording was deleted under the retention policy; "
-                "the approved note is kept."
-            )
-        if wanted is None or wanted.group(1) in ("", "0"):
-            record(conn, user.id, user.username, "listen", "recording", rec.id)
-    key = svc.vault.data_key(rec.id, rec.wrapped_key)
-    size = int(rec.audio_bytes)
-    start, end = 0, size - 1
-    if wanted:
-        if wanted.group(1):
-            start = int(wanted.group(1))
-            end = int(wanted.group(2)) if wanted.group(2) else size - 1
-        elif wanted.group(2):
-            start = max(0, size - int(wanted.group(2)))
-        end = min(end, size - 1)
-        if start > end:
-            return Response(status=416, headers={"Content-Range": f"bytes */{size}"})
-    chunks = svc.vault.store.iter_plain(rec.audio_blob, key, aad("recording", rec.id, "audio"))
-
-    def body() -> Any:
-        position = 0
-        for chunk in chunks:
-            chunk_end = position + len(chunk)
-            if chunk_end > start and position <= end:
-                yield chunk[max(0, start - position) : end - position + 1]
-            position = chunk_end
-            if position > end:
-                break
-
-    headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1)}
-    if wanted:
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    stream = open_audio(services(), current_user(), recording_id, request.headers.get("Range", ""))
+    if not stream.satisfiable:
+        return Response(status=416, headers={"Content-Range": f"bytes */{stream.size}"})
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(stream.end - stream.start + 1)}
+    if stream.partial:
+        headers["Content-Range"] = f"bytes {stream.start}-{stream.end}/{stream.size}"
     return Response(
-        body(),
-        status=206 if wanted else 200,
-        mimetype=_MIME.get(rec.audio_type, "application/octet-stream"),
+        stream.chunks,
+        status=206 if stream.partial else 200,
+        mimetype=stream.mimetype,
         headers=headers,
     )
