@@ -232,6 +232,19 @@ def test_cam_plus_plus_labels_the_two_person_call_within_its_measured_error(
     assert diarisation_error_rate(reference, hypothesis) < COLLAR_DER_BOUND
 
 
+def test_filterbank_features_match_kaldi_on_a_real_recording(data_dir: Path) -> None:
+    # Reference: kaldi-native-fbank (Kaldi's compute-fbank-feats: 80 bins from 20 Hz,
+    # no dither, edges snipped) on seconds 1 to 4 of two_speakers_sample.
+    samples = _samples(data_dir / "two_speakers_sample.wav")[16000:64000]
+    features = campplus.fbank(samples)
+    assert features.shape == (298, 80)
+    kaldi_frame_150 = [-14.4175, -12.8209, -11.5384, -12.6773, -9.0612, -7.7683]
+    assert features[150, :6] == pytest.approx(kaldi_frame_150, abs=1e-3)
+    kaldi_frame_150_mid = [-11.5474, -12.2914, -11.5886, -11.1671, -10.8471, -11.2183]
+    assert features[150, 40:46] == pytest.approx(kaldi_frame_150_mid, abs=1e-3)
+    assert float(features.mean()) == pytest.approx(-12.7513, abs=1e-3)
+
+
 def test_without_the_cam_plus_plus_weights_resemblyzer_labels_the_speakers(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
