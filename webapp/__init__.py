@@ -6,11 +6,13 @@ Nothing happens at import time; :func:`create_app` builds everything.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from policies import load_access_policy, load_group_map, load_templates
+from webapp.keys import ENV_KEY_FILE
 
 __all__ = ["create_app"]
 
@@ -50,10 +52,6 @@ def _load_group_map(settings: Any) -> Any:
 
 def _key_environment(settings: Any) -> dict[str, str]:
     """The environment the master keys are read from, with the settings' key file."""
-    import os
-
-    from webapp.keys import ENV_KEY_FILE
-
     environ = dict(os.environ)
     if settings.master_key_file:
         environ[ENV_KEY_FILE] = settings.master_key_file
@@ -85,7 +83,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
 
     # Imported here, not at the top: every module of the package loads this file first,
     # and these import many of those modules (a cycle at the top).
-    from webapp import blueprints, crypto, dates, db, web, worker
+    from webapp import blueprints, crypto, dates, db, integrity, web, worker
     from webapp.context import Services, Vault
     from webapp.settings import load_settings
     from webapp.storage import BlobStore
@@ -114,8 +112,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
 
     engine = db.create_engine(settings.database_url)
     db.init_schema(engine)
-    from webapp import integrity
-
     integrity.ensure_master_key(engine, ring)  # a wrong key stops here, with the reason
     integrity.register(engine, ring)
     store = BlobStore(Path(settings.storage_dir))

@@ -12,6 +12,8 @@ from policies.errors import CarenotesError
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser with every package's subcommands registered."""
+    # Imported here so that `carenotes --help` and a mistyped command answer at once:
+    # the packages' commands load Flask, PyAV, NumPy and SciPy.
     from summarise import cli as summarise_cli
     from transcribe import cli as transcribe_cli
     from webapp import commands as webapp_commands

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from webapp import audit
+from webapp.migrate import migrate
 from webapp.settings import read_setting
 
 __all__ = [
@@ -342,8 +343,6 @@ def create_engine(url: str) -> sa.Engine:
 
 def init_schema(engine: sa.Engine) -> None:
     """Bring the schema to the newest migration (idempotent; see :mod:`webapp.migrate`)."""
-    from webapp.migrate import migrate
-
     migrate(engine)
     logger.info("database schema ready")
 

@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from policies import ConfigError
+from webapp import audit, crypto, db
 from webapp.keys import KeyRing, MasterKey
 
 __all__ = [
@@ -48,8 +49,6 @@ def _mac(master: MasterKey, purpose: str, message: bytes) -> str:
 
 
 def _read(conn: sa.Connection, name: str) -> dict[str, Any] | None:
-    from webapp import db
-
     value = conn.execute(
         sa.select(db.app_state.c.value).where(db.app_state.c.name == name)
     ).scalar_one_or_none()
@@ -57,8 +56,6 @@ def _read(conn: sa.Connection, name: str) -> dict[str, Any] | None:
 
 
 def _write(conn: sa.Connection, name: str, value: dict[str, Any]) -> None:
-    from webapp import db
-
     text = json.dumps(value, sort_keys=True)
     now = db.utcnow()
     table = db.app_state
@@ -112,8 +109,6 @@ def ensure_master_key(engine: sa.Engine, ring: KeyRing) -> None:
 
 def _opens_existing_data(conn: sa.Connection, ring: KeyRing) -> None:
     """On a database older than the key check: the key must open a stored data key."""
-    from webapp import crypto, db
-
     row = conn.execute(sa.select(db.recordings.c.id, db.recordings.c.wrapped_key).limit(1)).first()
     if row is None:
         return
@@ -145,8 +140,6 @@ def _checkpoint_message(head_id: int, head_hash: str) -> bytes:
 
 def write_checkpoint(conn: sa.Connection) -> None:
     """Sign the trail's last entry, in the caller's transaction (after an append)."""
-    from webapp import audit, db
-
     ring = _rings.get(conn.engine)
     if ring is None:
         return
@@ -189,8 +182,6 @@ class CheckpointCheck:
 
 def check_checkpoint(conn: sa.Connection, ring: KeyRing, entries: int) -> CheckpointCheck:
     """Compare the trail (``entries`` rows, chain already checked) with its checkpoint."""
-    from webapp import db
-
     stored = _read(conn, _CHECKPOINT)
     if stored is None:
         return CheckpointCheck(True)

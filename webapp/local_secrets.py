@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from policies import ConfigError
+from webapp.keys import generate_master_key
 
 __all__ = [
     "LocalSecrets",
@@ -99,8 +100,6 @@ def ensure_local_secrets(
             "of the data would carry the key that opens it. Set CARENOTES_CONFIG_DIR to a "
             "folder outside the data folder."
         )
-    from webapp.keys import generate_master_key
-
     found = LocalSecrets(folder, folder / SECRET_KEY_FILE, folder / MASTER_KEY_FILE)
     created: list[Path] = []
     try:

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from policies import ConfigError
+from webapp.keys import ENV_KEY
+from webapp.local_secrets import default_config_dir, ensure_local_secrets, first_start_message
 
 logger = logging.getLogger(__name__)
 
@@ -242,15 +244,11 @@ def read_setting(name: str) -> Any:
 
 
 def _default_config_dir() -> Path:
-    from webapp.local_secrets import default_config_dir
-
     return default_config_dir()
 
 
 def _fill_secrets(values: dict[str, Any], config: Mapping[str, Any]) -> None:
     """Make or read an embedded installation's missing secrets; refuse production's."""
-    from webapp.keys import ENV_KEY
-
     need_secret_key = "secret_key" not in values
     need_master_key = not (
         "KEYRING" in config or values.get("master_key_file") or os.environ.get(ENV_KEY, "").strip()
@@ -265,8 +263,6 @@ def _fill_secrets(values: dict[str, Any], config: Mapping[str, Any]) -> None:
             else "No master key is set, and a production installation does not make its own. "
             + _MASTER_KEY_HELP
         )
-    from webapp.local_secrets import ensure_local_secrets, first_start_message
-
     made = ensure_local_secrets(
         Path(values["config_dir"]),
         Path(values["data_dir"]),

@@ -25,13 +25,11 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, cast
+from typing import BinaryIO, cast
 
 from policies import BadInput, Conflict, NotFound
 from webapp.crypto import DEFAULT_CHUNK_SIZE, encrypt_stream, iter_decrypt
-
-if TYPE_CHECKING:
-    from webapp.spool import EncryptedSpool
+from webapp.spool import EncryptedSpool
 
 __all__ = ["AUDIO_SUFFIX", "BlobStore", "new_blob_name"]
 
@@ -154,8 +152,6 @@ class BlobStore:
         See :mod:`webapp.spool`: what it writes to disk is ciphertext under a key held
         only in memory, and the file has no name in any folder.
         """
-        from webapp.spool import EncryptedSpool
-
         return EncryptedSpool(self._spool)
 
     def iter_plain(

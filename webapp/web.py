@@ -25,7 +25,9 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from policies import BadInput, CarenotesError, NotFound
 from webapp.context import services
+from webapp.db import shown_time
 from webapp.services.auth import CurrentUser, load_session
+from webapp.spool import UploadRequest
 
 __all__ = ["current_user", "init_app", "login_required", "wants_json"]
 
@@ -231,8 +233,6 @@ def _handle_unexpected(exc: Exception) -> Any:
 
 def init_app(app: Flask) -> None:
     """Install the hooks and the error handlers on ``app``."""
-    from webapp.spool import UploadRequest
-
     # Uploads wait encrypted inside the store, never as plaintext in /tmp.
     app.request_class = UploadRequest
     app.before_request(_refuse_bad_values)
@@ -246,8 +246,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _handle_unexpected)
 
     app.add_template_filter(flag_words, "flag_words")
-    from webapp.db import shown_time
-
     app.add_template_filter(shown_time, "shown_time")
 
     @app.context_processor

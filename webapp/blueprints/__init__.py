@@ -5,24 +5,24 @@ from __future__ import annotations
 
 from flask import Flask
 
+from webapp.blueprints import (
+    admin,
+    api,
+    api_tokens,
+    auth,
+    governance,
+    health,
+    oversight,
+    recordings,
+    review,
+    sso,
+)
+
 __all__ = ["register"]
 
 
 def register(app: Flask) -> None:
     """Register every blueprint on ``app``."""
-    from webapp.blueprints import (
-        admin,
-        api,
-        api_tokens,
-        auth,
-        governance,
-        health,
-        oversight,
-        recordings,
-        review,
-        sso,
-    )
-
     for module in (
         auth,
         sso,

@@ -17,6 +17,8 @@ from flask import Blueprint, Response, abort, jsonify, request
 
 from webapp import crypto
 from webapp.context import services
+from webapp.integrity import check_master_key
+from webapp.metrics import render_metrics
 from webapp.pipeline import celery_for
 
 __all__ = ["bp", "readiness"]
@@ -41,8 +43,6 @@ def _check_database(svc: Any) -> None:
 
 
 def _check_keys(svc: Any) -> None:
-    from webapp.integrity import check_master_key
-
     with svc.engine.connect() as conn:
         problem = check_master_key(conn, svc.vault.ring)
         conn.rollback()
@@ -108,8 +108,6 @@ def _may_see_metrics(token: str) -> bool:
 @bp.get("/metrics")
 def metrics() -> Any:
     """Prometheus metrics: queue depth by state, job durations, failures."""
-    from webapp.metrics import render_metrics
-
     svc = services()
     if not _may_see_metrics(svc.settings.metrics_token):
         abort(404)

@@ -33,6 +33,7 @@ from webapp.services.notes import (
     stale_error,
     update_open_note,
 )
+from webapp.services.retention import delete_audio
 from webapp.text import clean
 
 __all__ = [
@@ -238,8 +239,6 @@ def _approve(
     logger.info("note %s approved by user %s", note.id, user.id)
     # Raw audio goes at approval unless the policy keeps it for a while (or a legal
     # hold keeps it); the approved note itself is kept.
-    from webapp.services.retention import delete_audio
-
     try:
         delete_audio(svc, rec.id)
     except Exception:  # the approval stands; the next purge deletes the audio
