@@ -91,5 +91,6 @@ def test_models_lists_a_configured_whisper_folder(
 def test_models_check_loads_every_packaged_model(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models", "--check"]) == 0
     out = capsys.readouterr().out
-    assert out.count("loads: yes") == 7  # base, tiny.en, three language models, MiniLM, voices
+    # base, tiny.en, three language models, MiniLM, and the two voice models (CAM++, Resemblyzer)
+    assert out.count("loads: yes") == 8
     assert "loads: NO" not in out
