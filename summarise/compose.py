@@ -32,6 +32,7 @@ from summarise.actions import (
     restates_request,
 )
 from summarise.grounding import check_grounding, similarities, topics_by_meaning
+from summarise.judge import POSSIBLE_RISK, judged_risky
 from summarise.people import Cast, Person, cast_of
 from summarise.text import clean_utterance, content_words, split_sentences
 from summarise.types import Action, Citation, DraftSection, NoteDrafter, Progress, Statement
@@ -284,6 +285,17 @@ def compose_sections(
     # Risks said in everyday words, by meaning: flagged, and leaning to the risks section.
     meaning = topics_by_meaning(embedder, [w.text for w in written], flag_topics, load_ordinary())
     by_meaning = {id(w): keys for w, keys in zip(written, meaning, strict=True)}
+    judged: set[int] = set()
+    if drafter is not None:
+        # Nothing matched by term or example: the model is asked whether it points to a
+        # risk at all. A "yes" is a flag to check, named as the model's judgement; it does
+        # not move the statement, nor name a risk the words did not.
+        unmatched = [
+            w for w in written if not by_meaning[id(w)] and not match_topics(w.text, flag_topics)
+        ]
+        answers = judged_risky(drafter, [w.text for w in unmatched],
+                               lambda f: report(0.85 + 0.04 * f))  # fmt: skip
+        judged = {id(w) for w, yes in zip(unmatched, answers, strict=True) if yes}
     placed = _place(written, template, prose, embedder, flag_topics, transcript,
                     long_visit_words, by_meaning)  # fmt: skip
     # A section asking for the person's own words quotes them once; the same words are
@@ -339,6 +351,8 @@ def compose_sections(
                     # By meaning only where no term named a risk: a fallback for
                     # everyday words, not a second opinion on a named one.
                     flags += tuple(f"high-stakes:{k}" for k in by_meaning[id(w)])
+                if id(w) in judged and not any(f.startswith("high-stakes:") for f in flags):
+                    flags += (POSSIBLE_RISK,)
                 flags += _confidence_flags(w.text, w.segments)
                 if any(CHECK_SPEAKER in seg.flags for seg in w.segments):
                     flags += (CHECK_SPEAKER,)  # who said it was uncertain in the audio

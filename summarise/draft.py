@@ -29,6 +29,7 @@ from policies.topics import Topic, load_topics
 from summarise.actions import extract_action, is_action
 from summarise.compose import compose_sections
 from summarise.grounding import SUPPORT_THRESHOLD, check_grounding, similarities
+from summarise.judge import JUDGE_PROMPT_VERSION
 from summarise.model import load_embedder
 from summarise.rewrite import PROMPT_VERSION, rewrite_statement
 from summarise.select import Selector, Unit, units_of
@@ -186,7 +187,8 @@ def draft_note(
             support_threshold=options.support_threshold,
         )  # fmt: skip
         report(1.0)
-        return _draft(template, sections, drafter, WRITE_PROMPT_VERSION, calls, accepted)
+        version = f"{WRITE_PROMPT_VERSION} {JUDGE_PROMPT_VERSION}"
+        return _draft(template, sections, drafter, version, calls, accepted)
     segments = transcript.segments
     total_words = sum(len(s.text.split()) for s in segments)
     steps = 1 + total_words // options.long_visit_words

@@ -237,6 +237,26 @@ TOPIC_SIMILARITY = 0.55
 TOPIC_MARGIN = 0.1
 
 
+def _encode(embedder: Any, texts: Sequence[str]) -> Any:
+    return embedder.encode(list(texts), batch_size=32, normalize_embeddings=True,
+                           convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+
+
+# The topics' example sentences and the everyday ones are the same for every draft a
+# worker makes: they are embedded once per embedder and policy, not once per draft.
+# The embedder is kept with its vectors, so that its id is not reused by another.
+_FIXED: dict[tuple[int, tuple[str, ...]], tuple[Any, Any]] = {}
+
+
+def _fixed_vectors(embedder: Any, texts: tuple[str, ...]) -> Any:
+    key = (id(embedder), texts)
+    if key not in _FIXED:
+        if len(_FIXED) >= 8:  # a changed policy or another embedder: keep the cache small
+            _FIXED.clear()
+        _FIXED[key] = (embedder, _encode(embedder, texts))
+    return _FIXED[key][1]
+
+
 def topics_by_meaning(
     embedder: Any,
     texts: Sequence[str],
@@ -267,14 +287,10 @@ def topics_by_meaning(
     examples = [(t.key, e) for t in topics for e in t.examples]
     if not texts or not examples:
         return [() for _ in texts]
-    n = len(texts)
-    vectors = embedder.encode(
-        [_claims(t) for t in texts] + [e for _k, e in examples] + list(ordinary),
-        batch_size=32, normalize_embeddings=True, convert_to_numpy=True,
-        show_progress_bar=False,
-    )  # fmt: skip
-    scores = vectors[:n] @ vectors[n : n + len(examples)].T
-    everyday = (vectors[:n] @ vectors[n + len(examples) :].T).max(axis=1) if ordinary else None
+    claims = _encode(embedder, [_claims(t) for t in texts])
+    fixed = _fixed_vectors(embedder, tuple(e for _k, e in examples) + tuple(ordinary))
+    scores = claims @ fixed[: len(examples)].T
+    everyday = (claims @ fixed[len(examples) :].T).max(axis=1) if ordinary else None
     found: list[tuple[str, ...]] = []
     for i, row in enumerate(scores):
         floor = threshold if everyday is None else max(threshold, float(everyday[i]) + margin)
