@@ -342,6 +342,22 @@ def _quoted(speaker: Person, raw: str) -> str:
     return f'{speaker.name} said: "{raw.strip()}"'
 
 
+# A reply this short ("Two." "Three hours, maybe.") says nothing without its question.
+_SHORT_REPLY_WORDS = 5
+
+
+def _quoted_reply(
+    speaker: Person, raw: str, segment: Segment, question: Segment | None, cast: Cast
+) -> Written:
+    """The speaker's words, quoted; a short reply with the question it answers."""
+    if question is not None and len(raw.split()) <= _SHORT_REPLY_WORDS:
+        asked = split_sentences(question.text)[-1].strip()
+        asker = cast.person(question.speaker)
+        text = f'{asker.name} asked: "{asked}" {speaker.name} said: "{raw.strip()}"'
+        return Written(text, (question, segment), speaker, False)
+    return Written(_quoted(speaker, raw), (segment,), speaker, False)
+
+
 def _raw_sentence(segment: Segment, cleaned: str) -> str:
     """The sentence of the segment, exactly as transcribed, that a cleaned one came from."""
     words = content_words(cleaned)
@@ -409,7 +425,7 @@ def write_statements(
                 if not (w.by_model and len(sources) > 1 and _best_source(w.text, sources) == source)
                 and not (w.by_model and len(sources) == 1)
             ]  # fmt: skip
-            written.append(Written(_quoted(speaker, raw), (segment,), speaker, False))
+            written.append(_quoted_reply(speaker, raw, segment, question, cast))
             covered |= content_words(raw)
         accepted += sum(w.by_model for w in written)  # those the speaker's words did not replace
         out.extend(sorted(written, key=lambda w: _position(w, sources)))

@@ -305,5 +305,36 @@ def test_what_a_carer_says_of_their_own_coping_is_kept_when_the_model_leaves_it_
         lambda sentence, professional: False,
     )  # fmt: skip
     texts = [w.text for w in written]
-    assert "Priya Mehta said: \"I'm tired, I won't lie.\"" in texts
+    # A reply this short is kept with the question it answers.
+    assert (
+        'Claire Donovan asked: "And how are you doing yourself, Priya?" '
+        "Priya Mehta said: \"I'm tired, I won't lie.\""
+    ) in texts
     assert "Priya Mehta said he takes the bins out on Monday." in texts
+
+
+def test_a_short_answer_the_model_could_not_write_up_is_kept_with_its_question() -> None:
+    from summarise.write import write_statements
+
+    transcript = transcript_from_turns([
+        {"speaker": "social worker", "text": "Right. How many times a night is he up?"},
+        {"speaker": "carer", "text": "Three, maybe four."},
+        {"speaker": "social worker", "text": "And who helps you with the shopping?"},
+        {"speaker": "carer", "text": "My sister Pat takes me to the Co-op every Tuesday morning."},
+    ])  # fmt: skip
+    cast = cast_of(transcript, [{"name": "Graham Cole", "role": "carer"},
+                                {"name": "Aoife Byrne", "role": "social worker"}])  # fmt: skip
+    written, _calls, _accepted = write_statements(
+        transcript.segments, cast, _Scripted("Again in June."),
+        lambda sentence, professional: False,
+    )  # fmt: skip
+    by_text = {w.text: w for w in written}
+    asked = (
+        'Aoife Byrne asked: "How many times a night is he up?" '
+        'Graham Cole said: "Three, maybe four."'
+    )
+    assert asked in by_text
+    assert [s.id for s in by_text[asked].segments] == [0, 1]  # cites the question too
+    # A longer reply stands on its own.
+    pat = 'Graham Cole said: "My sister Pat takes me to the Co-op every Tuesday morning."'
+    assert pat in by_text
