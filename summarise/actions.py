@@ -25,7 +25,10 @@ _CUE = re.compile(
     r"send|call|book|arrange|start|increase|decrease|prescribe|check|see|ring|visit|"
     r"contact)|let's|let us|i want you to|i'd like you to|i would like you to|"
     r"we need to|you need to|i need to|i'll be|agreed to|plan is to|follow up|follow-up|"
-    r"refer|referral|schedule|book|arrange|come back|see you (?:in|next|back))\b",
+    r"refer|referral|arrange|come back|see you (?:in|next|back)|"
+    # "book" and "schedule" are verbs only with what is booked: "the post office book" is not.
+    r"(?:schedule|book) (?:a|an|the|her|him|them|it|in|into|you|me|us|myself|some|another|"
+    r"that|this|his|their|your))\b",
     re.IGNORECASE,
 )
 _ORDINALS = (

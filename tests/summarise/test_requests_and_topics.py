@@ -139,3 +139,12 @@ def test_an_action_keeps_to_what_will_be_done_in_the_words_of_a_note() -> None:
     alarm = extract_action("you'll wear your pendant alarm", "Rachel Okafor", "Edna Pearson")
     assert alarm is not None and alarm.who == "Edna Pearson"
     assert alarm.what == "Wear their pendant alarm"
+
+
+def test_a_book_or_a_schedule_spoken_of_is_no_action_but_booking_one_is() -> None:
+    from summarise.actions import is_action
+
+    assert not is_action("Our Kevin minds the post office book now, I never see it.")
+    assert not is_action("The schedule for the carers is on the fridge.")
+    assert is_action("Book her in for the falls clinic.")
+    assert is_action("We should schedule a review in March.")
