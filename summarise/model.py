@@ -224,7 +224,7 @@ class LlamaCppDrafter:
         self._llama = Llama(
             model_path=str(path),
             n_ctx=context,
-            n_threads=threads or max(1, os.cpu_count() or 1),
+            n_threads=threads or _threads(),
             verbose=False,
             draft_model=draft_model,
         )
@@ -243,6 +243,20 @@ class LlamaCppDrafter:
             )
         content = out["choices"][0]["message"]["content"]  # type: ignore[index]
         return content if isinstance(content, str) else ""
+
+
+def _threads() -> int:
+    """CPU threads llama.cpp computes with (``$CARENOTES_LLM_THREADS``; default all cores).
+
+    On a machine shared with other busy work, fewer threads than cores can be faster:
+    llama.cpp's threads wait for each other at every step of every token.
+    """
+    raw = os.environ.get("CARENOTES_LLM_THREADS", "")
+    if not raw:
+        return max(1, os.cpu_count() or 1)
+    if not raw.isdigit() or int(raw) < 1:
+        raise ModelUnavailable(f"CARENOTES_LLM_THREADS is '{raw}'; give a whole number, 1 or more.")
+    return int(raw)
 
 
 def _lookup_tokens() -> int:
