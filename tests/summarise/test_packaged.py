@@ -42,3 +42,20 @@ def test_parts_that_do_not_join_to_the_recorded_checksum_are_refused(
 def test_an_unknown_model_name_lists_the_packaged_ones() -> None:
     with pytest.raises(ModelUnavailable, match="qwen2.5-1.5b"):
         prepare_language_model("gpt-7")
+
+
+def test_the_threads_llama_cpp_drafts_with_come_from_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from summarise.model import _threads
+
+    monkeypatch.delenv("CARENOTES_LLM_THREADS", raising=False)
+    assert _threads() == max(1, os.cpu_count() or 1)
+    monkeypatch.setenv("CARENOTES_LLM_THREADS", "1")
+    assert _threads() == 1
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("CARENOTES_LLM_THREADS", bad)
+        with pytest.raises(ModelUnavailable, match="CARENOTES_LLM_THREADS"):
+            _threads()
