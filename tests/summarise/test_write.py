@@ -52,7 +52,11 @@ def test_the_carers_note_keeps_the_key_facts_flags_the_risks_and_lists_every_act
     assert score.key_facts >= 0.9, score.missed_facts
     assert score.must_flag == 1.0, score.missed_flags
     assert score.actions == 1.0, score.missed_actions
-    assert score.flagged <= 0.35
+    # A short conversation dense with risk: the gas hob, night-time wandering and the
+    # carer's exhaustion are most of it, and the model's risk question flags the carer's
+    # own coping too (11 of 27 statements). The bound is there against flags on
+    # everything: asked without worked examples, the model flagged two thirds of a note.
+    assert score.flagged <= 0.45
     assert score.invented == ()
 
 
