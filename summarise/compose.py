@@ -31,7 +31,13 @@ from summarise.actions import (
     requested_action,
     restates_request,
 )
-from summarise.grounding import check_grounding, similarities, topics_by_meaning
+from summarise.grounding import (
+    check_grounding,
+    embed,
+    embed_fixed,
+    similarities,
+    topics_by_meaning,
+)
 from summarise.judge import POSSIBLE_RISK, judged_risky
 from summarise.people import Cast, Person, cast_of
 from summarise.text import clean_utterance, content_words, split_sentences
@@ -225,10 +231,8 @@ def _quote(section: TemplateSection, template: Template, cast: Cast,
                 candidates.append((raw, segment))
     if not candidates:
         return None
-    guide = embedder.encode([f"{section.title}. {section.guidance}"], normalize_embeddings=True,
-                            convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
-    vectors = embedder.encode([c[0] for c in candidates], normalize_embeddings=True,
-                              convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+    guide = embed_fixed(embedder, (f"{section.title}. {section.guidance}",))
+    vectors = embed(embedder, [c[0] for c in candidates])
     best = int((vectors @ guide[0]).argmax())
     return candidates[best]
 
@@ -349,10 +353,11 @@ def compose_sections(
                     flags = tuple(f for f in flags if f != "unsupported")
                 if not any(f.startswith("high-stakes:") for f in flags):
                     # By meaning only where no term named a risk: a fallback for
-                    # everyday words, not a second opinion on a named one.
+                    # everyday words, not a second opinion on a named one; the model's
+                    # judgement only where neither did.
                     flags += tuple(f"high-stakes:{k}" for k in by_meaning[id(w)])
-                if id(w) in judged and not any(f.startswith("high-stakes:") for f in flags):
-                    flags += (POSSIBLE_RISK,)
+                    if not by_meaning[id(w)] and id(w) in judged:
+                        flags += (POSSIBLE_RISK,)
                 flags += _confidence_flags(w.text, w.segments)
                 if any(CHECK_SPEAKER in seg.flags for seg in w.segments):
                     flags += (CHECK_SPEAKER,)  # who said it was uncertain in the audio
@@ -386,12 +391,8 @@ def _place(
     placed: dict[str, list[Written]] = {s.key: [] for s in template.sections}
     if not written or not prose:
         return placed
-    guidance = embedder.encode([f"{s.title}. {s.guidance}" for s in prose],
-                               normalize_embeddings=True, convert_to_numpy=True,
-                               show_progress_bar=False)  # fmt: skip
-    vectors = embedder.encode([_claim(w.text) for w in written], batch_size=32,
-                              normalize_embeddings=True, convert_to_numpy=True,
-                              show_progress_bar=False)  # fmt: skip
+    guidance = embed_fixed(embedder, tuple(f"{s.title}. {s.guidance}" for s in prose))
+    vectors = embed(embedder, [_claim(w.text) for w in written])
     scores = vectors @ guidance.T
     words = sum(len(s.text.split()) for s in transcript.segments)
     steps = 1 + words // long_visit_words

@@ -28,7 +28,13 @@ from policies.templates import Template, TemplateSection
 from policies.topics import Topic, load_topics
 from summarise.actions import extract_action, is_action
 from summarise.compose import compose_sections
-from summarise.grounding import SUPPORT_THRESHOLD, check_grounding, similarities
+from summarise.grounding import (
+    SUPPORT_THRESHOLD,
+    check_grounding,
+    embed,
+    embed_fixed,
+    similarities,
+)
 from summarise.judge import JUDGE_PROMPT_VERSION
 from summarise.model import load_embedder
 from summarise.rewrite import PROMPT_VERSION, rewrite_statement
@@ -194,20 +200,14 @@ def draft_note(
     steps = 1 + total_words // options.long_visit_words
     caps = {s.key: s.max_statements * min(steps, 4) for s in template.sections}
     selector = Selector(template, caps, options.dedupe_similarity)
-    guidance = embedder.encode(
-        [f"{s.title}. {s.guidance}" for s in template.sections],
-        normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
-    )  # fmt: skip
+    guidance = embed_fixed(embedder, tuple(f"{s.title}. {s.guidance}" for s in template.sections))
     actions_keys = {s.key for s in template.sections if s.style == "actions"}
     windows = max(1, -(-len(segments) // options.window_segments))
     for w in range(windows):
         window = segments[w * options.window_segments : (w + 1) * options.window_segments]
         units = list(units_of(window, options.min_words, options.max_unit_words))
         if units:
-            vectors = embedder.encode(
-                [u.text for u in units], batch_size=32, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
-            )  # fmt: skip
+            vectors = embed(embedder, [u.text for u in units])
             scores = vectors @ guidance.T
             for unit, vector, row in zip(units, vectors, scores, strict=True):
                 _assign(unit, vector, row, template, selector, actions_keys, options)

@@ -19,6 +19,8 @@ __all__ = [
     "Grounding",
     "check_grounding",
     "critical_terms",
+    "embed",
+    "embed_fixed",
     "similarities",
     "topics_by_meaning",
 ]
@@ -175,10 +177,7 @@ def similarities(embedder: Any, pairs: Sequence[tuple[str, str]]) -> list[float]
     for statement, source in pairs:
         own = index.setdefault(_FRAME.sub("", statement) or statement, len(index))
         wanted.append((own, [index.setdefault(p, len(index)) for p in _pieces(source)]))
-    vectors = embedder.encode(
-        list(index), batch_size=32, normalize_embeddings=True, convert_to_numpy=True,
-        show_progress_bar=False,
-    )  # fmt: skip
+    vectors = embed(embedder, list(index))
     return [float((vectors[pieces] @ vectors[own]).max()) for own, pieces in wanted]
 
 
@@ -237,23 +236,25 @@ TOPIC_SIMILARITY = 0.55
 TOPIC_MARGIN = 0.1
 
 
-def _encode(embedder: Any, texts: Sequence[str]) -> Any:
+def embed(embedder: Any, texts: Sequence[str]) -> Any:
+    """Unit-length sentence vectors of ``texts``, one row each."""
     return embedder.encode(list(texts), batch_size=32, normalize_embeddings=True,
                            convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
 
 
-# The topics' example sentences and the everyday ones are the same for every draft a
-# worker makes: they are embedded once per embedder and policy, not once per draft.
-# The embedder is kept with its vectors, so that its id is not reused by another.
+# The topics' example sentences, the everyday ones and the sections' guidance are the
+# same for every draft a worker makes: they are embedded once per embedder and policy,
+# not once per draft. The embedder is kept with its vectors, so its id is not reused.
 _FIXED: dict[tuple[int, tuple[str, ...]], tuple[Any, Any]] = {}
 
 
-def _fixed_vectors(embedder: Any, texts: tuple[str, ...]) -> Any:
+def embed_fixed(embedder: Any, texts: tuple[str, ...]) -> Any:
+    """As :func:`embed`, for texts that do not change from draft to draft (cached)."""
     key = (id(embedder), texts)
     if key not in _FIXED:
         if len(_FIXED) >= 8:  # a changed policy or another embedder: keep the cache small
             _FIXED.clear()
-        _FIXED[key] = (embedder, _encode(embedder, texts))
+        _FIXED[key] = (embedder, embed(embedder, texts))
     return _FIXED[key][1]
 
 
@@ -287,8 +288,8 @@ def topics_by_meaning(
     examples = [(t.key, e) for t in topics for e in t.examples]
     if not texts or not examples:
         return [() for _ in texts]
-    claims = _encode(embedder, [_claims(t) for t in texts])
-    fixed = _fixed_vectors(embedder, tuple(e for _k, e in examples) + tuple(ordinary))
+    claims = embed(embedder, [_claims(t) for t in texts])
+    fixed = embed_fixed(embedder, tuple(e for _k, e in examples) + tuple(ordinary))
     scores = claims @ fixed[: len(examples)].T
     everyday = (claims @ fixed[len(examples) :].T).max(axis=1) if ordinary else None
     found: list[tuple[str, ...]] = []

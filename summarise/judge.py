@@ -53,7 +53,6 @@ _EXAMPLES = (
     ("She said the respite unit has a garden and she likes the staff there.", "no"),
 )  # fmt: skip
 _YES = re.compile(r"^\W*yes\b", re.IGNORECASE)
-_NO = re.compile(r"^\W*no\b", re.IGNORECASE)
 
 
 _PROMPT: list[dict[str, str]] = [{"role": "system", "content": _SYSTEM}]
@@ -92,8 +91,8 @@ def judged_risky(
         except Exception as exc:  # noqa: BLE001 - a broken model must not break the draft
             logger.warning("risk question failed: %s", type(exc).__name__)
             reply = ""
-        yes = isinstance(reply, str) and bool(_YES.match(reply)) and not _NO.match(reply)
+        yes = isinstance(reply, str) and bool(_YES.match(reply))
         answers.append(yes)
         if report is not None:
-            report(n / max(1, len(texts)))
+            report(n / len(texts))
     return answers
