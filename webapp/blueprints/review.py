@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from flask import (
@@ -18,43 +17,25 @@ from flask import (
     url_for,
 )
 
-from policies import BadInput, CarenotesError, Conflict, Forbidden, InvalidTransition
-from webapp import db
+from policies import BadInput, Conflict, Forbidden, InvalidTransition
 from webapp.blueprints.review_page import page_sections, page_segments, spoken_language
 from webapp.blueprints.sso import redirect_uri as sso_redirect_uri
 from webapp.context import services
-from webapp.dates import written_time, zone_name
 from webapp.forms import FormProblem, keeps_form
 from webapp.services import approval, reauthentication
 from webapp.services import notes as note_service
-from webapp.services.access import get_recording
-from webapp.services.audit_trail import record
-from webapp.services.export_details import (
-    ExportHeading,
-    content_disposition,
-    export_filename,
-    present_from,
-    visit_type_words,
-)
-from webapp.services.exports import ApprovalInfo, note_json, render_docx, render_pdf, render_text
+from webapp.services.access import may_do
+from webapp.services.export_details import content_disposition
+from webapp.services.exports import render_text
 from webapp.services.handoff import hand_off_of, return_for_changes, send_for_approval
 from webapp.services.history import note_history
 from webapp.services.note_additions import add_statement, move_item
+from webapp.services.note_files import approval_line, note_file
 from webapp.services.recordings import participants_of
 from webapp.services.speakers import rename_speaker
 from webapp.web import current_user, login_required, wants_json
 
 bp = Blueprint("review", __name__, url_prefix="/notes")
-
-
-def _allowed(recording_id: str, need: str) -> bool:
-    svc = services()
-    try:
-        with svc.engine.connect() as conn:
-            get_recording(svc, conn, current_user(), recording_id, need=need)
-    except CarenotesError:
-        return False
-    return True
 
 
 @bp.get("/<recording_id>")
@@ -80,9 +61,7 @@ def _review_page(
     """
     loaded = note_service.load_note(services(), current_user(), recording_id)
     draft_state = loaded.note.state == "draft"
-    approver = None
-    if not draft_state:
-        approver = _approver(loaded)
+    approver = None if draft_state else approval_line(services(), loaded)
     return render_template(
         "review/show.html",
         loaded=loaded,
@@ -93,11 +72,11 @@ def _review_page(
         spoken=spoken_language(loaded.transcript),
         speakers=loaded.work["speakers"],
         blockers=loaded.blockers(),
-        can_edit=draft_state and _allowed(recording_id, "edit"),
-        can_approve=draft_state and _allowed(recording_id, "approve"),
+        can_edit=draft_state and may_do(services(), current_user(), recording_id, "edit"),
+        can_approve=draft_state and may_do(services(), current_user(), recording_id, "approve"),
         approve_error=session.pop("approve_error", None),
         signs_in_again=reauthentication.signs_in_again(services(), current_user()),
-        can_addendum=not draft_state and _allowed(recording_id, "edit"),
+        can_addendum=not draft_state and may_do(services(), current_user(), recording_id, "edit"),
         approver=approver,
         handoff=hand_off_of(services(), loaded.recording, loaded.note.id) if draft_state else None,
         audio_days=services().policy.audio_days_after_approval,
@@ -109,43 +88,6 @@ def _review_page(
         kept=kept or {},
         problem=problem,
         refused_form=refused_form,
-    )
-
-
-def _approver(loaded: note_service.LoadedNote, hashed: str = "the approved text") -> str:
-    heading = _export_heading(loaded)
-    when = f"{written_time(heading.approved_at)} ({zone_name()})"
-    return f"Approved by {heading.approver} on {when}. SHA-256 of {hashed}: {heading.sha256}"
-
-
-def _written(addenda: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    """Addenda with their times as people read them (the JSON export keeps ISO UTC)."""
-    return [(author, f"{written_time(at)} ({zone_name()})", text) for author, at, text in addenda]
-
-
-def _export_heading(loaded: note_service.LoadedNote) -> ExportHeading:
-    """The heading of an approved note's export: case, visit, people, approval, hash."""
-    import sqlalchemy as sa
-
-    svc = services()
-    wanted = [loaded.recording.owner_id, loaded.note.approved_by]
-    with svc.engine.connect() as conn:
-        names = dict(
-            conn.execute(
-                sa.select(db.users.c.id, db.users.c.display_name).where(db.users.c.id.in_(wanted))
-            ).all()
-        )
-    at = db.as_utc(loaded.note.approved_at)
-    return ExportHeading(
-        case_reference=loaded.meta.case_reference,
-        visit_type=visit_type_words(loaded.meta.visit_type),
-        visit_date=loaded.meta.visit_date,
-        present=present_from(participants_of(svc, loaded.recording)),
-        language=loaded.meta.language,
-        author=names.get(loaded.recording.owner_id, ""),
-        approver=names.get(loaded.note.approved_by, ""),
-        approved_at=at.isoformat(timespec="seconds") if at else "",
-        sha256=loaded.note.approved_sha256,
     )
 
 
@@ -352,30 +294,13 @@ def addendum(recording_id: str) -> Any:
     return redirect(url_for("review.show", recording_id=recording_id))
 
 
-def _approved(recording_id: str, fmt: str) -> note_service.LoadedNote:
-    loaded = note_service.load_note(services(), current_user(), recording_id, audit_action=None)
-    if loaded.note.state != "approved":
-        raise InvalidTransition("Only an approved note can be downloaded; approve it first.")
-    with services().engine.begin() as conn:
-        record(
-            conn,
-            current_user().id,
-            current_user().username,
-            "download",
-            "note",
-            loaded.note.id,
-            {"format": fmt},
-        )
-    return loaded
-
-
-def _download(
-    body: str | bytes, mimetype: str, loaded: note_service.LoadedNote, extension: str
-) -> Response:
+def _download(recording_id: str, fmt: str) -> Response:
     """An approved note as a file to save, named by case reference, visit type and date."""
-    filename = export_filename(loaded.meta, extension)
+    note = note_file(services(), current_user(), recording_id, fmt, current_app.json.dumps)
     return Response(
-        body, mimetype=mimetype, headers={"Content-Disposition": content_disposition(filename)}
+        note.body,
+        mimetype=note.mimetype,
+        headers={"Content-Disposition": content_disposition(note.filename)},
     )
 
 
@@ -383,51 +308,25 @@ def _download(
 @login_required
 def download_text(recording_id: str) -> Any:
     """The approved note as plain text (with any addenda)."""
-    loaded = _approved(recording_id, "txt")
-    approval = _approver(loaded, "the note above (everything before this line's blank line)")
-    text = render_text(loaded.meta, loaded.draft, loaded.work, _written(loaded.addenda), approval)
-    return _download(text, "text/plain; charset=utf-8", loaded, "txt")
+    return _download(recording_id, "txt")
 
 
 @bp.get("/<recording_id>/note.docx")
 @login_required
 def download_docx(recording_id: str) -> Any:
     """The approved note as a Word document."""
-    loaded = _approved(recording_id, "docx")
-    heading = _export_heading(loaded).rows()
-    data = render_docx(loaded.meta, loaded.draft, loaded.work, heading, _written(loaded.addenda))
-    return _download(
-        data,
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        loaded,
-        "docx",
-    )
+    return _download(recording_id, "docx")
 
 
 @bp.get("/<recording_id>/note.pdf")
 @login_required
 def download_pdf(recording_id: str) -> Any:
     """The approved note as a PDF."""
-    loaded = _approved(recording_id, "pdf")
-    heading = _export_heading(loaded).rows()
-    data = render_pdf(loaded.meta, loaded.draft, loaded.work, heading, _written(loaded.addenda))
-    return _download(data, "application/pdf", loaded, "pdf")
+    return _download(recording_id, "pdf")
 
 
 @bp.get("/<recording_id>/note.json")
 @login_required
 def download_json(recording_id: str) -> Any:
     """The approved note as JSON for a case-management system's import."""
-    loaded = _approved(recording_id, "json")
-    heading = _export_heading(loaded)
-    info = ApprovalInfo(
-        author=heading.author,
-        approver=heading.approver,
-        approved_at=heading.approved_at,
-        sha256=heading.sha256,
-        policy_version=loaded.note.policy_version or "unrecorded",
-    )
-    body = current_app.json.dumps(
-        note_json(loaded.meta, loaded.draft, loaded.work, info, loaded.addenda)
-    )
-    return _download(body, "application/json", loaded, "json")
+    return _download(recording_id, "json")

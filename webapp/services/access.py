@@ -6,12 +6,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from policies import Forbidden, NotFound
+from policies import CarenotesError, Forbidden, NotFound
 from webapp import db
 from webapp.context import Services
 from webapp.services.auth import CurrentUser
 
-__all__ = ["get_recording", "readable_recordings", "require"]
+__all__ = ["get_recording", "may_do", "readable_recordings", "require"]
 
 _HIDDEN = "There is no such recording, or it is not shared with your teams."
 
@@ -57,6 +57,16 @@ def get_recording(
                 "practitioner in your team to approve this one."
             )
     return rec
+
+
+def may_do(svc: Services, user: CurrentUser, recording_id: str, need: str) -> bool:
+    """Whether ``user`` may do ``need`` to the recording (see :func:`get_recording`)."""
+    try:
+        with svc.engine.connect() as conn:
+            get_recording(svc, conn, user, recording_id, need=need)
+    except CarenotesError:
+        return False
+    return True
 
 
 def require(user: CurrentUser, permission: str, message: str) -> None:
