@@ -156,23 +156,24 @@ def _hold_ids(svc: Services, conn: sa.Connection, wanted: str) -> list[str]:
     return [row.id for row in rows if normalise_reference(hold_reference(svc, row)) == wanted]
 
 
-def export_subject_access(
-    svc: Services, user: CurrentUser, case_reference: str
-) -> SubjectAccessExport:
-    """Build the subject access archive for a case reference; the export is audited.
+@dataclass(frozen=True)
+class _CaseRecords:
+    """What is held about one case reference, read in one connection."""
+
+    recordings: list[Any]
+    notes: dict[str, Any]
+    names: dict[str, str]
+    addenda: list[Any]
+    imports: dict[str, Any]
+    audit: list[Any]
+
+
+def _load_case(svc: Services, wanted: str) -> _CaseRecords:
+    """Read the recordings, notes, addenda, imports and audit entries of a case.
 
     Raises:
-        Forbidden: The user's role has no subject access rights.
-        BadInput: The case reference is empty or nothing is held about it.
+        BadInput: Nothing is held about the case reference.
     """
-    require(user, "subject_access", "Only information governance can export subject access data.")
-    wanted = normalise_reference(case_reference)
-    if not wanted or len(wanted) > 64:
-        raise BadInput("Enter the case reference (up to 64 characters).", field="case_reference")
-    vault = svc.vault
-    buffer = io.BytesIO()
-    manifest: list[dict[str, Any]] = []
-    marked_total = 0
     with svc.engine.connect() as conn:
         recs = _matching(svc, conn, wanted)
         if not recs:
@@ -206,110 +207,163 @@ def export_subject_access(
             [r.id for r in recs] + [n.id for n in notes.values()],
             _hold_ids(svc, conn, wanted),
         )
+    return _CaseRecords(recs, notes, names, list(addenda_rows), imports, audit_rows)
+
+
+def _recording_details(
+    svc: Services, case: _CaseRecords, rec: Any, key: bytes, participants: Any
+) -> dict[str, Any]:
+    """The recording's details as written to its details.json."""
+    return {
+        "recording_id": rec.id,
+        "case_reference": case_reference_of(svc, rec, key),
+        "visit_type": rec.visit_type,
+        "visit_date": rec.visit_date,
+        "recorded_by": case.names.get(rec.owner_id, ""),
+        "status": rec.status,
+        "participants": participants,
+        **_language_details(svc, key, rec),
+        "audio_held": rec.audio_blob is not None,
+        "audio_deleted_at": (
+            db.as_utc(rec.audio_deleted_at).isoformat() if rec.audio_deleted_at else None
+        ),  # type: ignore[union-attr]
+    }
+
+
+def _write_note(
+    svc: Services,
+    archive: zipfile.ZipFile,
+    folder: str,
+    case: _CaseRecords,
+    rec: Any,
+    key: bytes,
+    note: Any,
+    participants: Any,
+    details: dict[str, Any],
+) -> dict[str, Any]:
+    """Write a recording's note and transcript, noting any import in its details.
+
+    Returns:
+        The note's entry in the manifest: its state, segments, marked segments and addenda.
+    """
+    vault = svc.vault
+    work = vault.open_json(key, "note", note.id, "work", note.work_enc)
+    draft = vault.open_json(key, "note", note.id, "draft", note.draft_enc)
+    transcript = vault.open_json(key, "note", note.id, "transcript", note.transcript_enc)
+    meta = NoteMeta(
+        details["case_reference"],
+        rec.visit_type,
+        rec.visit_date,
+        getattr(svc.templates.get(rec.visit_type), "title", rec.visit_type),
+        language=language_heading(svc, key, rec),
+    )
+    addenda = [
+        (
+            case.names.get(a.author_id, ""),
+            db.as_utc(a.at).isoformat(timespec="minutes"),  # type: ignore[union-attr]
+            vault.open_text(key, "addendum", a.id, "text", a.text_enc),
+        )
+        for a in case.addenda
+        if a.note_id == note.id
+    ]
+    if note.state == "approved":
+        text = vault.open_text(key, "note", note.id, "approved_text", note.approved_text_enc)
+        if addenda:
+            text = render_text(meta, draft, work, addenda)
+        archive.writestr(f"{folder}/note-approved.txt", text)
+    else:
+        archive.writestr(
+            f"{folder}/note-UNAPPROVED-DRAFT.txt",
+            "UNAPPROVED DRAFT - never approved by a practitioner.\n\n"
+            + render_text(meta, draft, work),
+        )
+    subject = _subject_speakers(participants, work.get("speakers", {}))
+    segments, text, marked = _transcript(transcript, work.get("speakers", {}), subject)
+    archive.writestr(
+        f"{folder}/transcript.json", json.dumps(segments, indent=2, ensure_ascii=False)
+    )
+    archive.writestr(f"{folder}/transcript.txt", text)
+    imported = case.imports.get(note.id)
+    if imported is not None:
+        # Taken into the case-management system through the API.
+        details["imported"] = {
+            "system": imported.system,
+            "external_reference": vault.open_text(
+                key, "note_import", imported.id, "reference", imported.reference_enc
+            ),
+            "imported_at": db.as_utc(imported.imported_at).isoformat(),  # type: ignore[union-attr]
+        }
+    return {
+        "note_state": note.state,
+        "segments": len(segments),
+        "marked_for_redaction": marked,
+        "addenda": len(addenda),
+    }
+
+
+def _write_recording(
+    svc: Services, archive: zipfile.ZipFile, case: _CaseRecords, rec: Any
+) -> dict[str, Any]:
+    """Write one recording's folder to the archive.
+
+    Returns:
+        The recording's entry in the manifest.
+    """
+    vault = svc.vault
+    key = vault.data_key(rec.id, rec.wrapped_key)
+    folder = f"recordings/{rec.visit_date}-{rec.id[:8]}"
+    participants = vault.open_json(key, "recording", rec.id, "participants", rec.participants_enc)
+    details = _recording_details(svc, case, rec, key, participants)
+    entry: dict[str, Any] = {
+        "folder": folder,
+        **{k: details[k] for k in ("recording_id", "visit_date", "visit_type", "status")},
+    }
+    note = case.notes.get(rec.id)
+    if note is not None:
+        entry.update(_write_note(svc, archive, folder, case, rec, key, note, participants, details))
+    archive.writestr(f"{folder}/details.json", json.dumps(details, indent=2, ensure_ascii=False))
+    return entry
+
+
+def _audit_csv(audit_rows: list[Any]) -> str:
+    """The audit entries about the case, as CSV."""
+    log = io.StringIO()
+    writer = csv.writer(log)
+    writer.writerow(["id", "at", "actor", "action", "record_type", "record_id", "detail"])
+    for row in audit_rows:
+        writer.writerow(
+            [
+                row.id,
+                row.at,
+                row.actor,
+                row.action,
+                row.record_type,
+                row.record_id,
+                row.detail or "",
+            ]
+        )
+    return log.getvalue()
+
+
+def export_subject_access(
+    svc: Services, user: CurrentUser, case_reference: str
+) -> SubjectAccessExport:
+    """Build the subject access archive for a case reference; the export is audited.
+
+    Raises:
+        Forbidden: The user's role has no subject access rights.
+        BadInput: The case reference is empty or nothing is held about it.
+    """
+    require(user, "subject_access", "Only information governance can export subject access data.")
+    wanted = normalise_reference(case_reference)
+    if not wanted or len(wanted) > 64:
+        raise BadInput("Enter the case reference (up to 64 characters).", field="case_reference")
+    case = _load_case(svc, wanted)
+    recs = case.recordings
+    buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for rec in recs:
-            key = vault.data_key(rec.id, rec.wrapped_key)
-            folder = f"recordings/{rec.visit_date}-{rec.id[:8]}"
-            participants = vault.open_json(
-                key, "recording", rec.id, "participants", rec.participants_enc
-            )
-            details = {
-                "recording_id": rec.id,
-                "case_reference": case_reference_of(svc, rec, key),
-                "visit_type": rec.visit_type,
-                "visit_date": rec.visit_date,
-                "recorded_by": names.get(rec.owner_id, ""),
-                "status": rec.status,
-                "participants": participants,
-                **_language_details(svc, key, rec),
-                "audio_held": rec.audio_blob is not None,
-                "audio_deleted_at": (
-                    db.as_utc(rec.audio_deleted_at).isoformat() if rec.audio_deleted_at else None
-                ),  # type: ignore[union-attr]
-            }
-            entry: dict[str, Any] = {
-                "folder": folder,
-                **{k: details[k] for k in ("recording_id", "visit_date", "visit_type", "status")},
-            }
-            note = notes.get(rec.id)
-            if note is not None:
-                work = vault.open_json(key, "note", note.id, "work", note.work_enc)
-                draft = vault.open_json(key, "note", note.id, "draft", note.draft_enc)
-                transcript = vault.open_json(
-                    key, "note", note.id, "transcript", note.transcript_enc
-                )
-                meta = NoteMeta(
-                    details["case_reference"],
-                    rec.visit_type,
-                    rec.visit_date,
-                    getattr(svc.templates.get(rec.visit_type), "title", rec.visit_type),
-                    language=language_heading(svc, key, rec),
-                )
-                addenda = [
-                    (
-                        names.get(a.author_id, ""),
-                        db.as_utc(a.at).isoformat(timespec="minutes"),  # type: ignore[union-attr]
-                        vault.open_text(key, "addendum", a.id, "text", a.text_enc),
-                    )
-                    for a in addenda_rows
-                    if a.note_id == note.id
-                ]
-                if note.state == "approved":
-                    text = vault.open_text(
-                        key, "note", note.id, "approved_text", note.approved_text_enc
-                    )
-                    if addenda:
-                        text = render_text(meta, draft, work, addenda)
-                    archive.writestr(f"{folder}/note-approved.txt", text)
-                else:
-                    archive.writestr(
-                        f"{folder}/note-UNAPPROVED-DRAFT.txt",
-                        "UNAPPROVED DRAFT - never approved by a practitioner.\n\n"
-                        + render_text(meta, draft, work),
-                    )
-                subject = _subject_speakers(participants, work.get("speakers", {}))
-                segments, text, marked = _transcript(transcript, work.get("speakers", {}), subject)
-                marked_total += marked
-                archive.writestr(
-                    f"{folder}/transcript.json", json.dumps(segments, indent=2, ensure_ascii=False)
-                )
-                archive.writestr(f"{folder}/transcript.txt", text)
-                imported = imports.get(note.id)
-                if imported is not None:
-                    # Taken into the case-management system through the API.
-                    details["imported"] = {
-                        "system": imported.system,
-                        "external_reference": vault.open_text(
-                            key, "note_import", imported.id, "reference", imported.reference_enc
-                        ),
-                        "imported_at": db.as_utc(imported.imported_at).isoformat(),  # type: ignore[union-attr]
-                    }
-                entry.update(
-                    note_state=note.state,
-                    segments=len(segments),
-                    marked_for_redaction=marked,
-                    addenda=len(addenda),
-                )
-            archive.writestr(
-                f"{folder}/details.json", json.dumps(details, indent=2, ensure_ascii=False)
-            )
-            manifest.append(entry)
-        log = io.StringIO()
-        writer = csv.writer(log)
-        writer.writerow(["id", "at", "actor", "action", "record_type", "record_id", "detail"])
-        for row in audit_rows:
-            writer.writerow(
-                [
-                    row.id,
-                    row.at,
-                    row.actor,
-                    row.action,
-                    row.record_type,
-                    row.record_id,
-                    row.detail or "",
-                ]
-            )
-        archive.writestr("audit.csv", log.getvalue())
+        manifest = [_write_recording(svc, archive, case, rec) for rec in recs]
+        archive.writestr("audit.csv", _audit_csv(case.audit))
         archive.writestr(
             "manifest.json",
             json.dumps(
@@ -318,13 +372,14 @@ def export_subject_access(
                     "exported_by": user.display_name,
                     "exported_at": db.utcnow().isoformat(timespec="seconds"),
                     "recordings": manifest,
-                    "audit_entries": len(audit_rows),
+                    "audit_entries": len(case.audit),
                 },
                 indent=2,
                 ensure_ascii=False,
             ),
         )
         archive.writestr("README.txt", _README)
+    marked_total = sum(entry.get("marked_for_redaction", 0) for entry in manifest)
     with svc.engine.begin() as conn:
         record(
             conn,
