@@ -235,13 +235,8 @@ def _mean(values: list[float]) -> float:
     return statistics.fmean(values) if values else 0.0
 
 
-def dashboard(svc: Services, user: CurrentUser, filters: DashboardFilter) -> Dashboard:
-    """Compute the dashboard for a manager's teams (all teams for an administrator).
-
-    Raises:
-        Forbidden: The user's role has no oversight.
-    """
-    require(user, "audit", "Only managers and administrators can see the team dashboard.")
+def _approved_notes(user: CurrentUser) -> sa.Select[Any]:
+    """The approved notes the user oversees, newest approval first."""
     r, n = db.recordings, db.notes
     query = (
         sa.select(
@@ -264,6 +259,30 @@ def dashboard(svc: Services, user: CurrentUser, filters: DashboardFilter) -> Das
     )
     if not user.can("manage_users"):
         query = query.where(r.c.team_id.in_(user.team_ids))
+    return query
+
+
+def _included(row: Any, filters: DashboardFilter) -> bool:
+    """Whether the filters let an approved note in."""
+    approved = db.as_utc(row.approved_at)
+    day = approved.date() if approved else None
+    if filters.worker_id is not None and row.owner_id != filters.worker_id:
+        return False
+    if filters.template and row.visit_type != filters.template:
+        return False
+    if day and filters.date_from and day < filters.date_from:
+        return False
+    return not (day and filters.date_to and day > filters.date_to)
+
+
+def dashboard(svc: Services, user: CurrentUser, filters: DashboardFilter) -> Dashboard:
+    """Compute the dashboard for a manager's teams (all teams for an administrator).
+
+    Raises:
+        Forbidden: The user's role has no oversight.
+    """
+    require(user, "audit", "Only managers and administrators can see the team dashboard.")
+    query = _approved_notes(user)
     with svc.engine.connect() as conn:
         rows = conn.execute(query).all()
         names = dict(conn.execute(sa.select(db.users.c.id, db.users.c.display_name)).all())
@@ -274,17 +293,8 @@ def dashboard(svc: Services, user: CurrentUser, filters: DashboardFilter) -> Das
     templates = sorted({row.visit_type for row in rows})
     chosen = []
     for row in rows:
-        approved = db.as_utc(row.approved_at)
-        day = approved.date() if approved else None
-        if filters.worker_id is not None and row.owner_id != filters.worker_id:
-            continue
-        if filters.template and row.visit_type != filters.template:
-            continue
-        if day and filters.date_from and day < filters.date_from:
-            continue
-        if day and filters.date_to and day > filters.date_to:
-            continue
-        chosen.append(_figures(svc, row, names, firsts.get(row.id)))
+        if _included(row, filters):
+            chosen.append(_figures(svc, row, names, firsts.get(row.id)))
     weeks: dict[str, int] = defaultdict(int)
     authors: dict[str, list[NoteFigures]] = defaultdict(list)
     kinds: dict[str, list[NoteFigures]] = defaultdict(list)
