@@ -20,29 +20,32 @@ from webapp.services.audit_trail import record
 from webapp.services.exports import ApprovalInfo, NoteMeta, note_json
 from webapp.services.note_items import section_item_ids, written_by_practitioner
 from webapp.services.notes import addenda_rows
-from webapp.services.visit_language import api_language, heading_rows, recorded_language
+from webapp.services.visit_language import (
+    VisitLanguage,
+    api_language,
+    heading_rows,
+    recorded_language,
+)
 from webapp.text import clean_line, clean_tree
 
 __all__ = ["approved_note"]
 
 
-def approved_note(svc: Services, caller: ApiCaller, note_id: str, endpoint: str) -> dict[str, Any]:
-    """One approved note of the token's teams, whole: heading, sections, actions, hash.
+def _read_note(
+    svc: Services, caller: ApiCaller, note_id: str, endpoint: str
+) -> tuple[Any, bytes, dict[str, str], list[Any], Any]:
+    """Read the note, its people's names, addenda and import, and audit the fetch.
 
-    Args:
-        svc: The app's services.
-        caller: The accepted token.
-        note_id: The note's id.
-        endpoint: The route called, for the audit trail.
+    Returns:
+        The note's row, its data key, the names of its author and approver, its
+        addenda's rows and its import record.
 
     Raises:
         NotFound: No approved note with this id in the token's teams.
     """
-    vault = svc.vault
     with svc.engine.begin() as conn:
         row = visible_note(conn, caller, note_id)
-        recording_id = row.recording_id
-        key = vault.data_key(recording_id, row.wrapped_key)
+        key = svc.vault.data_key(row.recording_id, row.wrapped_key)
         names = dict(
             conn.execute(
                 sa.select(db.users.c.id, db.users.c.display_name).where(
@@ -61,30 +64,60 @@ def approved_note(svc: Services, caller: ApiCaller, note_id: str, endpoint: str)
             row.id,
             {"token": caller.token_id, "endpoint": endpoint},
         )
-    spoken = recorded_language(svc, key, recording_id)
-    meta = NoteMeta(
-        case_reference=vault.open_text(
-            key, "recording", recording_id, "case_reference", row.case_ref_enc
+    return row, key, names, addendum_rows, imported
+
+
+def _note_meta(
+    svc: Services, key: bytes, row: Any, spoken: tuple[VisitLanguage, str | None]
+) -> NoteMeta:
+    """The note's heading: case, visit and the language spoken."""
+    return NoteMeta(
+        case_reference=svc.vault.open_text(
+            key, "recording", row.recording_id, "case_reference", row.case_ref_enc
         ),
         visit_type=row.visit_type,
         visit_date=row.visit_date,
         template_title=getattr(svc.templates.get(row.visit_type), "title", row.visit_type),
         language=tuple(heading_rows(*spoken)),
     )
+
+
+def _addenda(svc: Services, key: bytes, rows: list[Any]) -> list[tuple[str, str, str]]:
+    """Each addendum as ``(author, when, text)``."""
+    return [
+        (
+            r.display_name,
+            when(r.at) or "",
+            svc.vault.open_text(key, "addendum", r.id, "text", r.text_enc),
+        )
+        for r in rows
+    ]
+
+
+def approved_note(svc: Services, caller: ApiCaller, note_id: str, endpoint: str) -> dict[str, Any]:
+    """One approved note of the token's teams, whole: heading, sections, actions, hash.
+
+    Args:
+        svc: The app's services.
+        caller: The accepted token.
+        note_id: The note's id.
+        endpoint: The route called, for the audit trail.
+
+    Raises:
+        NotFound: No approved note with this id in the token's teams.
+    """
+    vault = svc.vault
+    row, key, names, addendum_rows, imported = _read_note(svc, caller, note_id, endpoint)
+    recording_id = row.recording_id
+    spoken = recorded_language(svc, key, recording_id)
+    meta = _note_meta(svc, key, row, spoken)
     draft = vault.open_json(key, "note", row.id, "draft", row.draft_enc)
     work = vault.open_json(key, "note", row.id, "work", row.work_enc)
     text = vault.open_text(key, "note", row.id, "approved_text", row.approved_text_enc)
     participants = vault.open_json(
         key, "recording", recording_id, "participants", row.participants_enc
     )
-    addenda = [
-        (
-            r.display_name,
-            when(r.at) or "",
-            vault.open_text(key, "addendum", r.id, "text", r.text_enc),
-        )
-        for r in addendum_rows
-    ]
+    addenda = _addenda(svc, key, addendum_rows)
     author, approver = names.get(row.owner_id, ""), names.get(row.approved_by, "")
     exported = note_json(
         meta,

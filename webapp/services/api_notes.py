@@ -278,6 +278,30 @@ def import_record(svc: Services, key: bytes, conn: sa.Connection, note_id: str) 
     }
 
 
+def _insert_import(
+    svc: Services,
+    conn: sa.Connection,
+    caller: ApiCaller,
+    note_id: str,
+    key: bytes,
+    system: str,
+    reference: str,
+) -> Any:
+    """Store the note's import record, its reference sealed, and return it as read back."""
+    import_id = uuid.uuid4().hex
+    conn.execute(
+        sa.insert(db.note_imports).values(
+            id=import_id,
+            note_id=note_id,
+            token_id=caller.token_id,
+            imported_at=db.utcnow(),
+            system=system,
+            reference_enc=svc.vault.seal(key, "note_import", import_id, "reference", reference),
+        )
+    )
+    return import_record(svc, key, conn, note_id)
+
+
 def mark_imported(
     svc: Services,
     caller: ApiCaller,
@@ -329,18 +353,7 @@ def mark_imported(
                 )
             detail_created = False
         else:
-            import_id = uuid.uuid4().hex
-            conn.execute(
-                sa.insert(db.note_imports).values(
-                    id=import_id,
-                    note_id=row.id,
-                    token_id=caller.token_id,
-                    imported_at=db.utcnow(),
-                    system=system,
-                    reference_enc=vault.seal(key, "note_import", import_id, "reference", reference),
-                )
-            )
-            existing = import_record(svc, key, conn, row.id)
+            existing = _insert_import(svc, conn, caller, row.id, key, system, reference)
             detail_created = True
         record(
             conn,
