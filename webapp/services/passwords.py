@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import NoReturn
 
 import sqlalchemy as sa
 
@@ -31,6 +32,72 @@ def needs_new_password(svc: Services, user_id: int) -> bool:
         ).scalar_one_or_none()
         conn.rollback()
     return bool(flag)
+
+
+def _refuse_current(svc: Services, user: CurrentUser, remote: str) -> NoReturn:
+    """Count a wrong current password towards the lock, audit it and refuse the change.
+
+    Raises:
+        Forbidden: Always.
+    """
+    with svc.engine.begin() as conn:
+        locked = count_password_failure(svc, conn, user.id)
+        record(
+            conn,
+            user.id,
+            user.username,
+            "password_change_failed",
+            "user",
+            user.id,
+            {"locked": locked, "remote": remote},
+        )
+    raise Forbidden(
+        "Your current password is not right, so nothing was changed. Type it again; "
+        "after too many wrong tries the account is locked for a while."
+    )
+
+
+def _store_new_password(svc: Services, user: CurrentUser, new_hash: str, remote: str) -> int:
+    """Store the new password's hash, end the user's other sessions and audit the change.
+
+    Returns:
+        How many other sessions were ended.
+    """
+    with svc.engine.begin() as conn:
+        required = bool(
+            conn.execute(
+                sa.select(db.users.c.must_change_password).where(db.users.c.id == user.id)
+            ).scalar_one()
+        )
+        conn.execute(
+            sa.update(db.users)
+            .where(db.users.c.id == user.id)
+            .values(
+                password_hash=new_hash,
+                must_change_password=False,
+                failed_logins=0,
+                locked_until=None,
+            )
+        )
+        ended = conn.execute(
+            sa.update(db.sessions)
+            .where(
+                db.sessions.c.user_id == user.id,
+                db.sessions.c.id != user.session_id,
+                db.sessions.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=db.utcnow())
+        ).rowcount
+        record(
+            conn,
+            user.id,
+            user.username,
+            "password_change",
+            "user",
+            user.id,
+            {"required": required, "other_sessions_ended": int(ended or 0), "remote": remote},
+        )
+    return int(ended or 0)
 
 
 def change_password(
@@ -73,62 +140,15 @@ def change_password(
     new_hash = hash_password(svc, new, user.username, user.display_name)
     # argon2 is slow on purpose: the current password is checked outside any transaction.
     if not check_password(svc, user.id, current):
-        with svc.engine.begin() as conn:
-            locked = count_password_failure(svc, conn, user.id)
-            record(
-                conn,
-                user.id,
-                user.username,
-                "password_change_failed",
-                "user",
-                user.id,
-                {"locked": locked, "remote": remote},
-            )
-        raise Forbidden(
-            "Your current password is not right, so nothing was changed. Type it again; "
-            "after too many wrong tries the account is locked for a while."
-        )
+        _refuse_current(svc, user, remote)
     if new == current:
         raise BadInput(
             "The new password is the same as your current one; nothing was changed. "
             "Choose a password you have not used here."
         )
-    with svc.engine.begin() as conn:
-        required = bool(
-            conn.execute(
-                sa.select(db.users.c.must_change_password).where(db.users.c.id == user.id)
-            ).scalar_one()
-        )
-        conn.execute(
-            sa.update(db.users)
-            .where(db.users.c.id == user.id)
-            .values(
-                password_hash=new_hash,
-                must_change_password=False,
-                failed_logins=0,
-                locked_until=None,
-            )
-        )
-        ended = conn.execute(
-            sa.update(db.sessions)
-            .where(
-                db.sessions.c.user_id == user.id,
-                db.sessions.c.id != user.session_id,
-                db.sessions.c.revoked_at.is_(None),
-            )
-            .values(revoked_at=db.utcnow())
-        ).rowcount
-        record(
-            conn,
-            user.id,
-            user.username,
-            "password_change",
-            "user",
-            user.id,
-            {"required": required, "other_sessions_ended": int(ended or 0), "remote": remote},
-        )
+    ended = _store_new_password(svc, user, new_hash, remote)
     logger.info("user id %s changed their password", user.id)
-    return int(ended or 0)
+    return ended
 
 
 def require_new_password(
