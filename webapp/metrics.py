@@ -6,7 +6,9 @@ figures are the same whichever web node is scraped and survive restarts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -29,6 +31,45 @@ def _line(name: str, value: float, labels: dict[str, str] | None = None) -> str:
         inner = ",".join(f'{k}="{v}"' for k, v in labels.items())
         return f"{name}{{{inner}}} {value:g}"
     return f"{name} {value:g}"
+
+
+def _oldest_queued_lines(oldest_queued: dict[str, Any]) -> list[str]:
+    """The gauge of how long each kind's oldest queued job has waited."""
+    now = db.utcnow()
+    out = [
+        "# HELP carenotes_oldest_queued_job_age_seconds How long the oldest queued job has waited.",
+        "# TYPE carenotes_oldest_queued_job_age_seconds gauge",
+    ]
+    for kind in KINDS:
+        oldest = oldest_queued.get(kind)
+        wait = (now - db.as_utc(oldest)).total_seconds() if oldest else 0.0
+        out.append(_line("carenotes_oldest_queued_job_age_seconds", round(wait, 3), {"kind": kind}))
+    return out
+
+
+def _duration_lines(finished: Sequence[Any]) -> list[str]:
+    """The histogram of start-to-finish times of the jobs ``(kind, started, finished)``."""
+    out = [
+        "# HELP carenotes_job_duration_seconds Start-to-finish time of jobs done in the last 24 h.",
+        "# TYPE carenotes_job_duration_seconds histogram",
+    ]
+    for kind in KINDS:
+        durations = sorted(
+            (db.as_utc(end) - db.as_utc(start)).total_seconds()  # type: ignore[operator]
+            for k, start, end in finished
+            if k == kind
+        )
+        for bound in DURATION_BUCKETS:
+            count = sum(1 for d in durations if d <= bound)
+            labels = {"kind": kind, "le": f"{bound:g}"}
+            out.append(_line("carenotes_job_duration_seconds_bucket", count, labels))
+        labels = {"kind": kind, "le": "+Inf"}
+        out.append(_line("carenotes_job_duration_seconds_bucket", len(durations), labels))
+        out.append(
+            _line("carenotes_job_duration_seconds_sum", round(sum(durations), 3), {"kind": kind})
+        )
+        out.append(_line("carenotes_job_duration_seconds_count", len(durations), {"kind": kind}))
+    return out
 
 
 def render_metrics(engine: sa.Engine) -> str:
@@ -103,33 +144,6 @@ def render_metrics(engine: sa.Engine) -> str:
         "# TYPE carenotes_job_attempts_total counter",
     ]
     out += [_line("carenotes_job_attempts_total", attempts.get(k, 0), {"kind": k}) for k in KINDS]
-    now = db.utcnow()
-    out += [
-        "# HELP carenotes_oldest_queued_job_age_seconds How long the oldest queued job has waited.",
-        "# TYPE carenotes_oldest_queued_job_age_seconds gauge",
-    ]
-    for kind in KINDS:
-        oldest = oldest_queued.get(kind)
-        wait = (now - db.as_utc(oldest)).total_seconds() if oldest else 0.0
-        out.append(_line("carenotes_oldest_queued_job_age_seconds", round(wait, 3), {"kind": kind}))
-    out += [
-        "# HELP carenotes_job_duration_seconds Start-to-finish time of jobs done in the last 24 h.",
-        "# TYPE carenotes_job_duration_seconds histogram",
-    ]
-    for kind in KINDS:
-        durations = sorted(
-            (db.as_utc(end) - db.as_utc(start)).total_seconds()  # type: ignore[operator]
-            for k, start, end in finished
-            if k == kind
-        )
-        for bound in DURATION_BUCKETS:
-            count = sum(1 for d in durations if d <= bound)
-            labels = {"kind": kind, "le": f"{bound:g}"}
-            out.append(_line("carenotes_job_duration_seconds_bucket", count, labels))
-        labels = {"kind": kind, "le": "+Inf"}
-        out.append(_line("carenotes_job_duration_seconds_bucket", len(durations), labels))
-        out.append(
-            _line("carenotes_job_duration_seconds_sum", round(sum(durations), 3), {"kind": kind})
-        )
-        out.append(_line("carenotes_job_duration_seconds_count", len(durations), {"kind": kind}))
+    out += _oldest_queued_lines(oldest_queued)
+    out += _duration_lines(finished)
     return "\n".join(out) + "\n"
