@@ -58,6 +58,23 @@ def _key_environment(settings: Any) -> dict[str, str]:
     return environ
 
 
+def _configure(app: Any, settings: Any, config: Mapping[str, Any]) -> None:
+    """Set Flask's own configuration: the secret key, upload limit, cookies and CSRF."""
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        TESTING=bool(config.get("TESTING", False)),
+        SESSION_COOKIE_NAME="carenotes_session",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=settings.cookie_secure,
+    )
+    if "WTF_CSRF_ENABLED" in config:
+        app.config["WTF_CSRF_ENABLED"] = bool(config["WTF_CSRF_ENABLED"])
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Any:
     """Build the Flask app.
 
@@ -96,19 +113,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Any:
     )
     settings = load_settings(app.instance_path, config)
     ring = config.get("KEYRING") or crypto.KeyRing.from_env(_key_environment(settings))
-    app.config.update(
-        SECRET_KEY=settings.secret_key,
-        MAX_CONTENT_LENGTH=settings.max_content_length,
-        TESTING=bool(config.get("TESTING", False)),
-        SESSION_COOKIE_NAME="carenotes_session",
-        SESSION_COOKIE_SECURE=settings.cookie_secure,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Strict",
-        WTF_CSRF_TIME_LIMIT=None,
-        WTF_CSRF_SSL_STRICT=settings.cookie_secure,
-    )
-    if "WTF_CSRF_ENABLED" in config:
-        app.config["WTF_CSRF_ENABLED"] = bool(config["WTF_CSRF_ENABLED"])
+    _configure(app, settings, config)
 
     engine = db.create_engine(settings.database_url)
     db.init_schema(engine)
