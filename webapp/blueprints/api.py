@@ -26,8 +26,8 @@ from webapp.services.api_auth import (
     TokenRateLimited,
     TokenRefused,
     authenticate,
+    record_refusal,
 )
-from webapp.services.audit_trail import record
 
 __all__ = ["OPENAPI_FILE", "bp"]
 
@@ -86,19 +86,7 @@ def _audit_refusal(exc: CarenotesError) -> None:
         "status": exc.status_code,
         "note": note_id if isinstance(note_id, str) and len(note_id) <= 64 else None,
     }
-    svc = services()
-    with svc.engine.begin() as conn:
-        # About the token, not the note: a refused id may belong to another team.
-        record(
-            conn,
-            None,
-            f"API token {token_id} ({prefix})",
-            "api_refused",
-            "api_token",
-            token_id,
-            detail,
-            teams=caller.team_ids if caller else (),
-        )
+    record_refusal(services(), token_id, prefix, caller.team_ids if caller else (), detail)
 
 
 @bp.errorhandler(CarenotesError)

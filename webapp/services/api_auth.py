@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -17,8 +19,16 @@ from policies import NotAuthenticated, RateLimited
 from webapp import db
 from webapp.context import Services
 from webapp.services.api_tokens import token_digest, token_team_ids
+from webapp.services.audit_trail import record
 
-__all__ = ["ApiCaller", "TokenRateLimited", "TokenRefused", "authenticate", "bearer_token"]
+__all__ = [
+    "ApiCaller",
+    "TokenRateLimited",
+    "TokenRefused",
+    "authenticate",
+    "bearer_token",
+    "record_refusal",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -174,3 +184,29 @@ def authenticate(svc: Services, header: str | None, now: datetime | None = None)
         can_mark_imported=bool(row.can_mark_imported),
         remaining=limit - int(count),
     )
+
+
+def record_refusal(
+    svc: Services, token_id: int, prefix: str, team_ids: Iterable[int], detail: dict[str, Any]
+) -> None:
+    """Write a call refused to a known token to the audit trail.
+
+    Args:
+        svc: The app's services.
+        token_id: The token's id.
+        prefix: Its public part.
+        team_ids: The token's teams (none when it was not accepted).
+        detail: The endpoint, the answer's status and the note asked for.
+    """
+    with svc.engine.begin() as conn:
+        # About the token, not the note: a refused id may belong to another team.
+        record(
+            conn,
+            None,
+            f"API token {token_id} ({prefix})",
+            "api_refused",
+            "api_token",
+            token_id,
+            detail,
+            teams=team_ids,
+        )
