@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from webapp import db
 from webapp.context import services
 from webapp.forms import FormProblem, keeps_form
 from webapp.services import holds
 from webapp.services.access import require
 from webapp.services.subject_access import export_subject_access
+from webapp.services.users import teams_of
 from webapp.web import current_user, login_required
 
 __all__ = ["bp"]
@@ -37,10 +36,7 @@ def _holds_page(
     """
     user = current_user()
     svc = services()
-    with svc.engine.connect() as conn:
-        teams = conn.execute(
-            sa.select(db.teams.c.id, db.teams.c.name).where(db.teams.c.id.in_(user.team_ids))
-        ).all()
+    teams = teams_of(svc, user)
     return render_template(
         "oversight/holds.html",
         holds=holds.list_holds(svc, user),

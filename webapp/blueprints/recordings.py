@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -19,12 +18,12 @@ from flask import (
 from policies import BadInput
 from webapp import db
 from webapp.context import services
-from webapp.pipeline import DRAFT, job_status
-from webapp.services.access import get_recording, readable_recordings, require
+from webapp.pipeline import DRAFT
+from webapp.services.access import require
 from webapp.services.audio import open_audio
-from webapp.services.handoff import READY, STATE_WORDS, hand_off_states
-from webapp.services.holds import case_reference_of
-from webapp.services.processing import retry_processing
+from webapp.services.handoff import STATE_WORDS
+from webapp.services.processing import processing_of, retry_processing
+from webapp.services.recording_list import recording_list
 from webapp.services.recordings import (
     CONSENT_METHODS,
     MAX_PARTICIPANTS,
@@ -33,6 +32,7 @@ from webapp.services.recordings import (
     create_recording,
     recording_allowed,
 )
+from webapp.services.users import teams_of
 from webapp.services.visit_language import (
     MAX_INTERPRETER_NAME,
     VisitLanguage,
@@ -48,36 +48,16 @@ bp = Blueprint("recordings", __name__, url_prefix="/recordings")
 def index() -> Any:
     """The recordings the user may see."""
     svc = services()
-    with svc.engine.connect() as conn:
-        rows = readable_recordings(conn, current_user())
-        drafts = [rec.id for rec in rows if rec.status == "draft_ready"]
-        note_ids = dict(
-            conn.execute(
-                sa.select(db.notes.c.recording_id, db.notes.c.id).where(
-                    db.notes.c.recording_id.in_(drafts)
-                )
-            ).all()
-        )
-        by_note = hand_off_states(conn, list(note_ids.values()))
-    handoff = {rec_id: by_note[note_id] for rec_id, note_id in note_ids.items()}
-    references = {rec.id: case_reference_of(svc, rec) for rec in rows}
-    user = current_user()
-    awaiting = [
-        rec
-        for rec in rows
-        if rec.status == "draft_ready"
-        and user.can("approve")
-        and (rec.owner_id != user.id or svc.policy.allow_self_approval)
-    ]
+    listed = recording_list(svc, current_user())
     return render_template(
         "recordings/index.html",
-        recordings=rows,
-        awaiting=awaiting,
-        ready=[rec for rec in awaiting if handoff.get(rec.id) == READY],
-        checking=[rec for rec in awaiting if handoff.get(rec.id) != READY],
-        handoff=handoff,
+        recordings=listed.recordings,
+        awaiting=listed.awaiting,
+        ready=listed.ready,
+        checking=listed.checking,
+        handoff=listed.handoff,
         handoff_words=STATE_WORDS,
-        references=references,
+        references=listed.references,
         templates=svc.templates,
         status_words=STATUS_WORDS,
     )
@@ -103,12 +83,7 @@ def new() -> Any:
         (name, getattr(t, "title", name), *recording_allowed(svc, name))
         for name, t in sorted(svc.templates.items())
     ]
-    with svc.engine.connect() as conn:
-        teams = conn.execute(
-            sa.select(db.teams.c.id, db.teams.c.name).where(
-                db.teams.c.id.in_(current_user().team_ids)
-            )
-        ).all()
+    teams = teams_of(svc, current_user())
     return render_template(
         "recordings/new.html",
         choices=choices,
@@ -181,10 +156,7 @@ def upload() -> Any:
 @login_required
 def show(recording_id: str) -> Any:
     """Processing progress; the review screen once the draft is ready."""
-    svc = services()
-    with svc.engine.connect() as conn:
-        rec = get_recording(svc, conn, current_user(), recording_id)
-        status = job_status(conn, recording_id)
+    rec, status = processing_of(services(), current_user(), recording_id)
     if rec.status in ("draft_ready", "approved"):
         return redirect(url_for("review.show", recording_id=recording_id))
     return render_template("recordings/show.html", rec=rec, status=status)
@@ -209,10 +181,7 @@ def retry(recording_id: str) -> Any:
 @login_required
 def status(recording_id: str) -> Any:
     """Job progress as JSON, polled by the progress page."""
-    svc = services()
-    with svc.engine.connect() as conn:
-        rec = get_recording(svc, conn, current_user(), recording_id)
-        job = job_status(conn, recording_id)
+    rec, job = processing_of(services(), current_user(), recording_id)
     ready = rec.status in ("draft_ready", "approved")
     return jsonify(
         state=job.state if job else "none",

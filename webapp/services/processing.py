@@ -1,18 +1,34 @@
-"""Trying a recording's processing again after it failed."""
+"""A recording's processing: how far it has gone, and trying it again after it failed."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 
 from policies import InvalidTransition
 from webapp import db
 from webapp.context import Services
-from webapp.pipeline import DRAFT, TRANSCRIBE, dispatch, enqueue
+from webapp.pipeline import DRAFT, TRANSCRIBE, JobStatus, dispatch, enqueue, job_status
 from webapp.services.access import get_recording
 from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
 
-__all__ = ["retry_processing"]
+__all__ = ["processing_of", "retry_processing"]
+
+
+def processing_of(
+    svc: Services, user: CurrentUser, recording_id: str
+) -> tuple[Any, JobStatus | None]:
+    """The recording and the state of its latest job (``None`` when it has none).
+
+    Raises:
+        NotFound: The recording does not exist or the user may not see it.
+    """
+    with svc.engine.connect() as conn:
+        rec = get_recording(svc, conn, user, recording_id)
+        status = job_status(conn, recording_id)
+    return rec, status
 
 
 def retry_processing(svc: Services, user: CurrentUser, recording_id: str) -> tuple[int, str]:

@@ -6,6 +6,7 @@ import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -25,6 +26,7 @@ __all__ = [
     "list_teams",
     "list_users",
     "set_active",
+    "teams_of",
     "update_user",
 ]
 
@@ -329,3 +331,13 @@ def list_teams(svc: Services) -> list[tuple[int, str]]:
     """Every team as ``(id, name)``."""
     with svc.engine.connect() as conn:
         return [tuple(r) for r in conn.execute(sa.select(db.teams.c.id, db.teams.c.name))]  # type: ignore[misc]
+
+
+def teams_of(svc: Services, user: CurrentUser) -> list[Any]:
+    """The user's own teams, each with ``id`` and ``name``."""
+    with svc.engine.connect() as conn:
+        return list(
+            conn.execute(
+                sa.select(db.teams.c.id, db.teams.c.name).where(db.teams.c.id.in_(user.team_ids))
+            ).all()
+        )
