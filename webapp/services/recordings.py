@@ -237,6 +237,123 @@ def _probe(path: Any, filename: str, max_duration_s: float) -> float | None:
     return info.duration
 
 
+def _cleaned(details: UploadDetails) -> UploadDetails:
+    """The details with every line of text cleaned."""
+    return replace(
+        details,
+        case_reference=clean_line(details.case_reference),
+        visit_type=clean_line(details.visit_type),
+        visit_date=clean_line(details.visit_date),
+        participants=clean_tree(details.participants, line=True),
+        consent_methods=clean_tree(details.consent_methods, line=True),
+        consent_given_by=clean_tree(details.consent_given_by, line=True),
+    )
+
+
+def _audio_type_of(stream: IO[bytes], filename: str) -> str:
+    """Name the upload's audio container from its first bytes, and rewind it.
+
+    Raises:
+        BadInput: The file is empty or its contents are not audio.
+    """
+    head = stream.read(16)
+    if not head:
+        raise BadInput(
+            f"The file \u201c{filename}\u201d is empty (0 bytes): nothing was stored. The "
+            "recording may not have finished saving on the device; choose it again."
+        )
+    audio_type = sniff_audio_type(head)
+    if audio_type is None:
+        raise BadInput(
+            f"The file \u201c{filename}\u201d is not a recording this app can read (its "
+            f"contents are not audio, whatever its name says). Upload {_ACCEPTED}."
+        )
+    stream.seek(0)
+    return audio_type
+
+
+def _participant_records(user: CurrentUser, details: UploadDetails) -> list[dict[str, Any]]:
+    """Each participant with their consent, as stored (sealed) on the recording."""
+    consent_at = db.utcnow().isoformat(timespec="seconds")
+    return [
+        {
+            "name": n.strip(),
+            "role": r.strip(),
+            "consent": {
+                "given": True,
+                "method": method,
+                "given_by": given_by or n.strip(),
+                "recorded_by": user.display_name,
+                "recorded_at": consent_at,
+            },
+        }
+        for (n, r), (method, given_by) in zip(details.participants, _consent(details), strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class _StoredAudio:
+    """An upload's audio, encrypted in the blob store and checked."""
+
+    recording_id: str
+    key: bytes
+    wrapped: bytes
+    blob: str
+    audio_type: str
+    size: int
+    duration: float | None
+
+
+def _insert_recording(
+    svc: Services,
+    conn: sa.Connection,
+    audio: _StoredAudio,
+    team_id: int,
+    user: CurrentUser,
+    details: UploadDetails,
+    language: VisitLanguage,
+    participants: list[dict[str, Any]],
+) -> None:
+    """Insert the recording's row, its details sealed with its data key."""
+    seal = svc.vault.seal
+    key, recording_id = audio.key, audio.recording_id
+    conn.execute(
+        sa.insert(db.recordings).values(
+            id=recording_id,
+            team_id=team_id,
+            owner_id=user.id,
+            visit_type=details.visit_type,
+            visit_date=details.visit_date,
+            case_ref_enc=seal(
+                key,
+                "recording",
+                recording_id,
+                "case_reference",
+                details.case_reference.strip(),
+            ),
+            participants_enc=seal(key, "recording", recording_id, "participants", participants),
+            wrapped_key=audio.wrapped,
+            visit_language=language.code,
+            interpreter_present=language.interpreter_present,
+            interpreter_name_enc=seal(
+                key,
+                "recording",
+                recording_id,
+                "interpreter_name",
+                language.interpreter_name,
+            )
+            if language.interpreter_name
+            else None,
+            audio_blob=audio.blob,
+            audio_type=audio.audio_type,
+            audio_bytes=audio.size,
+            duration_s=audio.duration,
+            status="queued",
+            created_at=db.utcnow(),
+        )
+    )
+
+
 def create_recording(
     svc: Services, user: CurrentUser, details: UploadDetails, stream: IO[bytes], filename: str
 ) -> str:
@@ -257,33 +374,13 @@ def create_recording(
         BadInput: A detail is missing or wrong, or the file is not a usable recording.
     """
     require(user, "upload", "Your role cannot upload recordings.")
-    details = replace(
-        details,
-        case_reference=clean_line(details.case_reference),
-        visit_type=clean_line(details.visit_type),
-        visit_date=clean_line(details.visit_date),
-        participants=clean_tree(details.participants, line=True),
-        consent_methods=clean_tree(details.consent_methods, line=True),
-        consent_given_by=clean_tree(details.consent_given_by, line=True),
-    )
+    details = _cleaned(details)
     team_id = _check_details(svc, user, details)
     language = check_visit_language(
         replace(details.language, interpreter_name=clean_line(details.language.interpreter_name))
     )
     filename = filename or "the recording"
-    head = stream.read(16)
-    if not head:
-        raise BadInput(
-            f"The file \u201c{filename}\u201d is empty (0 bytes): nothing was stored. The "
-            "recording may not have finished saving on the device; choose it again."
-        )
-    audio_type = sniff_audio_type(head)
-    if audio_type is None:
-        raise BadInput(
-            f"The file \u201c{filename}\u201d is not a recording this app can read (its "
-            f"contents are not audio, whatever its name says). Upload {_ACCEPTED}."
-        )
-    stream.seek(0)
+    audio_type = _audio_type_of(stream, filename)
     recording_id = uuid.uuid4().hex
     key, wrapped = svc.vault.new_key(recording_id)
     blob = new_blob_name()
@@ -295,62 +392,10 @@ def create_recording(
         with store.decrypted_copy(blob, key, audio_aad, suffix=suffix) as plain:
             limit = svc.settings.transcribe_options().max_duration_s
             duration = _probe(plain, filename, limit)
-        consent_at = db.utcnow().isoformat(timespec="seconds")
-        participants = [
-            {
-                "name": n.strip(),
-                "role": r.strip(),
-                "consent": {
-                    "given": True,
-                    "method": method,
-                    "given_by": given_by or n.strip(),
-                    "recorded_by": user.display_name,
-                    "recorded_at": consent_at,
-                },
-            }
-            for (n, r), (method, given_by) in zip(
-                details.participants, _consent(details), strict=True
-            )
-        ]
-        seal = svc.vault.seal
+        audio = _StoredAudio(recording_id, key, wrapped, blob, audio_type, size, duration)
+        participants = _participant_records(user, details)
         with svc.engine.begin() as conn:
-            conn.execute(
-                sa.insert(db.recordings).values(
-                    id=recording_id,
-                    team_id=team_id,
-                    owner_id=user.id,
-                    visit_type=details.visit_type,
-                    visit_date=details.visit_date,
-                    case_ref_enc=seal(
-                        key,
-                        "recording",
-                        recording_id,
-                        "case_reference",
-                        details.case_reference.strip(),
-                    ),
-                    participants_enc=seal(
-                        key, "recording", recording_id, "participants", participants
-                    ),
-                    wrapped_key=wrapped,
-                    visit_language=language.code,
-                    interpreter_present=language.interpreter_present,
-                    interpreter_name_enc=seal(
-                        key,
-                        "recording",
-                        recording_id,
-                        "interpreter_name",
-                        language.interpreter_name,
-                    )
-                    if language.interpreter_name
-                    else None,
-                    audio_blob=blob,
-                    audio_type=audio_type,
-                    audio_bytes=size,
-                    duration_s=duration,
-                    status="queued",
-                    created_at=db.utcnow(),
-                )
-            )
+            _insert_recording(svc, conn, audio, team_id, user, details, language, participants)
             job_id = enqueue(conn, recording_id, svc.settings.job_max_attempts)
             record(
                 conn,
