@@ -213,6 +213,85 @@ def _as_datetime(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
+def _replay(
+    svc: Services,
+    key: bytes,
+    meta: NoteMeta,
+    draft: dict[str, Any],
+    work: dict[str, Any],
+    baseline: dict[str, str],
+    changes: Any,
+    names: dict[str, str],
+    previous: str,
+) -> tuple[list[SavedVersion], dict[str, tuple[str, str]], str]:
+    """Apply each saved change to ``work`` (and speaker namings to ``baseline``) in turn.
+
+    Returns:
+        Each saved version, who resolved each statement last and when, and the note's
+        text after the last change.
+    """
+    vault = svc.vault
+    versions = []
+    resolved: dict[str, tuple[str, str]] = {}
+    for change in changes:
+        after = vault.open_json(key, "note_version", change.id, "after", change.after_enc)
+        if change.action == "speaker_rename" and change.target in work["speakers"]:
+            rename_in(baseline, work["speakers"][change.target], after["speaker"])
+        _apply(work, change.action, change.target or "", after)
+        text = render_text(meta, draft, work)
+        diff = sentence_diff(previous, text) if text != previous else ()
+        who, at = names.get(change.actor_id, "unknown"), _when(change.at)
+        if change.action in ("edit", "flag_resolve"):
+            resolved[change.target or ""] = (who, at)
+        versions.append(
+            SavedVersion(
+                version=change.version,
+                who=who,
+                at=at,
+                what=_ACTION_WORDS.get(change.action, change.action),
+                target=target_words(draft, change.target or ""),
+                text=text,
+                diff=diff,
+            )
+        )
+        previous = text
+    return versions, resolved, previous
+
+
+def _flag_outcomes(
+    draft: dict[str, Any],
+    work: dict[str, Any],
+    drafted: dict[str, Any],
+    resolved: dict[str, tuple[str, str]],
+) -> list[FlagOutcome]:
+    """What became of each flagged statement and action of the draft."""
+    titles = {s["key"]: s["title"] for s in draft["sections"]}
+    flags = []
+    for section in draft["sections"]:
+        entries = [(st["id"], st) for st in section.get("statements", ())]
+        entries += [
+            (f"{section['key']}-action-{i}", a) for i, a in enumerate(section.get("actions", ()))
+        ]
+        for item_id, entry in entries:
+            if not entry.get("flags"):
+                continue
+            item = work["items"][item_id]
+            who, at = resolved.get(item_id, ("", ""))
+            flags.append(
+                FlagOutcome(
+                    item_id=item_id,
+                    section=titles[section["key"]],
+                    drafted=drafted["items"][item_id]["text"],
+                    flags=tuple(entry["flags"]),
+                    outcome=item["status"],
+                    final=item["text"],
+                    who=who,
+                    at=at,
+                )
+            )
+    return flags
+
+
 def note_audit(svc: Services, user: CurrentUser, recording_id: str) -> NoteAudit:
     """Rebuild a note's history for a manager of its team; the look is audited.
 
@@ -239,58 +318,14 @@ def note_audit(svc: Services, user: CurrentUser, recording_id: str) -> NoteAudit
     meta = note_meta(svc, key, rec)
     work = initial_work(draft, transcript)
     drafted = copy.deepcopy(work)
-    ai_text = previous = render_text(meta, draft, work)
+    ai_text = render_text(meta, draft, work)
     # The AI's wording with each speaker naming applied as it was made: the baseline
     # the approved text is compared with, so naming a speaker is not an edit.
     baseline = {item_id: item["text"] for item_id, item in drafted["items"].items()}
-    versions = []
-    resolved: dict[str, tuple[str, str]] = {}
-    for change in changes:
-        after = vault.open_json(key, "note_version", change.id, "after", change.after_enc)
-        if change.action == "speaker_rename" and change.target in work["speakers"]:
-            rename_in(baseline, work["speakers"][change.target], after["speaker"])
-        _apply(work, change.action, change.target or "", after)
-        text = render_text(meta, draft, work)
-        diff = sentence_diff(previous, text) if text != previous else ()
-        who, at = names.get(change.actor_id, "unknown"), _when(change.at)
-        if change.action in ("edit", "flag_resolve"):
-            resolved[change.target or ""] = (who, at)
-        versions.append(
-            SavedVersion(
-                version=change.version,
-                who=who,
-                at=at,
-                what=_ACTION_WORDS.get(change.action, change.action),
-                target=target_words(draft, change.target or ""),
-                text=text,
-                diff=diff,
-            )
-        )
-        previous = text
-    titles = {s["key"]: s["title"] for s in draft["sections"]}
-    flags = []
-    for section in draft["sections"]:
-        entries = [(st["id"], st) for st in section.get("statements", ())]
-        entries += [
-            (f"{section['key']}-action-{i}", a) for i, a in enumerate(section.get("actions", ()))
-        ]
-        for item_id, entry in entries:
-            if not entry.get("flags"):
-                continue
-            item = work["items"][item_id]
-            who, at = resolved.get(item_id, ("", ""))
-            flags.append(
-                FlagOutcome(
-                    item_id=item_id,
-                    section=titles[section["key"]],
-                    drafted=drafted["items"][item_id]["text"],
-                    flags=tuple(entry["flags"]),
-                    outcome=item["status"],
-                    final=item["text"],
-                    who=who,
-                    at=at,
-                )
-            )
+    versions, resolved, previous = _replay(
+        svc, key, meta, draft, work, baseline, changes, names, ai_text
+    )
+    flags = _flag_outcomes(draft, work, drafted, resolved)
     approved_text = previous
     if note.approved_text_enc is not None:
         approved_text = vault.open_text(
