@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from webapp import db
 from webapp.context import Services
 from webapp.dates import written_time
-from webapp.services.notes import target_words
+from webapp.services.note_wording import target_words
 
 __all__ = ["Change", "note_history"]
 

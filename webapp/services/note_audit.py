@@ -23,7 +23,8 @@ from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
 from webapp.services.exports import NoteMeta, render_text
 from webapp.services.history import _ACTION_WORDS
-from webapp.services.notes import initial_work, note_meta, note_row, target_words
+from webapp.services.note_wording import target_words
+from webapp.services.notes import initial_work, note_meta, note_row
 from webapp.services.speakers import rename_in
 
 __all__ = [

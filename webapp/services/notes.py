@@ -10,7 +10,6 @@ told, with its text kept in the page.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ __all__ = [
     "mark_section_reviewed",
     "mutate_work",
     "note_meta",
-    "speaker_as_written",
     "update_item",
     "update_open_note",
 ]
@@ -48,27 +46,6 @@ logger = logging.getLogger(__name__)
 
 MAX_TEXT = 5000
 _ITEM_ACTIONS = ("confirm", "edit", "delete", "restore")
-
-
-def target_words(draft: dict[str, Any], target: str) -> str:
-    """A change's target as people read it: "statement 2 in Observations", "Speaker 1".
-
-    Args:
-        draft: The note's draft (for its section titles).
-        target: A statement or action id, a section key or a speaker label.
-    """
-    titles = {s["key"]: s["title"] for s in draft.get("sections", ())}
-    if target in titles:
-        return f"\u201c{titles[target]}\u201d"
-    for key in sorted(titles, key=len, reverse=True):
-        rest = target[len(key) + 1 :] if target.startswith(key + "-") else ""
-        if rest.startswith("action-") and rest[7:].isdigit():
-            return f"action {int(rest[7:]) + 1} in \u201c{titles[key]}\u201d"
-        if rest.isdigit():
-            return f"statement {rest} in \u201c{titles[key]}\u201d"
-        if rest.startswith("added-") and rest[6:].isdigit():
-            return f"the practitioner's statement {rest[6:]} in \u201c{titles[key]}\u201d"
-    return speaker_as_written(target)
 
 
 def note_meta(svc: Services, key: bytes, rec: Any) -> NoteMeta:
@@ -400,9 +377,3 @@ def mark_section_reviewed(
     return mutate_work(
         svc, user, recording_id, expected_version, "section_reviewed", section_key, change
     )
-
-
-def speaker_as_written(name: str) -> str:
-    """How a draft names an unrenamed speaker label: "SPEAKER_2" is written "Speaker 2"."""
-    found = re.fullmatch(r"speaker[_\s]*(\d+)", name.strip(), re.IGNORECASE)
-    return f"Speaker {found.group(1)}" if found else name

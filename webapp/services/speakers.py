@@ -15,7 +15,8 @@ from typing import Any
 from policies import BadInput
 from webapp.context import Services
 from webapp.services.auth import CurrentUser
-from webapp.services.notes import initial_work, mutate_work, speaker_as_written
+from webapp.services.note_wording import speaker_as_written
+from webapp.services.notes import initial_work, mutate_work
 from webapp.text import clean
 
 __all__ = ["rename_in", "rename_speaker", "renamed_baseline", "with_speaker_names"]
