@@ -8,12 +8,12 @@ format's text is cleaned of characters XML cannot hold (:mod:`webapp.text`) firs
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from webapp.services.export_actions import note_actions, significant_topics
 from webapp.services.note_items import marked_text, section_item_ids, written_by_practitioner
 from webapp.text import clean, clean_tree
 
@@ -31,7 +31,6 @@ __all__ = [
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 #: The heading line holding the approved text's hash, set in a fixed-width font.
 HASH_LABEL = "SHA-256 of the approved text"
-_ACTION = re.compile(r"^(?P<who>[^:]{1,120}):\s*(?P<what>.+?)(?:\s+\(by (?P<when>[^)]+)\))?$", re.S)
 
 
 @dataclass(frozen=True)
@@ -316,63 +315,6 @@ def _pdf_font(pdf: Any) -> tuple[str, str, Any]:
     return "Helvetica", "Courier", latin1
 
 
-def _action_parts(text: str) -> tuple[str | None, str, str | None]:
-    """Owner, action and due date read back from an action's text."""
-    found = _ACTION.match(text.strip())
-    if found:
-        return found["who"].strip(), found["what"].strip(), found["when"]
-    return None, text.strip(), None
-
-
-def _actions(draft: dict[str, Any], work: dict[str, Any]) -> list[dict[str, Any]]:
-    actions = []
-    for section in draft["sections"]:
-        drafted = {
-            f"{section['key']}-action-{index}": action
-            for index, action in enumerate(section.get("actions", ()))
-        }
-        for item_id in section_item_ids(work, section["key"]):
-            item = work["items"][item_id]
-            if item["status"] == "deleted" or not item["text"].strip():
-                continue
-            if item_id in drafted:
-                action = drafted[item_id]
-                owner, what, due = action["who"], action["what"], action.get("by_when")
-                as_drafted = f"{owner}: {what}" + (f" (by {due})" if due else "")
-                if item["text"] != as_drafted:  # edited in review: read the parts back
-                    owner, what, due = _action_parts(item["text"])
-                actions.append({"owner": owner, "action": what, "due": due, "text": item["text"]})
-            elif section.get("style") == "actions" and written_by_practitioner(item):
-                owner, what, due = _action_parts(item["text"])
-                actions.append(
-                    {
-                        "owner": owner,
-                        "action": what,
-                        "due": due,
-                        "text": item["text"],
-                        "written_by": "practitioner",
-                    }
-                )
-    return actions
-
-
-def _significant(draft: dict[str, Any], work: dict[str, Any]) -> list[str]:
-    topics: set[str] = set()
-    for section in draft["sections"]:
-        entries = [(st["id"], st) for st in section.get("statements", ())]
-        entries += [
-            (f"{section['key']}-action-{i}", a) for i, a in enumerate(section.get("actions", ()))
-        ]
-        for item_id, entry in entries:
-            item = work["items"].get(item_id)
-            if item is None or item["status"] == "deleted":
-                continue
-            for flag in entry.get("flags", ()):
-                if flag.startswith("high-stakes:"):
-                    topics.add(flag.split(":", 1)[1])
-    return sorted(topics)
-
-
 def note_json(
     meta: NoteMeta,
     draft: dict[str, Any],
@@ -395,7 +337,7 @@ def note_json(
         and the significant-event flag (true when a high-stakes statement was kept).
     """
     meta, draft, work, addenda = _cleaned(meta, draft, work, addenda)
-    topics = _significant(draft, work)
+    topics = significant_topics(draft, work)
     return {
         "schema": "carenotes.note/1",
         "case_reference": meta.case_reference,
@@ -425,7 +367,7 @@ def note_json(
                 draft["sections"], note_sections(draft, work), strict=True
             )
         ],
-        "actions": _actions(draft, work),
+        "actions": note_actions(draft, work),
         "significant_event": bool(topics),
         "significant_event_topics": topics,
         "addenda": [{"author": a, "at": at, "text": t} for a, at, t in addenda],
