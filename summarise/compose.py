@@ -42,7 +42,8 @@ from summarise.judge import POSSIBLE_RISK, judged_risky
 from summarise.people import Cast, Person, cast_of
 from summarise.text import clean_utterance, content_words, split_sentences
 from summarise.types import Action, Citation, DraftSection, NoteDrafter, Progress, Statement
-from summarise.write import Written, is_social_housekeeping, write_statements
+from summarise.worth import is_social_housekeeping
+from summarise.write import Written, write_statements
 from transcribe.speakers import CHECK_SPEAKER
 from transcribe.types import Segment, Transcript
 

@@ -11,6 +11,12 @@ often to show), moves nothing and never changes what the note says.
 The question is the same for every statement and comes first, so a model that caches
 the start of its prompt (llama.cpp does) reads it once a draft; each statement then
 costs a few dozen prompt tokens and one token of answer.
+
+Where the model can say how sure it is (a model run here gives the probability of its
+first token), a statement is flagged only when "yes" is at least :data:`RISK_THRESHOLD`
+likely against "no": a bare greedy "yes" flagged too much everyday talk ("I could
+murder a cup of tea"), and a flag on everything teaches people to click through flags.
+A served model, which answers in words only, is flagged on its "yes".
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from collections.abc import Callable, Sequence
 from summarise.served import ModelServerUnavailable
 from summarise.types import NoteDrafter
 
-__all__ = ["JUDGE_PROMPT_VERSION", "POSSIBLE_RISK", "judged_risky"]
+__all__ = ["JUDGE_PROMPT_VERSION", "POSSIBLE_RISK", "RISK_THRESHOLD", "judged_risky"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +37,9 @@ JUDGE_PROMPT_VERSION = "risk-judge-2026.12-2"
 
 #: The flag of a statement the model judged to point to a risk no term or example named.
 POSSIBLE_RISK = "high-stakes:possible-risk"
+
+#: How likely "yes" must be, against "no", for a statement to be flagged.
+RISK_THRESHOLD = 0.5
 
 _SYSTEM = (
     "You help a UK social worker check a visit note. Reply yes if the sentence suggests a "
@@ -64,6 +73,7 @@ def judged_risky(
     drafter: NoteDrafter,
     texts: Sequence[str],
     report: Callable[[float], None] | None = None,
+    threshold: float = RISK_THRESHOLD,
 ) -> list[bool]:
     """Ask the model, for each text, whether it suggests a risk to look into.
 
@@ -74,6 +84,7 @@ def judged_risky(
         drafter: The loaded language model.
         texts: Statements of the draft.
         report: Called with the share of texts judged so far (0 to 1).
+        threshold: How likely "yes" must be, against "no", where the model says.
 
     Returns:
         One answer per text.
@@ -82,16 +93,20 @@ def judged_risky(
         ModelServerUnavailable: A served model cannot be reached (the job is retried).
     """
     answers: list[bool] = []
+    probability = getattr(drafter, "answer_probability", None)
     for n, text in enumerate(texts, start=1):
         messages = _PROMPT + [{"role": "user", "content": text}]
         try:
-            reply = drafter.generate(messages, max_new_tokens=3)
+            if callable(probability):
+                yes = float(probability(messages, ("yes", "no"))) >= threshold
+            else:
+                reply = drafter.generate(messages, max_new_tokens=3)
+                yes = isinstance(reply, str) and bool(_YES.match(reply))
         except ModelServerUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - a broken model must not break the draft
             logger.warning("risk question failed: %s", type(exc).__name__)
-            reply = ""
-        yes = isinstance(reply, str) and bool(_YES.match(reply))
+            yes = False
         answers.append(yes)
         if report is not None:
             report(n / len(texts))

@@ -1,8 +1,7 @@
 """Loading the local language model and the sentence-embedding model.
 
 Nothing here reaches the network: every load is ``local_files_only`` and
-``HF_HUB_OFFLINE`` is set before transformers is imported.
-"""
+``HF_HUB_OFFLINE`` is set before transformers is imported."""
 
 from __future__ import annotations
 
@@ -10,11 +9,13 @@ import importlib.util
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from policies.errors import ModelUnavailable
 from summarise.checksums import file_sha256, weights_sha256
+from summarise.likelihood import llama_cpp_probability, transformers_probability
 from summarise.served import ServedDrafter
 
 __all__ = [
@@ -137,6 +138,11 @@ class TransformersDrafter:
                 reply = reply[: -len(end)]
         return reply
 
+    def answer_probability(self, messages: list[dict[str, str]], answers: Sequence[str]) -> float:
+        """How likely the reply to ``messages`` is to start with ``answers[0]`` (0 to 1)."""
+        model, tokenizer = self._model, self._tokenizer
+        return transformers_probability(model, tokenizer, self._lock, messages, answers)
+
 
 class LlamaCppDrafter:
     """A GGUF model run by llama.cpp on the CPU, computing on the quantised weights.
@@ -195,6 +201,10 @@ class LlamaCppDrafter:
             )
         content = out["choices"][0]["message"]["content"]  # type: ignore[index]
         return content if isinstance(content, str) else ""
+
+    def answer_probability(self, messages: list[dict[str, str]], answers: Sequence[str]) -> float:
+        """How likely the reply to ``messages`` is to start with ``answers[0]`` (0 to 1)."""
+        return llama_cpp_probability(self._llama, self._lock, messages, answers)
 
 
 def _threads() -> int:

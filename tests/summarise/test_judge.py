@@ -44,6 +44,26 @@ def test_only_a_clear_yes_counts_and_a_broken_model_counts_as_no() -> None:
     assert answers == [True, True, False, True, False, False, True]
 
 
+def test_where_the_model_says_how_sure_it_is_a_yes_must_pass_the_threshold() -> None:
+    sureness = iter([0.95, 0.55, 0.2, None, 0.71])
+
+    class _Sure:
+        name, sha256 = "sure", "0" * 64
+
+        def generate(self, messages: list[dict[str, str]], max_new_tokens: int = 128) -> str:
+            raise AssertionError("a model that says how sure it is is not asked for words")
+
+        def answer_probability(self, messages: list[dict[str, str]], answers: Any) -> float:
+            assert tuple(answers) == ("yes", "no")
+            value = next(sureness)
+            if value is None:
+                raise RuntimeError("model crashed")
+            return value
+
+    answers = judged_risky(_Sure(), [f"sentence {n}" for n in range(5)], threshold=0.7)
+    assert answers == [True, False, False, False, True]
+
+
 def test_a_model_server_that_is_down_fails_the_draft_so_it_is_retried() -> None:
     class _Down:
         name, sha256 = "down", "0" * 64
@@ -103,3 +123,18 @@ def test_the_packaged_model_sees_risks_in_everyday_words_and_not_in_ordinary_tal
     ]
     answers = judged_risky(writer, risky + ordinary)
     assert answers == [True, True, False, False]
+
+
+@pytest.mark.slow
+def test_the_packaged_model_is_surer_of_a_risk_than_of_ordinary_talk(writer: Any) -> None:
+    from summarise.judge import _PROMPT
+
+    def sureness(text: str) -> float:
+        messages = _PROMPT + [{"role": "user", "content": text}]
+        return float(writer.answer_probability(messages, ("yes", "no")))
+
+    risk = sureness("He said he left the gas on all night and the kitchen smelt of gas.")
+    chat = sureness("She said her granddaughter is learning to play the violin.")
+    assert 0.0 <= chat < 0.5 < risk <= 1.0
+    # The same prompt asked twice gives the same answer, cached or not.
+    assert sureness("She said her granddaughter is learning to play the violin.") == chat

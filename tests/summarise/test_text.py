@@ -68,7 +68,7 @@ def test_housekeeping_sentences_are_left_out_of_the_units_a_draft_is_made_from()
     ],
 )
 def test_greetings_introductions_and_words_of_support_are_housekeeping(sentence):
-    from summarise.write import is_social_housekeeping
+    from summarise.worth import is_social_housekeeping
 
     assert is_social_housekeeping(sentence)
 
@@ -83,7 +83,7 @@ def test_greetings_introductions_and_words_of_support_are_housekeeping(sentence)
     ],
 )
 def test_what_people_feel_and_fear_is_not_housekeeping(sentence):
-    from summarise.write import is_social_housekeeping
+    from summarise.worth import is_social_housekeeping
 
     assert not is_social_housekeeping(sentence)
 

@@ -13,9 +13,9 @@ import pytest
 from policies import Template
 from summarise import DraftOptions, draft_note, transcript_from_turns
 from summarise.people import cast_of
+from summarise.refusal import refusal
 from summarise.social_eval import score_social
 from summarise.types import Draft
-from summarise.write import refusal
 
 CARER = "social-dev-carer-01"
 CARE_ACT = "social-dev-careact-01"
@@ -342,3 +342,50 @@ def test_a_short_answer_the_model_could_not_write_up_is_kept_with_its_question()
     # A longer reply stands on its own.
     pat = 'Graham Cole said: "My sister Pat takes me to the Co-op every Tuesday morning."'
     assert pat in by_text
+
+
+def test_a_him_the_model_took_for_the_worker_is_put_back_and_the_sentence_kept() -> None:
+    from summarise.write import write_statements
+
+    transcript = transcript_from_turns([
+        {"speaker": "social worker", "text": "What do you do for your dad day to day?"},
+        {"speaker": "carer", "text": "I help him wash and dress every morning."},
+    ])  # fmt: skip
+    cast = cast_of(transcript, [{"name": "Linda Hughes", "role": "carer"},
+                                {"name": "Tom Bailey", "role": "social worker"}])  # fmt: skip
+    written, _calls, accepted = write_statements(
+        transcript.segments, cast,
+        _Scripted("Linda Hughes said she helps Tom Bailey wash and dress every morning."),
+        lambda sentence, professional: False,
+    )  # fmt: skip
+    assert accepted == 1
+    assert [w.text for w in written] == [
+        "Linda Hughes said she helps him wash and dress every morning."
+    ]
+
+
+def test_the_workers_name_is_not_put_back_when_the_reply_could_mean_either_person() -> None:
+    from summarise.people import Person
+    from summarise.refusal import restore_pronoun as _restore_pronoun
+
+    tom = Person("social worker", "Tom Bailey", "social worker", True)
+    both = ["She said he hits her when he has been drinking."]
+    assert _restore_pronoun("Tom Bailey hits her.", both, tom) == "Tom Bailey hits her."
+    named = ["Tom said I could ring him."]
+    kept = "She could ring Tom Bailey."
+    assert _restore_pronoun(kept, named, tom) == kept
+    one = ["His tablets are in the kitchen and I give him them at eight."]
+    assert (_restore_pronoun("She gives Tom Bailey's tablets to Tom Bailey at eight.", one, tom)
+            == "She gives his tablets to him at eight.")  # fmt: skip
+
+
+def test_a_plain_write_up_naming_the_speaker_is_not_refused_as_not_from_the_reply(
+    scripts: dict,
+) -> None:
+    transcript = transcript_from_turns(scripts[CARER]["turns"])
+    cast = cast_of(transcript, scripts[CARER]["participants"])
+    linda = cast.person("carer")
+    sources = ["Honestly, I'm exhausted."]
+    context = "How is all of this affecting you?"
+    assert refusal("Linda Hughes said she is exhausted.", sources, context, linda, cast) == ""
+    assert refusal("Linda Hughes said it is affecting her.", sources, context, linda, cast)

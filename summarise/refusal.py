@@ -1,0 +1,190 @@
+"""Checking one sentence the language model wrote, independently of the model.
+
+A sentence is refused when it carries markup or the model's own thinking, is not in the
+third person, changes a number, date, medicine or negation, names someone who was not
+named, adds words of its own, or is not about the reply it was asked to write up.
+Where the model took a speaker's "him" for the person asking, the pronoun can be put
+back (:func:`restore_pronoun`) and the sentence checked again.
+"""
+
+from __future__ import annotations
+
+import re
+
+from summarise.grounding import critical_terms
+from summarise.people import Cast, Person
+from summarise.rewrite import MARKUP
+from summarise.text import content_words
+
+__all__ = ["ALLOWED_NEW", "best_source", "overlap", "refusal", "restore_pronoun"]
+
+_THINKING = re.compile(
+    r"\b(?:let me|i think|as an ai|i cannot|i can't help|i'm sorry|here is|here are|here's|"
+    r"rewrite|rewritten|third person|british english|case note|the reply|the question|"
+    r"sentences?\b)",
+    re.IGNORECASE,
+)
+_GREETING = re.compile(
+    r"\b(?:said (?:hello|hi|good morning|good afternoon|goodbye|thank you|thanks)|greeted|"
+    r"thanked|welcomed)\b",
+    re.IGNORECASE,
+)
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|me|my|mine|myself|we|we're|our|us)\b")
+_SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|yourselves)\b", re.IGNORECASE)
+_STUTTER = re.compile(r"\b(\w+)(?:\W+\1\b){2,}", re.IGNORECASE)
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:['-][A-Za-z]+)?\b")
+_NOT_NAMES = {
+    "The", "They", "Their", "She", "He", "His", "Her", "It", "This", "That", "There",
+    "Mr", "Mrs", "Ms", "Miss", "Dr", "Mum", "Dad", "Nan", "Gran", "English", "British",
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "GP",
+    "When", "While", "After", "Before", "If", "But", "And", "So", "Both", "Last", "Next",
+}  # fmt: skip
+# Words a sentence may use beyond what was said: the frame, pronouns, small verbs.
+ALLOWED_NEW = content_words(
+    "said says told explained described reported added mentioned stated confirmed asked "
+    "agreed feels felt they their them themselves he she his her him hers has have had "
+    "was were is are been being also that this which who would will can could does did "
+    "not cannot about since there person social worker carer parent child family member "
+    "daughter son wife husband mother father brother sister sometimes currently usually "
+    "well manage managing managed answered replied recalled added"
+)
+_MAX_NEW_WORDS = 1
+
+
+def overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / max(1, len(a))
+
+
+def best_source(sentence: str, sources: list[str]) -> str:
+    words = content_words(sentence)
+    return max(sources, key=lambda s: overlap(words, content_words(s)))
+
+
+def refusal(sentence: str, sources: list[str], context: str, speaker: Person, cast: Cast) -> str:
+    """Why a model's sentence cannot be used, or ``""`` when it can.
+
+    Args:
+        sentence: One sentence the model wrote.
+        sources: The cleaned sentences of the reply it was asked to write up.
+        context: The question the reply answers (may be empty).
+        speaker: Who gave the reply.
+        cast: Everyone present.
+    """
+    if MARKUP.search(sentence):
+        return "markup"
+    if _THINKING.search(sentence):
+        return "thinking-or-echo"
+    if sentence.endswith("?") or not 3 <= len(sentence.split()) <= 45:
+        return "shape"
+    if _STUTTER.search(sentence):
+        return "loop"  # "the patient patient patient"
+    if _GREETING.search(sentence):
+        return "greeting"
+    if _SECOND_PERSON.search(sentence):
+        return "not-third-person"  # "…to do your assessment": a note names people
+    if _FIRST_PERSON.search(sentence.lower()) and not _FIRST_PERSON.search(speaker.name.lower()):
+        return "not-third-person"
+    if re.search(r"\bspeaker\s*\d", sentence, re.IGNORECASE) and not speaker.name.startswith(
+        "Speaker"
+    ):
+        return "speaker-number"
+    reply = " ".join(sources)
+    said = f"{context} {reply}"
+    ours, theirs = critical_terms(sentence), critical_terms(said)
+    for kind in ("number", "date", "medication"):
+        if ours[kind] - theirs[kind]:
+            return f"changed-{kind}"
+    best = best_source(sentence, sources)
+    if bool(critical_terms(best)["negation"]) != bool(ours["negation"]):
+        return "changed-negation"
+    said_words = set(re.findall(r"[a-z0-9']+", said.lower()))
+    speaker_words = {w.lower() for w in re.findall(r"[A-Za-z']+", speaker.name)}
+    for name in _CAPITALISED.findall(sentence):
+        if name in _NOT_NAMES or name.lower() in said_words or name.lower() in speaker_words:
+            continue
+        return "new-name"
+    if not _FIRST_PERSON.search(best.lower()) and _speaker_as_doer(sentence, speaker):
+        return "speaker-as-doer"  # "A man rang" became "Mr Mehta rang"
+    if '"' in sentence or "“" in sentence:
+        return "quote-marks"  # quoting is done from the transcript, never by the model
+    others = {p.name for p in cast.others(speaker.label) if p.named}
+    for name in others:
+        if sentence.startswith(name) and name.split()[0].lower() not in reply.lower():
+            return "wrong-speaker"
+        if re.match(rf"{re.escape(name)} (?:said|says|told|asked|explained|reported)\b", sentence):
+            return "wrong-speaker"  # the reply is the speaker's, not someone else's
+    new = content_words(sentence) - content_words(said) - ALLOWED_NEW
+    new -= content_words(speaker.name)
+    if len(new) > _MAX_NEW_WORDS:
+        return "new-words"
+    own = content_words(sentence) - ALLOWED_NEW - content_words(speaker.name)
+    if overlap(own, content_words(reply)) < 0.5:
+        return "not-from-reply"
+    return ""
+
+
+_REPORTING = {
+    "said", "says", "told", "tells", "explained", "explains", "described", "describes",
+    "reported", "reports", "added", "adds", "mentioned", "mentions", "stated", "states",
+    "confirmed", "confirms", "agreed", "agrees", "noted", "notes", "asked", "answered",
+    "replied", "recalled", "commented", "feels", "felt", "thinks", "thought", "believes",
+    "believed", "shared", "raised", "expressed",
+}  # fmt: skip
+
+
+def _speaker_as_doer(sentence: str, speaker: Person) -> bool:
+    """Whether the sentence makes the speaker do what their reply told of someone else.
+
+    Only called for a reply with no "I", "me" or "my" in it: there the speaker can be
+    the one who said it, not the one who did it.
+    """
+    if not speaker.named:
+        return False
+    words = speaker.name.split()
+    names = {speaker.name} | ({words[0]} if words[0] not in _NOT_NAMES else set())
+    for name in names:
+        for found in re.finditer(rf"\b{re.escape(name)}\s+([a-z]+)\b", sentence):
+            if found.group(1) not in _REPORTING:
+                return True
+    return False
+
+
+_PRONOUNS = {
+    "he": re.compile(r"\b(?:he|him|his|himself)\b", re.IGNORECASE),
+    "she": re.compile(r"\b(?:she|her|hers|herself)\b", re.IGNORECASE),
+}
+_OBJECT = {"he": "him", "she": "her"}
+_POSSESSIVE = {"he": "his", "she": "her"}
+# Words after which a name is the subject of what follows ("said he", "that he").
+_SUBJECT_AFTER = re.compile(
+    r"(?:^|\b(?:said|says|that|and|but|because|when|while|if|so|as)\s*|[,;:]\s*)$", re.IGNORECASE
+)
+
+
+def restore_pronoun(sentence: str, sources: list[str], asker: Person) -> str:
+    """Put back the pronoun a model replaced with the asker's name, where that is clear.
+
+    Only when the asker's name is not in what was said and the reply uses the pronouns
+    of one gender only: "him" could be anyone but the asker, so the note keeps "him"
+    rather than guess. Returns the sentence unchanged when that is not clear.
+    """
+    said = " ".join(sources)
+    if not asker.named or asker.name.split()[0].lower() in said.lower():
+        return sentence
+    genders = [g for g, pattern in _PRONOUNS.items() if pattern.search(said)]
+    if len(genders) != 1:
+        return sentence
+    gender = genders[0]
+    names = sorted({asker.name, asker.name.split()[0]}, key=len, reverse=True)
+    pattern = re.compile(rf"\b(?:{'|'.join(re.escape(n) for n in names)})('s)?\b")
+
+    def pronoun(match: re.Match[str]) -> str:
+        if match.group(1):
+            word = _POSSESSIVE[gender]
+        elif _SUBJECT_AFTER.search(sentence[: match.start()]):
+            word = gender
+        else:
+            word = _OBJECT[gender]
+        return word.capitalize() if match.start() == 0 else word
+
+    return pattern.sub(pronoun, sentence)

@@ -1,0 +1,119 @@
+"""Which of the sentences said at a visit are worth writing up, and what they must keep.
+
+Greetings, thanks, the tea, talk about the recording and the worker's words of support
+tell how the visit went, not what it found; questions are written up with their
+answers; actions are drafted as actions. What is left is written up, and a write-up
+may not lose a sentence's names, numbers, dates, medicines or words of risk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from summarise.grounding import critical_terms
+from summarise.people import Person
+from summarise.refusal import ALLOWED_NEW
+from summarise.text import clean_utterance, content_words, split_sentences
+from transcribe.types import Segment
+
+__all__ = ["content_sentences", "is_social_housekeeping", "key_terms", "substantial"]
+
+# Talk about the visit itself rather than its content.
+_SOCIAL_HOUSEKEEPING = re.compile(
+    r"\b(?:record(?:ing)?(?: this)?|notes are accurate|thanks? (?:you )?for (?:letting|having|"
+    r"seeing|coming)|nice to (?:meet|see)|call me|that's fine|is it (?:still )?(?:all right|ok"
+    r"|okay)|come in|cup of tea\?|how are you(?: today)?\?|shall we (?:start|begin))\b",
+    re.IGNORECASE,
+)
+_THANKS = re.compile(r"^(?:thank(?:s| you)\b.*|that would be \w+|that must (?:be|have been) \w+|"
+                     r"(?:i'm|i am) (?:so )?sorry to hear.*|that sounds (?:really |very )?\w+|"
+                     r"(?:tell|talk) me (?:about|through|more)\b.*|"
+                     r"(?:can|could) you (?:tell|talk) me\b.*|"
+                     r"that's (?:great|lovely|wonderful|kind|really helpful)|"
+                     r"(?:yes|yeah|no|okay|ok|right|sure|fine|great|lovely)[.!]?)[.!]?$",
+                     re.IGNORECASE)  # fmt: skip
+# Greetings, introductions, the tea and the worker's words of support: how the visit
+# went, not what it found. The note's heading records who was present.
+_CHAT = re.compile(
+    r"^(?:(?:and|so|well|oh|right)[, ]+)*(?:"
+    r"(?:good (?:morning|afternoon|evening)|hello|hiya|hi)\b|"
+    r"(?:i'm|i am|my name is) (?-i:[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?)(?:[,.!]|$| from\b)|"
+    r"(?:i'd|i would) love (?:one|a cup)|milk,? (?:no|two|one) sugar|"
+    r"(?:(?:do )?(?:sit|sit yourself) down|take a seat|have a seat|make yourself "
+    r"(?:comfortable|at home)|mind the (?:dog|cat|step))\b|"
+    r"(?:i'm|i am) (?:so |really |very |ever so )?sorry (?:to hear|that|about|for)\b|"
+    r"(?:that|those) (?:all )?sounds?\b|it sounds like\b|"
+    r"that must (?:be|have been)\b|that makes (?:sense|a lot of sense)\b|"
+    r"you did (?:exactly )?the right thing\b|(?:it's|it is|that's|that is|it was) not your "
+    r"fault\b|(?:that's|that is|it's|it is) (?:a )?(?:big|huge|lot|hard|difficult|tough)"
+    r"(?: change| thing| lot| time| to take in| to deal with)?[.!]?$|"
+    r"it happens to (?:a lot of|lots of|many) people\b|"
+    r"(?:that's|that is|that would be) (?:really |very |so )?(?:important|understandable|"
+    r"helpful|useful|good|great|brilliant|lovely|fine|ok|okay|all right)(?:[.!]?$|,? thank)|"
+    r"(?:brilliant|lovely|great|perfect|wonderful|excellent|fantastic)[.!]?$|"
+    r"thank you for (?:telling|sharing|being|explaining|talking)\b)",
+    re.IGNORECASE,
+)
+
+
+def is_social_housekeeping(sentence: str) -> bool:
+    """Whether a sentence is greeting, thanks or talk about recording the visit."""
+    text = sentence.strip()
+    return (
+        bool(_THANKS.match(text))
+        or bool(_SOCIAL_HOUSEKEEPING.search(text))
+        or bool(_CHAT.match(text))
+    )
+
+
+def content_sentences(
+    segment: Segment, is_action: Callable[[str, bool], bool], professional: bool
+) -> list[str]:
+    """The sentences of a segment worth writing up: not questions, chat or actions."""
+    out = []
+    for raw in split_sentences(segment.text):
+        sentence = clean_utterance(raw)
+        if not sentence or sentence.endswith("?"):
+            continue
+        if len(sentence.split()) < 3 and not _carries_fact(sentence):
+            continue
+        if is_social_housekeeping(sentence) or is_action(sentence, professional):
+            continue
+        out.append(sentence)
+    return out
+
+
+def _carries_fact(sentence: str) -> bool:
+    """Whether a short sentence holds a number, a name, a date or a medicine."""
+    terms = critical_terms(sentence)
+    return any(terms[k] for k in ("number", "name", "date", "medication"))
+
+
+def key_terms(sentence: str) -> set[str]:
+    """The words of a sentence that a write-up must not lose."""
+    terms = critical_terms(sentence)
+    words = {w for k in ("number", "name", "date", "medication") for w in terms[k]}
+    words |= {w for w in re.findall(r"[a-z]+", sentence.lower()) if w in _RISK_WORDS}
+    return words
+
+
+_RISK_WORDS = {
+    "seizure", "seizures", "fall", "fell", "bruise", "bruises", "gas", "fire", "missing",
+    "pin", "police", "hospital", "ambulance", "overdose", "knife", "drunk", "debt",
+    "suicidal", "scared", "frightened", "hit", "pushed", "threatened", "locked",
+    # How someone says they are coping: a carer's "I'm tired, I won't lie" is a finding.
+    "tired", "exhausted", "worried", "lonely", "struggling", "pain", "hurt", "low",
+}  # fmt: skip
+
+
+def substantial(sentence: str, speaker: Person) -> bool:
+    """Whether a sentence the model left out says enough to be quoted on its own.
+
+    Pleasantries and encouragement ("That's really good to hear", "go on then") are
+    not; a professional's words need more, since the model's write-up usually holds them.
+    """
+    words = content_words(sentence) - ALLOWED_NEW
+    if speaker.professional:
+        return len(sentence.split()) >= 10 and len(words) >= 5
+    return len(sentence.split()) >= 6 and len(words) >= 3
