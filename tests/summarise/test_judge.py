@@ -136,5 +136,7 @@ def test_the_packaged_model_is_surer_of_a_risk_than_of_ordinary_talk(writer: Any
     risk = sureness("He said he left the gas on all night and the kitchen smelt of gas.")
     chat = sureness("She said her granddaughter is learning to play the violin.")
     assert 0.0 <= chat < 0.5 < risk <= 1.0
-    # The same prompt asked twice gives the same answer, cached or not.
-    assert sureness("She said her granddaughter is learning to play the violin.") == chat
+    # The same prompt asked again, its start now cached, gives nearly the same answer
+    # (computed in other batches, the sums round a little differently).
+    again = sureness("She said her granddaughter is learning to play the violin.")
+    assert again == pytest.approx(chat, abs=0.02)
