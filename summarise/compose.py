@@ -4,7 +4,7 @@
 2. Each statement goes to the section whose guidance it is closest to in meaning
    (all-MiniLM-L6-v2), among the sections that allow its speaker; a statement about a
    named risk leans to the risks section.
-3. Agreed actions come from the sentences that state them, split one action a clause:
+3. Agreed actions (:mod:`summarise.agreed`) come from the sentences that state them, one a clause:
    the owner is the speaker ("I'll"), the person spoken to ("you'll"), both ("we'll") or
    whoever is named; by when is the time said, if any.
 4. A section asking for the person's words gets a verbatim quote.
@@ -16,21 +16,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from policies.templates import Template, TemplateSection
 from policies.topics import Topic, load_ordinary, match_topics
-from summarise.actions import (
-    action_clauses,
-    extract_action,
-    imperative_action,
-    is_action,
-    is_task,
-    requested_action,
-    restates_request,
-)
+from summarise.agreed import agreed_actions, citation, states_action
 from summarise.grounding import (
     check_grounding,
     embed,
@@ -40,8 +32,8 @@ from summarise.grounding import (
 )
 from summarise.judge import POSSIBLE_RISK, judged_risky
 from summarise.people import Cast, Person, cast_of
-from summarise.text import clean_utterance, content_words, split_sentences
-from summarise.types import Action, Citation, DraftSection, NoteDrafter, Progress, Statement
+from summarise.text import split_sentences
+from summarise.types import Action, DraftSection, NoteDrafter, Progress, Statement
 from summarise.worth import is_social_housekeeping
 from summarise.write import Written, write_statements
 from transcribe.speakers import CHECK_SPEAKER
@@ -58,10 +50,6 @@ _LOW_CONFIDENCE = 0.5
 _RISK_TOPICS_EXCLUDED = {"names", "dates", "numbers", "addresses"}
 
 
-def _citation(segment: Segment) -> Citation:
-    return Citation(segment.id, segment.start, segment.end, segment.speaker)
-
-
 def _allowed(section: TemplateSection, template: Template, person: Person) -> bool:
     if not section.speakers:
         return True
@@ -74,150 +62,6 @@ def _allowed(section: TemplateSection, template: Template, person: Person) -> bo
 
 
 _PROFESSIONAL_SET = {"social worker", "practitioner", "supervisor", "chair", "doctor"}
-
-
-def _addressee(cast: Cast, segments: Sequence[Segment], index: int) -> str:
-    """Who "you" is: the only other speaker, else the last one to speak before."""
-    speaker = segments[index].speaker
-    others = cast.others(speaker)
-    if len(others) == 1:
-        return others[0].name
-    for step in (*range(index - 1, -1, -1), *range(index + 1, len(segments))):
-        if segments[step].speaker and segments[step].speaker != speaker:
-            return cast.person(segments[step].speaker).name
-    return "the others present"
-
-
-# "Ben, you'll start ..."; "Karen, the school will ..."; "Jo, could you help ...?"
-_VOCATIVE = re.compile(
-    r"^(?P<name>(?:(?:PC|DC|DS|Dr|Mr|Mrs|Ms|Miss) )?[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?),\s+"
-    r"(?P<rest>(?:you'll|you will|you're going to|could you|can you|would you|will you|"
-    r"the \w+ will)\b.*)$"
-)
-# "Priya will ring the bank tomorrow", said of someone present.
-_NAMED_OWNER = re.compile(
-    r"^(?P<name>[A-Z][a-z'-]+)(?: (?:will|'ll|is going to|has agreed to|agreed to|said "
-    r"(?:she|he|they)'ll|said (?:she|he|they) will))\s+(?P<rest>.+)$"
-)
-_DANGLING = re.compile(
-    r"\b(?:about|to|the|a|an|after|for|with|of|and|or|but|if|that|whether)$", re.IGNORECASE
-)
-_REQUEST = re.compile(r"^(?:could|can|would|will) you\s+", re.IGNORECASE)
-_VAGUE = re.compile(r"^(?:do|sort|manage) (?:that|it|this|those)\b", re.IGNORECASE)
-
-
-def _owner_name(vocative: str, cast: Cast) -> str:
-    """The full name of someone addressed by part of their name ("Ben", "PC Oduya")."""
-    bare = re.sub(r"^(?:PC|DC|DS|Dr|Mr|Mrs|Ms|Miss) ", "", vocative).lower()
-    for name, _role in cast.participants:
-        if name and bare in {w.lower() for w in name.split()} | {name.lower()}:
-            return name
-    for person in cast.people.values():
-        if person.named and bare in {w.lower() for w in person.name.split()}:
-            return person.name
-    return vocative
-
-
-def _actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action, Segment]]:
-    found: list[tuple[Action, Segment]] = []
-    seen: list[set[str]] = []
-    # The action someone accepted when asked, by the index of their reply.
-    accepted: dict[int, Action] = {}
-    for index, segment in enumerate(segments):
-        speaker = cast.person(segment.speaker)
-        other = _addressee(cast, segments, index)
-        request = accepted.get(index)
-        if request is not None:
-            words = content_words(request.what)
-            if not _repeats(words, seen):
-                seen.append(words)
-                found.append((request, segment))
-        asked = _accepted_request(segments, index, cast)
-        if asked is not None:
-            accepted[index + 1] = asked
-        for raw in split_sentences(segment.text):
-            sentence = clean_utterance(raw)
-            if not sentence or is_social_housekeeping(sentence):
-                continue
-            owner = other
-            named = _NAMED_OWNER.match(sentence)
-            if named and _owner_name(named.group("name"), cast) != named.group("name"):
-                owner = _owner_name(named.group("name"), cast)
-                sentence = "you'll " + named.group("rest")
-            vocative = _VOCATIVE.match(sentence)
-            if vocative:
-                owner = _owner_name(vocative.group("name"), cast)
-                sentence = vocative.group("rest")
-                if _REQUEST.match(sentence):
-                    if not is_task(_REQUEST.sub("", sentence)):
-                        continue  # "Tyler, could you show me your bedroom?"
-                    sentence = _REQUEST.sub("you'll ", sentence)
-                sentence = sentence.rstrip("?")
-            told = imperative_action(sentence) if speaker.professional else None
-            if told is not None and not is_action(sentence):
-                # An instruction goes to whoever the last action in this turn was for.
-                same_turn = [a for a, seg in found if seg.id == segment.id]
-                owner = same_turn[-1].who if same_turn else owner
-                sentence = "you'll " + told
-            if sentence.endswith("?") or not is_action(sentence, intent=speaker.professional):
-                continue
-            for clause in action_clauses(sentence):
-                if vocative and clause.lower().startswith("the "):
-                    clause = "you'll " + clause.split(" will ", 1)[-1]
-                parts = extract_action(clause, speaker.name, owner)
-                if parts is None or len(parts.what.split()) < 3 or _VAGUE.match(parts.what):
-                    continue
-                if request is not None and restates_request(parts.what):
-                    continue  # "I'll ring them on Monday": the request just accepted
-                if found and restates_request(parts.what):
-                    last, last_segment = found[-1]
-                    if last.who == parts.who and segment.id - last_segment.id <= 2:
-                        # "…ring the bank. Ring them first thing tomorrow": one action.
-                        if not last.by_when and parts.by_when:
-                            found[-1] = (replace(last, by_when=parts.by_when), last_segment)
-                        continue
-                if _DANGLING.search(parts.what):
-                    continue  # a clause cut off mid-thought is not an action
-                words = content_words(parts.what)
-                if _repeats(words, seen):
-                    continue
-                seen.append(words)
-                action = Action(parts.who, parts.what, parts.by_when, (_citation(segment),))
-                found.append((action, segment))
-    return found
-
-
-def _states_action(sentence: str, professional: bool) -> bool:
-    """Whether a sentence is written up as an action rather than as a statement."""
-    if is_action(sentence, intent=professional):
-        return True
-    return professional and imperative_action(sentence) is not None
-
-
-def _repeats(words: set[str], seen: list[set[str]]) -> bool:
-    """Whether an action's words are mostly those of one already found."""
-    return any(len(words & s) >= 0.8 * max(1, len(words)) for s in seen)
-
-
-def _accepted_request(segments: Sequence[Segment], index: int, cast: Cast) -> Action | None:
-    """The action asked of someone at ``index`` that they accept in the next reply."""
-    if index + 1 >= len(segments):
-        return None
-    segment, reply = segments[index], segments[index + 1]
-    if not reply.speaker or reply.speaker == segment.speaker:
-        return None
-    # The request is the turn's last question ("Would you talk to Paul…? We can fill in
-    # a plan together."), whatever follows it.
-    questions = [s for s in split_sentences(segment.text) if s.rstrip().endswith("?")]
-    if not questions:
-        return None
-    asker = cast.person(segment.speaker).name
-    found = requested_action(clean_utterance(questions[-1]), reply.text, asker)
-    if found is None:
-        return None
-    what, by_when = found
-    owner = cast.person(reply.speaker).name
-    return Action(owner, what, by_when, (_citation(segment), _citation(reply)))
 
 
 def _quote(section: TemplateSection, template: Template, cast: Cast,
@@ -282,11 +126,56 @@ def compose_sections(
         segments,
         cast,
         drafter,
-        _states_action,
+        states_action,
         lambda f: report(0.05 + 0.8 * f),
     )
     flag_topics = tuple(t for t in topics if t.key not in _RISK_TOPICS_EXCLUDED)
     prose = [s for s in template.sections if s.style != "actions"]
+    by_meaning, judged = _risk_readings(written, drafter, embedder, flag_topics, report)
+    placed = _place(written, template, prose, embedder, flag_topics, transcript,
+                    long_visit_words, by_meaning)  # fmt: skip
+    quotes = _section_quotes(prose, template, cast, segments, embedder, placed)
+    report(0.9)
+    actions = agreed_actions(segments, cast)
+    pairs: list[tuple[str, str]] = []
+    for section in prose:
+        pairs.extend((w.text, " ".join(s.text for s in w.segments)) for w in placed[section.key])
+    pairs.extend((f"{a.who} will {a.what}", seg.text) for a, seg in actions)
+    checks = _Checks(iter(similarities(embedder, pairs)), flag_topics, support_threshold,
+                     by_meaning, judged, cast)  # fmt: skip
+    sections: list[DraftSection] = []
+    for section in template.sections:
+        statements: list[Statement] = []
+        items: list[Action] = []
+        if section.style == "actions":
+            items = [_action_item(action, segment, checks) for action, segment in actions]
+        else:
+            quoted = quotes.get(section.key)
+            if quoted is not None:
+                text, segment = quoted
+                statements.append(Statement(f"{section.key}-q", text, (citation(segment),),
+                                            1.0, (), quote=True))  # fmt: skip
+            statements += [_statement(f"{section.key}-{n}", w, checks)
+                           for n, w in enumerate(placed[section.key], start=1)]  # fmt: skip
+        note = ""
+        if not statements and not items:
+            note = _ANALYSIS_NOTE if section.key == "analysis" else _EMPTY_NOTE
+        sections.append(DraftSection(section.key, section.title, section.style,
+                                     tuple(statements), tuple(items), note))  # fmt: skip
+    return sections, calls, accepted
+
+
+def _risk_readings(
+    written: list[Written],
+    drafter: NoteDrafter | None,
+    embedder: Any,
+    flag_topics: tuple[Topic, ...],
+    report: Progress,
+) -> tuple[dict[int, tuple[str, ...]], set[int]]:
+    """The risks each statement names by meaning, and the statements the model judged risky.
+
+    Keyed by ``id()`` of the written statement.
+    """
     # Risks said in everyday words, by meaning: flagged, and leaning to the risks section.
     meaning = topics_by_meaning(embedder, [w.text for w in written], flag_topics, load_ordinary())
     by_meaning = {id(w): keys for w, keys in zip(written, meaning, strict=True)}
@@ -301,10 +190,21 @@ def compose_sections(
         answers = judged_risky(drafter, [w.text for w in unmatched],
                                lambda f: report(0.85 + 0.04 * f))  # fmt: skip
         judged = {id(w) for w, yes in zip(unmatched, answers, strict=True) if yes}
-    placed = _place(written, template, prose, embedder, flag_topics, transcript,
-                    long_visit_words, by_meaning)  # fmt: skip
-    # A section asking for the person's own words quotes them once; the same words are
-    # not quoted again elsewhere in the note.
+    return by_meaning, judged
+
+
+def _section_quotes(
+    prose: list[TemplateSection],
+    template: Template,
+    cast: Cast,
+    segments: tuple[Segment, ...],
+    embedder: Any,
+    placed: dict[str, list[Written]],
+) -> dict[str, tuple[str, Segment] | None]:
+    """The person's own words for each section that asks for them, quoted once.
+
+    The same words are taken out of the statements placed elsewhere in the note.
+    """
     quotes: dict[str, tuple[str, Segment] | None] = {}
     for section in prose:
         if section.quote:
@@ -313,68 +213,57 @@ def compose_sections(
                 raw = quoted[0].strip()
                 for key in placed:
                     placed[key] = [w for w in placed[key] if w.by_model or raw not in w.text]
-    report(0.9)
-    actions = _actions(segments, cast)
-    pairs: list[tuple[str, str]] = []
-    for section in prose:
-        pairs.extend((w.text, " ".join(s.text for s in w.segments)) for w in placed[section.key])
-    pairs.extend((f"{a.who} will {a.what}", seg.text) for a, seg in actions)
-    sims = iter(similarities(embedder, pairs))
-    sections: list[DraftSection] = []
-    for section in template.sections:
-        statements: list[Statement] = []
-        items: list[Action] = []
-        if section.style == "actions":
-            for action, segment in actions:
-                check = check_grounding(f"{action.who} will {action.what}", [segment.text],
-                                        topics=flag_topics, similarity=next(sims),
-                                        threshold=support_threshold)  # fmt: skip
-                flags = tuple(f for f in check.flags if f != "unsupported")
-                items.append(Action(action.who, action.what, action.by_when, action.citations,
-                                    flags + _confidence_flags(action.what, [segment])))  # fmt: skip
-        else:
-            if section.key in quotes:
-                quoted = quotes[section.key]
-                if quoted is not None:
-                    text, segment = quoted
-                    statements.append(Statement(f"{section.key}-q", text, (_citation(segment),),
-                                                1.0, (), quote=True))  # fmt: skip
-            for n, w in enumerate(placed[section.key], start=1):
-                # Who said the cited words is part of the citation: "Linda Hughes started
-                # turning it off" names no one the transcript's words do not.
-                sources = [s.text for s in w.segments] + [
-                    cast.person(s.speaker).name for s in w.segments
-                ]
-                check = check_grounding(
-                    w.text, sources, topics=flag_topics, similarity=next(sims),
-                    threshold=support_threshold,
-                )  # fmt: skip
-                flags = check.flags
-                if not w.by_model:  # the speaker's own words: supported by construction
-                    flags = tuple(f for f in flags if f != "unsupported")
-                if not any(f.startswith("high-stakes:") for f in flags):
-                    # By meaning only where no term named a risk: a fallback for
-                    # everyday words, not a second opinion on a named one; the model's
-                    # judgement only where neither did.
-                    flags += tuple(f"high-stakes:{k}" for k in by_meaning[id(w)])
-                    if not by_meaning[id(w)] and id(w) in judged:
-                        flags += (POSSIBLE_RISK,)
-                flags += _confidence_flags(w.text, w.segments)
-                if any(CHECK_SPEAKER in seg.flags for seg in w.segments):
-                    flags += (CHECK_SPEAKER,)  # who said it was uncertain in the audio
-                statements.append(Statement(
-                    id=f"{section.key}-{n}",
-                    text=w.text,
-                    citations=tuple(_citation(s) for s in w.segments),
-                    support=1.0 if not w.by_model else check.support,
-                    flags=tuple(dict.fromkeys(flags)),
-                ))  # fmt: skip
-        note = ""
-        if not statements and not items:
-            note = _ANALYSIS_NOTE if section.key == "analysis" else _EMPTY_NOTE
-        sections.append(DraftSection(section.key, section.title, section.style,
-                                     tuple(statements), tuple(items), note))  # fmt: skip
-    return sections, calls, accepted
+    return quotes
+
+
+@dataclass
+class _Checks:
+    """What checking a statement or an action needs, in the order the claims were paired."""
+
+    sims: Iterator[float]
+    flag_topics: tuple[Topic, ...]
+    threshold: float
+    by_meaning: dict[int, tuple[str, ...]]
+    judged: set[int]
+    cast: Cast
+
+
+def _action_item(action: Action, segment: Segment, checks: _Checks) -> Action:
+    check = check_grounding(f"{action.who} will {action.what}", [segment.text],
+                            topics=checks.flag_topics, similarity=next(checks.sims),
+                            threshold=checks.threshold)  # fmt: skip
+    flags = tuple(f for f in check.flags if f != "unsupported")
+    return Action(action.who, action.what, action.by_when, action.citations,
+                  flags + _confidence_flags(action.what, [segment]))  # fmt: skip
+
+
+def _statement(statement_id: str, w: Written, checks: _Checks) -> Statement:
+    # Who said the cited words is part of the citation: "Linda Hughes started
+    # turning it off" names no one the transcript's words do not.
+    sources = [s.text for s in w.segments] + [
+        checks.cast.person(s.speaker).name for s in w.segments
+    ]
+    check = check_grounding(w.text, sources, topics=checks.flag_topics,
+                            similarity=next(checks.sims), threshold=checks.threshold)  # fmt: skip
+    flags = check.flags
+    if not w.by_model:  # the speaker's own words: supported by construction
+        flags = tuple(f for f in flags if f != "unsupported")
+    if not any(f.startswith("high-stakes:") for f in flags):
+        # By meaning only where no term named a risk: a fallback for everyday words, not a
+        # second opinion on a named one; the model's judgement only where neither did.
+        flags += tuple(f"high-stakes:{k}" for k in checks.by_meaning[id(w)])
+        if not checks.by_meaning[id(w)] and id(w) in checks.judged:
+            flags += (POSSIBLE_RISK,)
+    flags += _confidence_flags(w.text, w.segments)
+    if any(CHECK_SPEAKER in seg.flags for seg in w.segments):
+        flags += (CHECK_SPEAKER,)  # who said it was uncertain in the audio
+    return Statement(
+        id=statement_id,
+        text=w.text,
+        citations=tuple(citation(s) for s in w.segments),
+        support=1.0 if not w.by_model else check.support,
+        flags=tuple(dict.fromkeys(flags)),
+    )
 
 
 def _place(

@@ -1,0 +1,180 @@
+"""The visit's agreed actions: who will do what, by when, each cited.
+
+Actions come from the sentences that state them, split one action a clause: the owner
+is the speaker ("I'll"), the person spoken to ("you'll"), both ("we'll") or whoever is
+named ("Ben, you'll start…", "Priya will ring the bank"); by when is the time said, if
+any. An action someone accepted when asked ("Could you ring the GP?" "Yes, I'll do
+that.") is theirs, citing the question and the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from summarise.actions import (
+    action_clauses,
+    extract_action,
+    imperative_action,
+    is_action,
+    is_task,
+    requested_action,
+    restates_request,
+)
+from summarise.people import Cast
+from summarise.text import clean_utterance, content_words, split_sentences
+from summarise.types import Action, Citation
+from summarise.worth import is_social_housekeeping
+from transcribe.types import Segment
+
+__all__ = ["agreed_actions", "citation", "states_action"]
+
+
+def citation(segment: Segment) -> Citation:
+    """The citation of one segment."""
+    return Citation(segment.id, segment.start, segment.end, segment.speaker)
+
+
+def _addressee(cast: Cast, segments: Sequence[Segment], index: int) -> str:
+    """Who "you" is: the only other speaker, else the last one to speak before."""
+    speaker = segments[index].speaker
+    others = cast.others(speaker)
+    if len(others) == 1:
+        return others[0].name
+    for step in (*range(index - 1, -1, -1), *range(index + 1, len(segments))):
+        if segments[step].speaker and segments[step].speaker != speaker:
+            return cast.person(segments[step].speaker).name
+    return "the others present"
+
+
+# "Ben, you'll start ..."; "Karen, the school will ..."; "Jo, could you help ...?"
+_VOCATIVE = re.compile(
+    r"^(?P<name>(?:(?:PC|DC|DS|Dr|Mr|Mrs|Ms|Miss) )?[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?),\s+"
+    r"(?P<rest>(?:you'll|you will|you're going to|could you|can you|would you|will you|"
+    r"the \w+ will)\b.*)$"
+)
+# "Priya will ring the bank tomorrow", said of someone present.
+_NAMED_OWNER = re.compile(
+    r"^(?P<name>[A-Z][a-z'-]+)(?: (?:will|'ll|is going to|has agreed to|agreed to|said "
+    r"(?:she|he|they)'ll|said (?:she|he|they) will))\s+(?P<rest>.+)$"
+)
+_DANGLING = re.compile(
+    r"\b(?:about|to|the|a|an|after|for|with|of|and|or|but|if|that|whether)$", re.IGNORECASE
+)
+_REQUEST = re.compile(r"^(?:could|can|would|will) you\s+", re.IGNORECASE)
+_VAGUE = re.compile(r"^(?:do|sort|manage) (?:that|it|this|those)\b", re.IGNORECASE)
+
+
+def _owner_name(vocative: str, cast: Cast) -> str:
+    """The full name of someone addressed by part of their name ("Ben", "PC Oduya")."""
+    bare = re.sub(r"^(?:PC|DC|DS|Dr|Mr|Mrs|Ms|Miss) ", "", vocative).lower()
+    for name, _role in cast.participants:
+        if name and bare in {w.lower() for w in name.split()} | {name.lower()}:
+            return name
+    for person in cast.people.values():
+        if person.named and bare in {w.lower() for w in person.name.split()}:
+            return person.name
+    return vocative
+
+
+def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action, Segment]]:
+    found: list[tuple[Action, Segment]] = []
+    seen: list[set[str]] = []
+    # The action someone accepted when asked, by the index of their reply.
+    accepted: dict[int, Action] = {}
+    for index, segment in enumerate(segments):
+        speaker = cast.person(segment.speaker)
+        other = _addressee(cast, segments, index)
+        request = accepted.get(index)
+        if request is not None:
+            words = content_words(request.what)
+            if not _repeats(words, seen):
+                seen.append(words)
+                found.append((request, segment))
+        asked = _accepted_request(segments, index, cast)
+        if asked is not None:
+            accepted[index + 1] = asked
+        for raw in split_sentences(segment.text):
+            sentence = clean_utterance(raw)
+            if not sentence or is_social_housekeeping(sentence):
+                continue
+            owner = other
+            named = _NAMED_OWNER.match(sentence)
+            if named and _owner_name(named.group("name"), cast) != named.group("name"):
+                owner = _owner_name(named.group("name"), cast)
+                sentence = "you'll " + named.group("rest")
+            vocative = _VOCATIVE.match(sentence)
+            if vocative:
+                owner = _owner_name(vocative.group("name"), cast)
+                sentence = vocative.group("rest")
+                if _REQUEST.match(sentence):
+                    if not is_task(_REQUEST.sub("", sentence)):
+                        continue  # "Tyler, could you show me your bedroom?"
+                    sentence = _REQUEST.sub("you'll ", sentence)
+                sentence = sentence.rstrip("?")
+            told = imperative_action(sentence) if speaker.professional else None
+            if told is not None and not is_action(sentence):
+                # An instruction goes to whoever the last action in this turn was for.
+                same_turn = [a for a, seg in found if seg.id == segment.id]
+                owner = same_turn[-1].who if same_turn else owner
+                sentence = "you'll " + told
+            if sentence.endswith("?") or not is_action(sentence, intent=speaker.professional):
+                continue
+            for clause in action_clauses(sentence):
+                if vocative and clause.lower().startswith("the "):
+                    clause = "you'll " + clause.split(" will ", 1)[-1]
+                parts = extract_action(clause, speaker.name, owner)
+                if parts is None or len(parts.what.split()) < 3 or _VAGUE.match(parts.what):
+                    continue
+                if request is not None and restates_request(parts.what):
+                    continue  # "I'll ring them on Monday": the request just accepted
+                if found and restates_request(parts.what):
+                    last, last_segment = found[-1]
+                    if last.who == parts.who and segment.id - last_segment.id <= 2:
+                        # "…ring the bank. Ring them first thing tomorrow": one action.
+                        if not last.by_when and parts.by_when:
+                            found[-1] = (replace(last, by_when=parts.by_when), last_segment)
+                        continue
+                if _DANGLING.search(parts.what):
+                    continue  # a clause cut off mid-thought is not an action
+                words = content_words(parts.what)
+                if _repeats(words, seen):
+                    continue
+                seen.append(words)
+                action = Action(parts.who, parts.what, parts.by_when, (citation(segment),))
+                found.append((action, segment))
+    return found
+
+
+def states_action(sentence: str, professional: bool) -> bool:
+    """Whether a sentence is written up as an action rather than as a statement."""
+    if is_action(sentence, intent=professional):
+        return True
+    return professional and imperative_action(sentence) is not None
+
+
+def _repeats(words: set[str], seen: list[set[str]]) -> bool:
+    """Whether an action's words are mostly those of one already found."""
+    return any(len(words & s) >= 0.8 * max(1, len(words)) for s in seen)
+
+
+def _accepted_request(segments: Sequence[Segment], index: int, cast: Cast) -> Action | None:
+    """The action asked of someone at ``index`` that they accept in the next reply."""
+    if index + 1 >= len(segments):
+        return None
+    segment, reply = segments[index], segments[index + 1]
+    if not reply.speaker or reply.speaker == segment.speaker:
+        return None
+    # The request is the turn's last question ("Would you talk to Paul…? We can fill in
+    # a plan together."), whatever follows it.
+    questions = [s for s in split_sentences(segment.text) if s.rstrip().endswith("?")]
+    if not questions:
+        return None
+    asker = cast.person(segment.speaker).name
+    found = requested_action(clean_utterance(questions[-1]), reply.text, asker)
+    if found is None:
+        return None
+    what, by_when = found
+    owner = cast.person(reply.speaker).name
+    return Action(owner, what, by_when, (citation(segment), citation(reply)))
