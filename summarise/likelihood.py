@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["llama_cpp_probability", "transformers_probability"]
+__all__ = ["chat_input_ids", "llama_cpp_probability", "transformers_probability"]
 
 
 def _share(logits: Any, choices: list[set[int]]) -> float:
@@ -71,6 +71,17 @@ def llama_cpp_probability(
         return _share(logits, choices)
 
 
+def chat_input_ids(tokenizer: Any, messages: list[dict[str, str]]) -> Any:
+    """The token ids of ``messages`` laid out for a reply, by the chat template if any."""
+    if getattr(tokenizer, "chat_template", None):
+        encoded = tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+        return encoded["input_ids"]
+    prompt = "\n\n".join(m["content"] for m in messages) + "\n\n"
+    return tokenizer(prompt, return_tensors="pt")["input_ids"]
+
+
 def transformers_probability(
     model: Any,
     tokenizer: Any,
@@ -81,14 +92,7 @@ def transformers_probability(
     """The probability that a transformers model's reply starts with ``answers[0]``."""
     import torch
 
-    if getattr(tokenizer, "chat_template", None):
-        encoded = tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        )
-        input_ids = encoded["input_ids"]
-    else:
-        prompt = "\n\n".join(m["content"] for m in messages) + "\n\n"
-        input_ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
+    input_ids = chat_input_ids(tokenizer, messages)
     choices = [
         _first_tokens(lambda t: tokenizer.encode(t, add_special_tokens=False), a) for a in answers
     ]

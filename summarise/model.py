@@ -15,7 +15,11 @@ from typing import Any
 
 from policies.errors import ModelUnavailable
 from summarise.checksums import file_sha256, weights_sha256
-from summarise.likelihood import llama_cpp_probability, transformers_probability
+from summarise.likelihood import (
+    chat_input_ids,
+    llama_cpp_probability,
+    transformers_probability,
+)
 from summarise.served import ServedDrafter
 
 __all__ = [
@@ -112,15 +116,7 @@ class TransformersDrafter:
         import torch
 
         tok = self._tokenizer
-        if getattr(tok, "chat_template", None):
-            encoded = tok.apply_chat_template(
-                messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-            )
-            input_ids = encoded["input_ids"]
-        else:
-            prompt = "\n\n".join(m["content"] for m in messages) + "\n\n"
-            input_ids = tok(prompt, return_tensors="pt")["input_ids"]
-        input_ids = input_ids.to(self._model.device)
+        input_ids = chat_input_ids(tok, messages).to(self._model.device)
         with self._lock, torch.inference_mode():
             output = self._model.generate(
                 input_ids,

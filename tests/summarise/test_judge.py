@@ -140,3 +140,18 @@ def test_the_packaged_model_is_surer_of_a_risk_than_of_ordinary_talk(writer: Any
     # (computed in other batches, the sums round a little differently).
     again = sureness("She said her granddaughter is learning to play the violin.")
     assert again == pytest.approx(chat, abs=0.02)
+
+
+def test_a_model_run_with_transformers_says_how_sure_it_is_too(drafter: Any) -> None:
+    from summarise.judge import _PROMPT
+
+    def sureness(text: str) -> float:
+        messages = _PROMPT + [{"role": "user", "content": text}]
+        return float(drafter.answer_probability(messages, ("yes", "no")))
+
+    values = [sureness("He said he left the gas on all night."), sureness("She likes tea.")]
+    assert all(0.0 < v < 1.0 for v in values)
+    # "yes" against "no" is the complement of "no" against "yes".
+    messages = _PROMPT + [{"role": "user", "content": "She likes tea."}]
+    assert drafter.answer_probability(messages, ("no", "yes")) == pytest.approx(1 - values[1])
+    assert drafter.generate(messages, max_new_tokens=3).strip()
