@@ -61,6 +61,7 @@ def _copy(svc: Any, source: str, count: int, approver: int) -> None:
     """``count`` approved copies of the source note, each under a fresh key and id."""
     from webapp import db
     from webapp.services.dashboard import review_figures
+    from webapp.services.sealed_notes import open_draft
 
     vault = svc.vault
     with svc.engine.connect() as conn:
@@ -72,6 +73,7 @@ def _copy(svc: Any, source: str, count: int, approver: int) -> None:
     work = vault.open_json(key, "note", note.id, "work", note.work_enc)
     transcript = vault.open_json(key, "note", note.id, "transcript", note.transcript_enc)
     participants = vault.open_json(key, "recording", rec.id, "participants", rec.participants_enc)
+    drafted = open_draft(vault, key, note.id, note.draft_enc)
     now = db.utcnow()
     with svc.engine.begin() as conn:
         for index in range(count):
@@ -119,7 +121,7 @@ def _copy(svc: Any, source: str, count: int, approver: int) -> None:
                         "approved_text_enc": vault.seal(
                             new_key, "note", nid, "approved_text", "approved text"
                         ),
-                        "review_figures": review_figures(draft, reviewed),
+                        "review_figures": review_figures(drafted, reviewed),
                     }
                 )
             )

@@ -101,6 +101,7 @@ def test_a_deleted_statement_is_restored_as_it_stood_before(drafted, svc, state)
 
 
 def test_statements_move_within_their_section_and_the_note_follows_that_order(drafted, svc, state):
+    from summarise import Draft
     from webapp.services.exports import render_text
     from webapp.services.notes import note_meta
 
@@ -131,7 +132,9 @@ def test_statements_move_within_their_section_and_the_note_follows_that_order(dr
     with svc.engine.connect() as conn:
         rec = conn.execute(sa.select(db.recordings)).one()
     text = render_text(
-        note_meta(svc, svc.vault.data_key(rec.id, rec.wrapped_key), rec), draft, work
+        note_meta(svc, svc.vault.data_key(rec.id, rec.wrapped_key), rec),
+        Draft.from_dict(draft),
+        work,
     )
     positions = [text.index(t) for t in texts]
     assert positions == sorted(positions)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -27,12 +27,17 @@ from webapp.pipeline.lease import mark_done
 from webapp.pipeline.queue import DRAFT, DRAFT_FROM, enqueue
 from webapp.services.audit_trail import record
 from webapp.services.note_items import initial_work
+from webapp.services.sealed_notes import open_transcript, seal_draft, seal_transcript
 from webapp.services.visit_language import (
     keep_detected_language,
     transcriber_for,
     visit_options,
 )
 from webapp.storage import AUDIO_SUFFIX
+
+if TYPE_CHECKING:
+    from summarise import Draft
+    from transcribe import Transcript
 
 __all__ = [
     "draft_recording",
@@ -71,7 +76,9 @@ def speaker_options(options: Any, present: int) -> Any:
     return options
 
 
-def lone_speaker_as_participant(transcript: Any, participants: list[dict[str, Any]]) -> Any:
+def lone_speaker_as_participant(
+    transcript: Transcript, participants: list[dict[str, Any]]
+) -> Transcript:
     """Label a one-voice recording's speaker with the one participant's role.
 
     A dictation has one participant and one voice: saying whose it is ("social
@@ -95,8 +102,8 @@ def _recording(svc: Services, job: Any) -> Any:
     return rec
 
 
-def transcribe_recording(svc: Services, job: Any, report: Report) -> dict[str, Any]:
-    """Transcribe a transcription job's recording; return the transcript as a dict.
+def transcribe_recording(svc: Services, job: Any, report: Report) -> Transcript:
+    """Transcribe a transcription job's recording; return the transcript.
 
     Raises:
         CarenotesError: The audio has been deleted (the message says what to do).
@@ -128,19 +135,15 @@ def transcribe_recording(svc: Services, job: Any, report: Report) -> dict[str, A
     keep_detected_language(svc, rec, transcript)
     report("saving", DRAFT_FROM - 0.01, force=True)
     # A visit in another language is drafted from the English, the original beside it.
-    transcript_dict: dict[str, Any] = transcript.english().to_dict()
-    transcript_dict["source"] = ""  # the temporary file's name means nothing
-    return transcript_dict
+    return replace(transcript.english(), source="")  # the temporary file's name means nothing
 
 
-def draft_recording(
-    svc: Services, job: Any, report: Report
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def draft_recording(svc: Services, job: Any, report: Report) -> tuple[Transcript, Draft]:
     """Draft a drafting job's note from its recording's transcript.
 
     Returns:
         The transcript (its lone speaker named, see :func:`lone_speaker_as_participant`)
-        and the draft, as dicts.
+        and the draft.
 
     Raises:
         CarenotesError: The template or the transcript is missing (the message says
@@ -149,7 +152,6 @@ def draft_recording(
     # The drafting and transcription packages load PyAV, NumPy and SciPy on import (over
     # a second): the web app, which imports this package to queue jobs, does without them.
     import summarise
-    from transcribe import Transcript
 
     rec = _recording(svc, job)
     template = svc.templates.get(rec.visit_type)
@@ -164,14 +166,11 @@ def draft_recording(
             "from. Use Try again to transcribe the recording again."
         )
     key = svc.vault.data_key(rec.id, rec.wrapped_key)
-    transcript_dict = svc.vault.open_json(
-        key, "recording", rec.id, "transcript", rec.transcript_enc
-    )
+    stored = open_transcript(svc.vault, key, "recording", rec.id, rec.transcript_enc)
     participants = svc.vault.open_json(
         key, "recording", rec.id, "participants", rec.participants_enc
     )
-    transcript = lone_speaker_as_participant(Transcript.from_dict(transcript_dict), participants)
-    transcript_dict = transcript.to_dict()
+    transcript = lone_speaker_as_participant(stored, participants)
     span = 0.97 - DRAFT_FROM - 0.05
     report("loading models", DRAFT_FROM + 0.01, force=True)
     drafter = svc.model("drafter")
@@ -185,7 +184,7 @@ def draft_recording(
         options=summarise.DraftOptions(mode=svc.settings.draft_mode),
     )
     report("saving", 0.97, force=True)
-    return transcript_dict, draft.to_dict()
+    return transcript, draft
 
 
 def _data_key(svc: Services, conn: sa.Connection, recording_id: str) -> bytes:
@@ -197,7 +196,9 @@ def _data_key(svc: Services, conn: sa.Connection, recording_id: str) -> bytes:
     return svc.vault.data_key(rec.id, rec.wrapped_key)
 
 
-def finish_transcription(svc: Services, job: Any, worker_id: str, transcript: dict) -> int | None:
+def finish_transcription(
+    svc: Services, job: Any, worker_id: str, transcript: Transcript
+) -> int | None:
     """Keep the transcript and queue the drafting job; return that job's id.
 
     Returns ``None`` (and changes nothing) if another worker has taken the job over.
@@ -207,7 +208,7 @@ def finish_transcription(svc: Services, job: Any, worker_id: str, transcript: di
             conn.rollback()
             return None
         key = _data_key(svc, conn, job.recording_id)
-        sealed = svc.vault.seal(key, "recording", job.recording_id, "transcript", transcript)
+        sealed = seal_transcript(svc.vault, key, "recording", job.recording_id, transcript)
         conn.execute(
             sa.update(db.recordings)
             .where(db.recordings.c.id == job.recording_id)
@@ -216,7 +217,9 @@ def finish_transcription(svc: Services, job: Any, worker_id: str, transcript: di
         return enqueue(conn, job.recording_id, job.max_attempts, DRAFT)
 
 
-def finish_draft(svc: Services, job: Any, worker_id: str, transcript: dict, draft: dict) -> bool:
+def finish_draft(
+    svc: Services, job: Any, worker_id: str, transcript: Transcript, draft: Draft
+) -> bool:
     """Store the drafted note and clear the recording's transcript; False if the job was lost."""
     now = db.utcnow()
     with svc.engine.begin() as conn:
@@ -229,14 +232,16 @@ def finish_draft(svc: Services, job: Any, worker_id: str, transcript: dict, draf
         if exists is None:
             key = _data_key(svc, conn, job.recording_id)
             note_id = uuid.uuid4().hex
-            seal = svc.vault.seal
+            vault = svc.vault
             conn.execute(
                 sa.insert(db.notes).values(
                     id=note_id,
                     recording_id=job.recording_id,
-                    transcript_enc=seal(key, "note", note_id, "transcript", transcript),
-                    draft_enc=seal(key, "note", note_id, "draft", draft),
-                    work_enc=seal(key, "note", note_id, "work", initial_work(draft, transcript)),
+                    transcript_enc=seal_transcript(vault, key, "note", note_id, transcript),
+                    draft_enc=seal_draft(vault, key, note_id, draft),
+                    work_enc=vault.seal(
+                        key, "note", note_id, "work", initial_work(draft, transcript)
+                    ),
                     version=1,
                     state="draft",
                     created_at=now,

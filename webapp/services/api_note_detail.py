@@ -8,7 +8,7 @@ the draft's working state goes out.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -20,6 +20,7 @@ from webapp.services.audit_trail import record
 from webapp.services.exports import ApprovalInfo, NoteMeta, note_json
 from webapp.services.note_items import section_item_ids, written_by_practitioner
 from webapp.services.notes import addenda_rows
+from webapp.services.sealed_notes import cleaned_draft, open_draft
 from webapp.services.visit_language import (
     VisitLanguage,
     api_language,
@@ -27,6 +28,9 @@ from webapp.services.visit_language import (
     recorded_language,
 )
 from webapp.text import clean_line, clean_tree
+
+if TYPE_CHECKING:
+    from summarise import Draft
 
 __all__ = ["approved_note"]
 
@@ -111,7 +115,7 @@ def approved_note(svc: Services, caller: ApiCaller, note_id: str, endpoint: str)
     recording_id = row.recording_id
     spoken = recorded_language(svc, key, recording_id)
     meta = _note_meta(svc, key, row, spoken)
-    draft = vault.open_json(key, "note", row.id, "draft", row.draft_enc)
+    draft = open_draft(vault, key, row.id, row.draft_enc)
     work = vault.open_json(key, "note", row.id, "work", row.work_enc)
     text = vault.open_text(key, "note", row.id, "approved_text", row.approved_text_enc)
     participants = vault.open_json(
@@ -147,7 +151,7 @@ def approved_note(svc: Services, caller: ApiCaller, note_id: str, endpoint: str)
             "approver": approver,
             "approved_at": when(row.approved_at),
         },
-        "sections": _sections(clean_tree(draft), clean_tree(work)),
+        "sections": _sections(cleaned_draft(draft), clean_tree(work)),
         "actions": exported["actions"],
         "addenda": exported["addenda"],
         "significant_event_topics": exported["significant_event_topics"],
@@ -177,17 +181,17 @@ def _present(person: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _sections(draft: dict[str, Any], work: dict[str, Any]) -> list[dict[str, Any]]:
+def _sections(draft: Draft, work: dict[str, Any]) -> list[dict[str, Any]]:
     """Each section's kept statements in the reviewer's order, with review edits applied.
 
     The AI's actions are apart (``actions``); a statement the practitioner wrote is
     ``"written_by": "practitioner"`` (the AI's are ``"ai"``).
     """
     sections = []
-    for section in draft["sections"]:
-        drafted = {statement["id"] for statement in section.get("statements", ())}
+    for section in draft.sections:
+        drafted = {statement.id for statement in section.statements}
         statements = []
-        for item_id in section_item_ids(work, section["key"]):
+        for item_id in section_item_ids(work, section.key):
             item = work["items"][item_id]
             own = written_by_practitioner(item)
             if item_id not in drafted and not own:
@@ -199,9 +203,9 @@ def _sections(draft: dict[str, Any], work: dict[str, Any]) -> list[dict[str, Any
             )
         sections.append(
             {
-                "key": section["key"],
-                "title": section["title"],
-                "style": section["style"],
+                "key": section.key,
+                "title": section.title,
+                "style": section.style,
                 "statements": statements,
             }
         )

@@ -13,7 +13,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -34,7 +34,11 @@ from webapp.services.notes import (
     update_open_note,
 )
 from webapp.services.retention import delete_audio
+from webapp.services.sealed_notes import open_draft
 from webapp.text import clean
+
+if TYPE_CHECKING:
+    from summarise import Draft
 
 __all__ = [
     "ApprovalResult",
@@ -167,7 +171,7 @@ def _approvable(
     recording_id: str,
     expected_version: int,
     lock: bool = False,
-) -> tuple[Any, Any, bytes, dict[str, Any], dict[str, Any]]:
+) -> tuple[Any, Any, bytes, dict[str, Any], Draft]:
     """The recording, note, data key, working state and draft of a note ready to approve.
 
     Raises:
@@ -181,7 +185,7 @@ def _approvable(
         raise stale_error(conn, note, expected_version)
     key = vault.data_key(rec.id, rec.wrapped_key)
     work = vault.open_json(key, "note", note.id, "work", note.work_enc)
-    draft = vault.open_json(key, "note", note.id, "draft", note.draft_enc)
+    draft = open_draft(vault, key, note.id, note.draft_enc)
     problems = blockers(draft, work)
     if problems:
         raise InvalidTransition("The note cannot be approved yet. " + " ".join(problems))

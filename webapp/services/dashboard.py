@@ -15,7 +15,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -25,9 +25,12 @@ from webapp.context import Services
 from webapp.services.access import require
 from webapp.services.auth import CurrentUser
 from webapp.services.note_audit import first_views
-from webapp.services.note_items import written_by_practitioner
-from webapp.services.notes import initial_work
+from webapp.services.note_items import drafted_items, written_by_practitioner
+from webapp.services.sealed_notes import open_draft
 from webapp.services.speakers import renamed_baseline
+
+if TYPE_CHECKING:
+    from summarise import Draft
 
 __all__ = ["Dashboard", "DashboardFilter", "NoteFigures", "dashboard", "review_figures"]
 
@@ -146,7 +149,7 @@ def _words_changed(old: list[str], new: list[str]) -> float:
     return 1.0 - difflib.SequenceMatcher(None, old, new, autojunk=False).ratio()
 
 
-def review_figures(draft: dict[str, Any], work: dict[str, Any]) -> dict[str, Any]:
+def review_figures(draft: Draft, work: dict[str, Any]) -> dict[str, Any]:
     """How much of the AI draft a reviewer kept: counts and shares, no text.
 
     Args:
@@ -165,7 +168,7 @@ def review_figures(draft: dict[str, Any], work: dict[str, Any]) -> dict[str, Any
     """
     # Naming a speaker ("Speaker 2" → "Mrs P") is not an edit of what the AI wrote.
     baseline = renamed_baseline(draft, work)
-    drafted = initial_work(draft, {"segments": ()})["items"]
+    drafted = drafted_items(draft)
     items = work["items"]
     ai_ids = [item_id for item_id in drafted if item_id in items]
     kept = [item_id for item_id in ai_ids if items[item_id]["status"] != "deleted"]
@@ -192,7 +195,7 @@ def _stored_figures(svc: Services, row: Any) -> dict[str, Any]:
     vault = svc.vault
     key = vault.data_key(row.recording_id, row.wrapped_key)
     figures = review_figures(
-        vault.open_json(key, "note", row.id, "draft", row.draft_enc),
+        open_draft(vault, key, row.id, row.draft_enc),
         vault.open_json(key, "note", row.id, "work", row.work_enc),
     )
     with svc.engine.begin() as conn:

@@ -11,11 +11,15 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from webapp.services.export_actions import note_actions, significant_topics
 from webapp.services.note_items import marked_text, section_item_ids, written_by_practitioner
+from webapp.services.sealed_notes import cleaned_draft
 from webapp.text import clean, clean_tree
+
+if TYPE_CHECKING:
+    from summarise import Draft, DraftSection
 
 __all__ = [
     "HASH_LABEL",
@@ -74,10 +78,10 @@ class ApprovalInfo:
 
 def _cleaned(
     meta: NoteMeta,
-    draft: dict[str, Any],
+    draft: Draft,
     work: dict[str, Any],
     addenda: Iterable[tuple[str, str, str]],
-) -> tuple[NoteMeta, dict[str, Any], dict[str, Any], list[tuple[str, str, str]]]:
+) -> tuple[NoteMeta, Draft, dict[str, Any], list[tuple[str, str, str]]]:
     """The export's inputs with every string cleaned (see :mod:`webapp.text`)."""
     return (
         NoteMeta(
@@ -92,27 +96,23 @@ def _cleaned(
             ),
             language=tuple((clean(label), clean(words)) for label, words in meta.language),
         ),
-        clean_tree(draft),
+        cleaned_draft(draft),
         clean_tree(work),
         [tuple(clean(str(part)) for part in entry) for entry in addenda],  # type: ignore[misc]
     )
 
 
-def note_sections(
-    draft: dict[str, Any], work: dict[str, Any]
-) -> Iterator[tuple[str, str, list[str]]]:
+def note_sections(draft: Draft, work: dict[str, Any]) -> Iterator[tuple[str, str, list[str]]]:
     """Yield ``(title, style, texts)`` per section, with edits applied and deletions left out.
 
     Statements come in the reviewer's order; a practitioner's own are marked as such.
     """
-    for section in draft["sections"]:
+    for section in draft.sections:
         texts = [marked_text(item) for item in _kept_items(section, work)]
-        yield section["title"], section["style"], texts
+        yield section.title, section.style, texts
 
 
-def _section_blocks(
-    draft: dict[str, Any], work: dict[str, Any]
-) -> Iterator[tuple[str, bool, list[str]]]:
+def _section_blocks(draft: Draft, work: dict[str, Any]) -> Iterator[tuple[str, bool, list[str]]]:
     """Yield ``(title, listed, paragraphs)`` per section, as every format sets it out.
 
     An empty section says "Nothing recorded."; a prose section's statements run on as
@@ -127,15 +127,15 @@ def _section_blocks(
             yield title, True, texts
 
 
-def _kept_items(section: dict[str, Any], work: dict[str, Any]) -> list[dict[str, Any]]:
+def _kept_items(section: DraftSection, work: dict[str, Any]) -> list[dict[str, Any]]:
     """A section's statements in the reviewer's order, without deleted or empty ones."""
-    items = [work["items"][item_id] for item_id in section_item_ids(work, section["key"])]
+    items = [work["items"][item_id] for item_id in section_item_ids(work, section.key)]
     return [i for i in items if i["status"] != "deleted" and i["text"].strip()]
 
 
 def render_text(
     meta: NoteMeta,
-    draft: dict[str, Any],
+    draft: Draft,
     work: dict[str, Any],
     addenda: Iterable[tuple[str, str, str]] = (),
     approval: str = "",
@@ -144,7 +144,7 @@ def render_text(
 
     Args:
         meta: Heading details.
-        draft: The draft as a dictionary.
+        draft: The draft.
         work: The reviewer's working state.
         addenda: ``(author, time, text)`` added after approval (not part of the hash).
         approval: A line naming the approver, the time and the hash, put after the
@@ -171,7 +171,7 @@ def render_text(
 
 def render_docx(
     meta: NoteMeta,
-    draft: dict[str, Any],
+    draft: Draft,
     work: dict[str, Any],
     heading: Sequence[tuple[str, str]],
     addenda: Iterable[tuple[str, str, str]] = (),
@@ -180,7 +180,7 @@ def render_docx(
 
     Args:
         meta: Heading details.
-        draft: The draft as a dictionary.
+        draft: The draft.
         work: The reviewer's working state.
         heading: ``(label, value)`` lines under the title: case, visit, who was
             present, consent, author, approval and the text's hash (see
@@ -215,7 +215,7 @@ def render_docx(
 
 def render_pdf(
     meta: NoteMeta,
-    draft: dict[str, Any],
+    draft: Draft,
     work: dict[str, Any],
     heading: Sequence[tuple[str, str]],
     addenda: Iterable[tuple[str, str, str]] = (),
@@ -224,7 +224,7 @@ def render_pdf(
 
     Args:
         meta: Heading details.
-        draft: The draft as a dictionary.
+        draft: The draft.
         work: The reviewer's working state.
         heading: ``(label, value)`` lines under the title, set as two columns.
         addenda: ``(author, time, text)`` added after approval.
@@ -317,7 +317,7 @@ def _pdf_font(pdf: Any) -> tuple[str, str, Any]:
 
 def note_json(
     meta: NoteMeta,
-    draft: dict[str, Any],
+    draft: Draft,
     work: dict[str, Any],
     info: ApprovalInfo,
     addenda: Iterable[tuple[str, str, str]] = (),
@@ -326,7 +326,7 @@ def note_json(
 
     Args:
         meta: Heading details.
-        draft: The draft as a dictionary.
+        draft: The draft.
         work: The reviewer's (approved) working state.
         info: Author, approver and approval details.
         addenda: ``(author, time, text)`` added after approval.
@@ -364,7 +364,7 @@ def note_json(
                 ],
             }
             for section, (title, style, texts) in zip(
-                draft["sections"], note_sections(draft, work), strict=True
+                draft.sections, note_sections(draft, work), strict=True
             )
         ],
         "actions": note_actions(draft, work),

@@ -12,7 +12,7 @@ never decrypt anything; the message and comment are sealed with the note's key.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -24,6 +24,9 @@ from webapp.services.access import get_recording
 from webapp.services.auth import CurrentUser
 from webapp.services.notes import blockers, mutate_work
 from webapp.text import clean
+
+if TYPE_CHECKING:
+    from summarise import Draft
 
 __all__ = [
     "CHECKING",
@@ -90,7 +93,7 @@ def send_for_approval(
     """
     message = _message(message, "message")
 
-    def change(work: dict[str, Any], draft: dict[str, Any]) -> tuple[Any, Any]:
+    def change(work: dict[str, Any], draft: Draft) -> tuple[Any, Any]:
         if work.get("handoff") == READY:
             raise InvalidTransition("This note is already waiting for approval.")
         problems = blockers(draft, work)
@@ -123,7 +126,7 @@ def return_for_changes(
         get_recording(svc, conn, user, recording_id, need="approve")
         conn.rollback()
 
-    def change(work: dict[str, Any], _draft: dict[str, Any]) -> tuple[Any, Any]:
+    def change(work: dict[str, Any], _draft: Draft) -> tuple[Any, Any]:
         if work.get("handoff") != READY:
             raise InvalidTransition(
                 "Only a note sent for approval can be returned; this one is being checked."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -11,6 +11,9 @@ from webapp import db
 from webapp.context import Services
 from webapp.dates import written_time
 from webapp.services.note_wording import target_words
+
+if TYPE_CHECKING:
+    from summarise import Draft
 
 __all__ = ["Change", "note_history"]
 
@@ -71,7 +74,7 @@ def _describe(value: Any) -> str:
 
 
 def note_history(
-    svc: Services, recording: Any, note_id: str, draft: dict[str, Any] | None = None
+    svc: Services, recording: Any, note_id: str, draft: Draft | None = None
 ) -> list[Change]:
     """Decrypt the changes of a note the caller has already been allowed to read.
 
@@ -102,7 +105,7 @@ def note_history(
                 at=written_time(at),
                 who=row.display_name,
                 what=_ACTION_WORDS.get(row.action, row.action),
-                target=target_words(draft or {}, row.target or ""),
+                target=target_words(draft, row.target or ""),
                 before=_describe(
                     vault.open_json(key, "note_version", row.id, "before", row.before_enc)
                 ),

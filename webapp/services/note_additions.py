@@ -8,7 +8,7 @@ Each change is a new version of the note, audited like every other edit.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policies import BadInput
 from webapp.context import Services
@@ -16,6 +16,9 @@ from webapp.services.auth import CurrentUser
 from webapp.services.note_items import PRACTITIONER, section_item_ids, written_by_practitioner
 from webapp.services.notes import MAX_TEXT, mutate_work
 from webapp.text import clean
+
+if TYPE_CHECKING:
+    from summarise import Draft
 
 __all__ = ["MAX_ADDED", "add_statement", "move_item"]
 
@@ -50,9 +53,9 @@ def add_statement(
         raise BadInput(f"A statement can be at most {MAX_TEXT} characters long.")
     new_id = ""
 
-    def change(work: dict[str, Any], draft: dict[str, Any]) -> tuple[Any, Any]:
+    def change(work: dict[str, Any], draft: Draft) -> tuple[Any, Any]:
         nonlocal new_id
-        if section_key not in {s["key"] for s in draft["sections"]}:
+        if section_key not in {s.key for s in draft.sections}:
             raise BadInput(f"This note has no section {section_key!r}; reload the page.")
         added = [i for i in work["items"].values() if written_by_practitioner(i)]
         if len(added) >= MAX_ADDED:
@@ -94,7 +97,7 @@ def move_item(
     if direction not in _MOVES:
         raise BadInput(f"Unknown move {direction!r}; use up or down.")
 
-    def change(work: dict[str, Any], _draft: dict[str, Any]) -> tuple[Any, Any]:
+    def change(work: dict[str, Any], _draft: Draft) -> tuple[Any, Any]:
         item = work["items"].get(item_id)
         if item is None:
             raise BadInput(f"This note has no statement {item_id!r}; reload the page.")

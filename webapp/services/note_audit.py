@@ -11,7 +11,7 @@ import difflib
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -25,7 +25,11 @@ from webapp.services.exports import NoteMeta, render_text
 from webapp.services.history import _ACTION_WORDS
 from webapp.services.note_wording import target_words
 from webapp.services.notes import initial_work, note_meta, note_row
+from webapp.services.sealed_notes import open_draft, open_transcript
 from webapp.services.speakers import rename_in
+
+if TYPE_CHECKING:
+    from summarise import Action, Draft, Statement
 
 __all__ = [
     "DiffPart",
@@ -184,7 +188,7 @@ def _apply(work: dict[str, Any], action: str, target: str, after: Any) -> None:
 
 
 def _baseline_text(
-    meta: NoteMeta, draft: dict[str, Any], drafted: dict[str, Any], baseline: dict[str, str]
+    meta: NoteMeta, draft: Draft, drafted: dict[str, Any], baseline: dict[str, str]
 ) -> str:
     """The AI draft as text, its statements worded as ``baseline`` says."""
     work = copy.deepcopy(drafted)
@@ -218,7 +222,7 @@ def _replay(
     svc: Services,
     key: bytes,
     meta: NoteMeta,
-    draft: dict[str, Any],
+    draft: Draft,
     work: dict[str, Any],
     baseline: dict[str, str],
     changes: Any,
@@ -260,30 +264,28 @@ def _replay(
 
 
 def _flag_outcomes(
-    draft: dict[str, Any],
+    draft: Draft,
     work: dict[str, Any],
     drafted: dict[str, Any],
     resolved: dict[str, tuple[str, str]],
 ) -> list[FlagOutcome]:
     """What became of each flagged statement and action of the draft."""
-    titles = {s["key"]: s["title"] for s in draft["sections"]}
+    titles = {s.key: s.title for s in draft.sections}
     flags = []
-    for section in draft["sections"]:
-        entries = [(st["id"], st) for st in section.get("statements", ())]
-        entries += [
-            (f"{section['key']}-action-{i}", a) for i, a in enumerate(section.get("actions", ()))
-        ]
+    for section in draft.sections:
+        entries: list[tuple[str, Statement | Action]] = [(st.id, st) for st in section.statements]
+        entries += [(f"{section.key}-action-{i}", a) for i, a in enumerate(section.actions)]
         for item_id, entry in entries:
-            if not entry.get("flags"):
+            if not entry.flags:
                 continue
             item = work["items"][item_id]
             who, at = resolved.get(item_id, ("", ""))
             flags.append(
                 FlagOutcome(
                     item_id=item_id,
-                    section=titles[section["key"]],
+                    section=titles[section.key],
                     drafted=drafted["items"][item_id]["text"],
-                    flags=tuple(entry["flags"]),
+                    flags=entry.flags,
                     outcome=item["status"],
                     final=item["text"],
                     who=who,
@@ -314,8 +316,8 @@ def note_audit(svc: Services, user: CurrentUser, recording_id: str) -> NoteAudit
         first = first_views(conn, [note.id]).get(note.id)
         record(conn, user.id, user.username, "oversight_note_view", "note", note.id)
     key = vault.data_key(rec.id, rec.wrapped_key)
-    draft = vault.open_json(key, "note", note.id, "draft", note.draft_enc)
-    transcript = vault.open_json(key, "note", note.id, "transcript", note.transcript_enc)
+    draft = open_draft(vault, key, note.id, note.draft_enc)
+    transcript = open_transcript(vault, key, "note", note.id, note.transcript_enc)
     meta = note_meta(svc, key, rec)
     work = initial_work(draft, transcript)
     drafted = copy.deepcopy(work)

@@ -9,11 +9,16 @@ A fresh draft's working state (:func:`initial_work`) has every item as drafted.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from summarise import Action, Draft
+    from transcribe import Transcript
 
 __all__ = [
     "PRACTITIONER",
     "PRACTITIONER_MARK",
+    "drafted_items",
     "initial_work",
     "item_id_for_action",
     "marked_text",
@@ -54,32 +59,37 @@ def item_id_for_action(section_key: str, index: int) -> str:
     return f"{section_key}-action-{index}"
 
 
-def _action_text(action: dict[str, Any]) -> str:
-    text = f"{action['who']}: {action['what']}"
-    return f"{text} (by {action['by_when']})" if action.get("by_when") else text
+def _action_text(action: Action) -> str:
+    text = f"{action.who}: {action.what}"
+    return f"{text} (by {action.by_when})" if action.by_when else text
 
 
-def initial_work(draft: dict[str, Any], transcript: dict[str, Any]) -> dict[str, Any]:
-    """The working state of a fresh draft: every item as drafted, nothing reviewed."""
+def drafted_items(draft: Draft) -> dict[str, dict[str, Any]]:
+    """Every statement and action of a draft as the working state first holds it."""
     items: dict[str, dict[str, Any]] = {}
-    for section in draft["sections"]:
-        for st in section.get("statements", ()):
-            items[st["id"]] = {
-                "section": section["key"],
-                "text": st["text"],
-                "status": "open" if st.get("flags") else "ok",
-                "flagged": bool(st.get("flags")),
+    for section in draft.sections:
+        for st in section.statements:
+            items[st.id] = {
+                "section": section.key,
+                "text": st.text,
+                "status": "open" if st.flags else "ok",
+                "flagged": bool(st.flags),
             }
-        for i, action in enumerate(section.get("actions", ())):
-            items[item_id_for_action(section["key"], i)] = {
-                "section": section["key"],
+        for i, action in enumerate(section.actions):
+            items[item_id_for_action(section.key, i)] = {
+                "section": section.key,
                 "text": _action_text(action),
-                "status": "open" if action.get("flags") else "ok",
-                "flagged": bool(action.get("flags")),
+                "status": "open" if action.flags else "ok",
+                "flagged": bool(action.flags),
             }
+    return items
+
+
+def initial_work(draft: Draft, transcript: Transcript) -> dict[str, Any]:
+    """The working state of a fresh draft: every item as drafted, nothing reviewed."""
     speakers = {}
-    for seg in transcript.get("segments", ()):
-        label = seg.get("speaker")
+    for seg in transcript.segments:
+        label = seg.speaker
         if label and label not in speakers:
             speakers[label] = label
-    return {"items": items, "reviewed": [], "speakers": speakers}
+    return {"items": drafted_items(draft), "reviewed": [], "speakers": speakers}

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from summarise import Draft
 
 __all__ = ["speaker_as_written", "target_words"]
 
 
-def target_words(draft: dict[str, Any], target: str) -> str:
+def target_words(draft: Draft | None, target: str) -> str:
     """A change's target as people read it: "statement 2 in Observations", "Speaker 1".
 
     Args:
-        draft: The note's draft (for its section titles).
+        draft: The note's draft (for its section titles), if known.
         target: A statement or action id, a section key or a speaker label.
     """
-    titles = {s["key"]: s["title"] for s in draft.get("sections", ())}
+    titles = {s.key: s.title for s in draft.sections} if draft is not None else {}
     if target in titles:
         return f"\u201c{titles[target]}\u201d"
     for key in sorted(titles, key=len, reverse=True):

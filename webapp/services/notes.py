@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -24,9 +24,19 @@ from webapp.services.access import get_recording
 from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
 from webapp.services.exports import NoteMeta
-from webapp.services.note_items import initial_work, item_id_for_action, written_by_practitioner
+from webapp.services.note_items import (
+    drafted_items,
+    initial_work,
+    item_id_for_action,
+    written_by_practitioner,
+)
+from webapp.services.sealed_notes import open_draft, open_transcript
 from webapp.services.visit_language import language_heading
 from webapp.text import clean
+
+if TYPE_CHECKING:
+    from summarise import Draft
+    from transcribe import Transcript
 
 __all__ = [
     "LoadedNote",
@@ -69,8 +79,8 @@ class LoadedNote:
         recording: The recording row.
         note: The note row.
         meta: Case reference, visit type and date, for headings and exports.
-        transcript: The transcript as a dictionary.
-        draft: The draft as a dictionary.
+        transcript: The transcript.
+        draft: The draft.
         work: The working state.
         addenda: ``(author name, ISO time, text)`` for each addendum.
     """
@@ -78,8 +88,8 @@ class LoadedNote:
     recording: Any
     note: Any
     meta: NoteMeta
-    transcript: dict[str, Any]
-    draft: dict[str, Any]
+    transcript: Transcript
+    draft: Draft
     work: dict[str, Any]
     addenda: tuple[tuple[str, str, str], ...]
 
@@ -88,7 +98,7 @@ class LoadedNote:
         return blockers(self.draft, self.work)
 
 
-def blockers(draft: dict[str, Any], work: dict[str, Any]) -> list[str]:
+def blockers(draft: Draft, work: dict[str, Any]) -> list[str]:
     problems = []
     open_flags = sum(1 for i in work["items"].values() if i["status"] == "open")
     if open_flags:
@@ -100,7 +110,7 @@ def blockers(draft: dict[str, Any], work: dict[str, Any]) -> list[str]:
             )
             + ": confirm each against the audio, edit it or delete it."
         )
-    unreviewed = [s["title"] for s in draft["sections"] if s["key"] not in work["reviewed"]]
+    unreviewed = [s.title for s in draft.sections if s.key not in work["reviewed"]]
     if unreviewed:
         problems.append("Sections not yet marked reviewed: " + ", ".join(unreviewed) + ".")
     return problems
@@ -157,8 +167,8 @@ def load_note(
         recording=rec,
         note=note,
         meta=meta,
-        transcript=vault.open_json(key, "note", note.id, "transcript", note.transcript_enc),
-        draft=vault.open_json(key, "note", note.id, "draft", note.draft_enc),
+        transcript=open_transcript(vault, key, "note", note.id, note.transcript_enc),
+        draft=open_draft(vault, key, note.id, note.draft_enc),
         work=vault.open_json(key, "note", note.id, "work", note.work_enc),
         addenda=addenda,
     )
@@ -219,7 +229,7 @@ def mutate_work(
     expected_version: int,
     action: str,
     target: str | Callable[[], str],
-    change: Callable[[dict[str, Any], dict[str, Any]], tuple[Any, Any]],
+    change: Callable[[dict[str, Any], Draft], tuple[Any, Any]],
 ) -> int:
     """Apply ``change`` to the working state as a new version, saved and audited.
 
@@ -234,7 +244,7 @@ def mutate_work(
             raise stale_error(conn, note, expected_version)
         key = vault.data_key(rec.id, rec.wrapped_key)
         work = vault.open_json(key, "note", note.id, "work", note.work_enc)
-        draft = vault.open_json(key, "note", note.id, "draft", note.draft_enc)
+        draft = open_draft(vault, key, note.id, note.draft_enc)
         before, after = change(work, draft)
         target = target() if callable(target) else target
         new_version = note.version + 1
@@ -322,7 +332,7 @@ def change_item(
     if len(text) > MAX_TEXT:
         raise BadInput(f"A statement can be at most {MAX_TEXT} characters long.")
 
-    def change(work: dict[str, Any], draft: dict[str, Any]) -> tuple[Any, Any]:
+    def change(work: dict[str, Any], draft: Draft) -> tuple[Any, Any]:
         item = work["items"].get(item_id)
         if item is None:
             raise BadInput(f"This note has no statement {item_id!r}; reload the page.")
@@ -351,13 +361,13 @@ def change_item(
     return version, status[-1]
 
 
-def _status_as_drafted(item_id: str, item: dict[str, Any], draft: dict[str, Any]) -> str:
+def _status_as_drafted(item_id: str, item: dict[str, Any], draft: Draft) -> str:
     """The status of a statement deleted before deletions kept what they replaced."""
     if written_by_practitioner(item):
         return "added"
     if item["flagged"]:
         return "open"
-    drafted = initial_work(draft, {"segments": ()})["items"].get(item_id, {})
+    drafted = drafted_items(draft).get(item_id, {})
     return "ok" if drafted.get("text") == item["text"] else "edited"
 
 
@@ -366,8 +376,8 @@ def mark_section_reviewed(
 ) -> int:
     """Mark a section as looked at; return the note's new version."""
 
-    def change(work: dict[str, Any], draft: dict[str, Any]) -> tuple[Any, Any]:
-        if section_key not in {s["key"] for s in draft["sections"]}:
+    def change(work: dict[str, Any], draft: Draft) -> tuple[Any, Any]:
+        if section_key not in {s.key for s in draft.sections}:
             raise BadInput(f"This note has no section {section_key!r}; reload the page.")
         before = sorted(work["reviewed"])
         if section_key not in work["reviewed"]:

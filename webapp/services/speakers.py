@@ -10,14 +10,18 @@ review figures).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policies import BadInput
 from webapp.context import Services
 from webapp.services.auth import CurrentUser
+from webapp.services.note_items import drafted_items
 from webapp.services.note_wording import speaker_as_written
-from webapp.services.notes import initial_work, mutate_work
+from webapp.services.notes import mutate_work
 from webapp.text import clean
+
+if TYPE_CHECKING:
+    from summarise import Draft
 
 __all__ = ["rename_in", "rename_speaker", "renamed_baseline", "with_speaker_names"]
 
@@ -42,7 +46,7 @@ def with_speaker_names(text: str, speakers: dict[str, str]) -> str:
     return text
 
 
-def renamed_baseline(draft: dict[str, Any], work: dict[str, Any]) -> dict[str, str]:
+def renamed_baseline(draft: Draft, work: dict[str, Any]) -> dict[str, str]:
     """The AI's statements as drafted, with every speaker naming applied to them too.
 
     Naming a speaker changes the wording of the note but is not an edit of what the AI
@@ -51,7 +55,7 @@ def renamed_baseline(draft: dict[str, Any], work: dict[str, Any]) -> dict[str, s
     the draft's wording instead.
     """
     kept = work.get("baseline")
-    drafted = initial_work(draft, {"segments": ()})["items"]
+    drafted = drafted_items(draft)
     if kept is not None:
         return {item_id: kept.get(item_id, item["text"]) for item_id, item in drafted.items()}
     speakers = work.get("speakers", {})
@@ -91,7 +95,7 @@ def rename_speaker(
     if not name or len(name) > 80:
         raise BadInput("A speaker's name must be 1 to 80 characters long.")
 
-    def change(work: dict[str, Any], draft: dict[str, Any]) -> tuple[Any, Any]:
+    def change(work: dict[str, Any], draft: Draft) -> tuple[Any, Any]:
         if label not in work["speakers"]:
             raise BadInput(f"This transcript has no speaker {label!r}; reload the page.")
         old = work["speakers"][label]

@@ -17,7 +17,7 @@ import logging
 import re
 import zipfile
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -29,12 +29,16 @@ from webapp.services.audit_trail import record
 from webapp.services.auth import CurrentUser
 from webapp.services.exports import NoteMeta, render_text
 from webapp.services.holds import case_reference_of, hold_reference, normalise_reference
+from webapp.services.sealed_notes import open_draft, open_transcript
 from webapp.services.visit_language import (
     DETECT,
     detected_language,
     language_heading,
     visit_language_of,
 )
+
+if TYPE_CHECKING:
+    from transcribe import Transcript
 
 __all__ = ["SubjectAccessExport", "export_subject_access"]
 
@@ -77,12 +81,11 @@ def _subject_speakers(participants: list[dict[str, Any]], speakers: dict[str, st
 
 
 def _transcript(
-    transcript: dict[str, Any], speakers: dict[str, str], subject: set[str]
+    transcript: Transcript, speakers: dict[str, str], subject: set[str]
 ) -> tuple[list[dict[str, Any]], str, int]:
     segments, lines, marked = [], [], 0
-    spoken = transcript.get("original") or []
-    for seg in transcript.get("segments", ()):
-        label = seg.get("speaker") or ""
+    for seg in transcript.segments:
+        label = seg.speaker or ""
         name = speakers.get(label, label) or "unknown speaker"
         if not subject:
             reason = "the subject's voice was not identified: check who is speaking"
@@ -92,22 +95,20 @@ def _transcript(
             reason = ""
         marked += bool(reason)
         # A visit in another language: the English, and the words as spoken it translates.
-        original = " ".join(
-            spoken[i]["text"] for i in seg.get("original_ids", ()) if 0 <= i < len(spoken)
-        )
+        original = " ".join(o.text for o in transcript.original_of(seg))
         segments.append(
             {
-                "start": seg["start"],
-                "end": seg["end"],
+                "start": seg.start,
+                "end": seg.end,
                 "speaker": name,
-                "text": seg["text"],
+                "text": seg.text,
                 **({"original": original} if original else {}),
                 "redact": bool(reason),
                 "reason": reason,
             }
         )
         mark = f"[FOR REDACTION: {reason}] " if reason else ""
-        lines.append(f"{seg['start']:8.1f}s  {name}: {mark}{seg['text']}")
+        lines.append(f"{seg.start:8.1f}s  {name}: {mark}{seg.text}")
         if original:
             lines.append(f"{'':10}as spoken: {original}")
     return segments, "\n".join(lines) + "\n", marked
@@ -248,8 +249,8 @@ def _write_note(
     """
     vault = svc.vault
     work = vault.open_json(key, "note", note.id, "work", note.work_enc)
-    draft = vault.open_json(key, "note", note.id, "draft", note.draft_enc)
-    transcript = vault.open_json(key, "note", note.id, "transcript", note.transcript_enc)
+    draft = open_draft(vault, key, note.id, note.draft_enc)
+    transcript = open_transcript(vault, key, "note", note.id, note.transcript_enc)
     meta = NoteMeta(
         details["case_reference"],
         rec.visit_type,
