@@ -3,9 +3,10 @@
 The participants entered at upload (name and role) name the speakers: a speaker
 labelled with a role ("carer") takes the name of the participant with that role; where
 the speakers are only numbered ("Speaker 1"), the one who asks most of the questions
-is taken to be the worker, and with two voices and two participants the other voice is
-the other participant. Anyone still unnamed keeps a role label ("The carer") or their
-number.
+is taken to be the worker; a voice that introduces itself ("I'm Jo") or answers when
+someone is spoken to by name ("Marcus, what do you think?") is that participant; and with
+one voice and one participant left, the voice is that participant. Anyone still
+unnamed keeps a role label ("The carer") or their number.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def cast_of(
             known = dict((n, r) for n, r in listed)
             people[label] = Person(label, label, known.get(label, ""), True)
     if unnamed:
-        _name_numbered(unnamed, listed, questions, words, people)
+        _name_numbered(unnamed, listed, questions, words, people, transcript)
     worker = next(
         (lab for lab, p in people.items() if p.role in _WORKER_ROLES),
         next((lab for lab, p in people.items() if p.professional), None),
@@ -159,6 +160,7 @@ def _name_numbered(
     questions: Counter[str],
     words: Counter[str],
     people: dict[str, Person],
+    transcript: Transcript,
 ) -> None:
     """Name numbered speakers: the one asking most questions is the worker."""
     taken = {p.name for p in people.values() if p.named}
@@ -170,9 +172,69 @@ def _name_numbered(
         people[ordered[0]] = Person(ordered[0], name, role, True)
         free.remove(workers[0])
         ordered = ordered[1:]
+    for label, (name, role) in _named_by_address(ordered, free, transcript):
+        people[label] = Person(label, name, role, True)
+        ordered.remove(label)
+        free.remove((name, role))
     if len(ordered) == 1 and len(free) == 1:
         name, role = free[0]
         people[ordered[0]] = Person(ordered[0], name, role, True)
         ordered = []
     for label in ordered:
         people[label] = Person(label, speaker_label(label), "", False)
+
+
+def _calls(name: str) -> list[str]:
+    """What a participant may be called to their face: "Jo", "Mrs Patel", "Jo Baker"."""
+    words = name.split()
+    calls = [name, words[0]]
+    if len(words) > 1 and words[0].rstrip(".").lower() in _TITLES:
+        calls.append(words[-1])  # "Mrs Patel" is not called "Mrs"
+        calls.remove(words[0])
+    return [c for c in dict.fromkeys(calls) if len(c) > 1]
+
+
+_TITLES = {"mr", "mrs", "ms", "miss", "dr", "pc", "dc", "ds", "nurse"}
+_TITLE = r"(?:Mr|Mrs|Ms|Miss|Dr|PC|DC|DS)"
+_INTRODUCES = r"\b(?:i'm|i am|my name is|my name's)\s+"
+
+
+def _named_by_address(
+    ordered: list[str], free: list[tuple[str, str]], transcript: Transcript
+) -> list[tuple[str, tuple[str, str]]]:
+    """Voices named by what was said: an introduction, or an answer when spoken to by name.
+
+    A voice saying "I'm Jo", or starting "Ben Carter, Chloe's social worker." round the
+    table, counts three; answering right after someone said "Marcus, …?", "Ben, you'll…"
+    or "…, Marcus?" counts one. Each voice and each name is given once, surest
+    first, and only where some voice has a sign for it.
+    """
+    if not ordered or not free:
+        return []
+    votes: Counter[tuple[str, tuple[str, str]]] = Counter()
+    segments = transcript.segments
+    for index, segment in enumerate(segments):
+        text = segment.text.strip()
+        for participant in free:
+            for call in _calls(participant[0]):
+                said = re.escape(call)
+                to_someone = "?" in text or re.search(r"\byou(?:'ll|'re)?\b", text, re.IGNORECASE)
+                introduced = re.search(_INTRODUCES + said + r"\b(?!['’]s)", text, re.IGNORECASE)
+                if not introduced and call == participant[0] and " " in call and not to_someone:
+                    # "Ben Carter, Chloe's social worker." round the table
+                    introduced = re.match(rf"(?:{_TITLE} )?{said},", text)
+                if segment.speaker in ordered and introduced:
+                    votes[(segment.speaker, participant)] += 3
+                addressed = to_someone and (
+                    re.match(rf"(?:{_TITLE} )?{said},", text)
+                    or re.search(rf",\s+{said}[?.!]$", text)
+                )
+                if addressed and index + 1 < len(segments):
+                    answer = segments[index + 1].speaker
+                    if answer in ordered and answer != segment.speaker:
+                        votes[(answer, participant)] += 1
+    chosen: list[tuple[str, tuple[str, str]]] = []
+    for (label, participant), _count in votes.most_common():
+        if all(label != lab and participant != par for lab, par in chosen):
+            chosen.append((label, participant))
+    return chosen

@@ -389,3 +389,38 @@ def test_a_plain_write_up_naming_the_speaker_is_not_refused_as_not_from_the_repl
     context = "How is all of this affecting you?"
     assert refusal("Linda Hughes said she is exhausted.", sources, context, linda, cast) == ""
     assert refusal("Linda Hughes said it is affecting her.", sources, context, linda, cast)
+
+
+def test_a_third_voice_is_named_by_introducing_itself_or_answering_to_its_name() -> None:
+    numbered = transcript_from_turns([
+        {"speaker": "SPEAKER_00", "text": "Hello, I'm Sam from children's services. Can we talk?"},
+        {"speaker": "SPEAKER_01", "text": "Yes. I'm Jo's mum, Karen, by the way."},
+        {"speaker": "SPEAKER_02", "text": "And I'm Jo. Do I have to be here?"},
+        {"speaker": "SPEAKER_00", "text": "Karen, how has Jo been sleeping?"},
+        {"speaker": "SPEAKER_01", "text": "Badly. She's up till two most nights."},
+    ])  # fmt: skip
+    participants = [{"name": "Sam Price", "role": "social worker"},
+                    {"name": "Karen Hill", "role": "parent"},
+                    {"name": "Jo Hill", "role": "child"}]  # fmt: skip
+    cast = cast_of(numbered, participants)
+    assert cast.person("SPEAKER_00").name == "Sam Price"
+    assert cast.person("SPEAKER_02").name == "Jo Hill"  # "I'm Jo", not "I'm Jo's mum"
+    assert cast.person("SPEAKER_01").name == "Karen Hill"  # spoken to as Karen, answers
+    # Without a sign of who is who, two voices and two names are left unnamed.
+    quiet = transcript_from_turns([
+        {"speaker": "SPEAKER_00", "text": "How has the week been? Any problems?"},
+        {"speaker": "SPEAKER_01", "text": "Fine, thanks."},
+        {"speaker": "SPEAKER_02", "text": "Not bad."},
+    ])  # fmt: skip
+    cast = cast_of(quiet, participants)
+    assert cast.person("SPEAKER_01").named is False
+    assert cast.person("SPEAKER_02").named is False
+    # Speaking of someone is not being them, nor is a greeting to several people.
+    spoken_of = transcript_from_turns([
+        {"speaker": "SPEAKER_00", "text": "Hi Karen, hi Jo. How have things been? Any news?"},
+        {"speaker": "SPEAKER_01", "text": "Jo, my daughter, has been at school every day."},
+        {"speaker": "SPEAKER_02", "text": "Mostly."},
+    ])  # fmt: skip
+    cast = cast_of(spoken_of, participants)
+    assert cast.person("SPEAKER_01").name != "Jo Hill"
+    assert cast.person("SPEAKER_02").name != "Karen Hill"
