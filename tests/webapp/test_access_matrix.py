@@ -271,9 +271,9 @@ def test_an_administrator_is_not_offered_a_button_to_disable_themselves(svc, log
 def test_the_audit_trail_pages_back_through_older_entries(svc, login_as, drafted, monkeypatch):
     import re
 
-    from webapp.blueprints import oversight
+    from webapp.services import audit_entries
 
-    monkeypatch.setattr(oversight, "_PAGE", 2)
+    monkeypatch.setattr(audit_entries, "_PAGE", 2)
     manager = login_as("manager")
     first = manager.get("/oversight/audit").get_data(as_text=True)
     shown = [int(n) for n in re.findall(r"<tr><td>(\d+)</td>", first)]
