@@ -242,7 +242,7 @@ def test_the_list_shows_own_recordings_by_case_reference_and_hides_others(
 def test_an_upload_without_a_visit_type_is_refused_with_a_clear_message(
     svc, login_as, data_dir, web
 ):
-    from webapp.services.recordings import VISIT_TYPE_MISSING
+    from webapp.services.upload_details import VISIT_TYPE_MISSING
 
     worker = login_as("social_worker")
     response = web.upload(worker, data_dir / "jfk.flac", visit_type="")

@@ -24,12 +24,12 @@ from webapp.services.audio import open_audio
 from webapp.services.handoff import STATE_WORDS
 from webapp.services.processing import processing_of, retry_processing
 from webapp.services.recording_list import recording_list
-from webapp.services.recordings import (
+from webapp.services.recordings import create_recording
+from webapp.services.upload_details import (
     CONSENT_METHODS,
     MAX_PARTICIPANTS,
     VISIT_TYPE_MISSING,
     UploadDetails,
-    create_recording,
     recording_allowed,
 )
 from webapp.services.users import teams_of
