@@ -13,7 +13,10 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
+import sqlalchemy as sa
+
 from policies import BadInput
+from webapp import db
 from webapp.context import Services
 
 __all__ = [
@@ -237,10 +240,6 @@ def keep_detected_language(svc: Services, rec: Any, transcript: Any) -> None:
     """
     if rec.visit_language != DETECT:
         return
-    import sqlalchemy as sa
-
-    from webapp import db
-
     with svc.engine.begin() as conn:
         conn.execute(
             sa.update(db.recordings)
@@ -260,10 +259,6 @@ def recorded_language(
         key: The recording's data key.
         recording_id: The recording.
     """
-    import sqlalchemy as sa
-
-    from webapp import db
-
     with svc.engine.connect() as conn:
         rec = conn.execute(sa.select(db.recordings).where(db.recordings.c.id == recording_id)).one()
         conn.rollback()
