@@ -30,7 +30,7 @@ from summarise.grounding import (
     similarities,
     topics_by_meaning,
 )
-from summarise.judge import POSSIBLE_RISK, judged_risky, judged_small_talk
+from summarise.judge import POSSIBLE_RISK, judged_risky
 from summarise.people import Cast, Person, cast_of
 from summarise.text import split_sentences
 from summarise.types import Action, DraftSection, NoteDrafter, Progress, Statement
@@ -39,13 +39,9 @@ from summarise.write import Written, write_statements
 from transcribe.speakers import CHECK_SPEAKER
 from transcribe.types import Segment, Transcript
 
-__all__ = ["ALSO_SAID", "compose_sections"]
+__all__ = ["compose_sections"]
 
 _EMPTY_NOTE = "Nothing was said about this in the recording."
-#: The last section: what the model was sure a case note need not keep, for the
-#: practitioner to keep, move or delete; never a risk.
-ALSO_SAID = "also-said"
-_ALSO_SAID_TITLE = "Also said (small talk the note may not need: keep, move or delete)"
 _ANALYSIS_NOTE = "Nothing in the recording gives the practitioner's analysis; add your own here."
 # A statement naming a risk leans this much towards a risks section.
 _RISK_LEAN = 0.12
@@ -69,13 +65,10 @@ _PROFESSIONAL_SET = {"social worker", "practitioner", "supervisor", "chair", "do
 
 
 def _quote(section: TemplateSection, template: Template, cast: Cast,
-           segments: Sequence[Segment], embedder: Any,
-           avoid: set[int]) -> tuple[str, Segment] | None:  # fmt: skip
+           segments: Sequence[Segment], embedder: Any) -> tuple[str, Segment] | None:  # fmt: skip
     candidates: list[tuple[str, Segment]] = []
     for segment in segments:
         person = cast.person(segment.speaker)
-        if segment.id in avoid:
-            continue  # small talk is not what the person's own words should show
         if person.professional or not _allowed(section, template, person):
             continue
         for raw in split_sentences(segment.text):
@@ -139,19 +132,14 @@ def compose_sections(
     flag_topics = tuple(t for t in topics if t.key not in _RISK_TOPICS_EXCLUDED)
     prose = [s for s in template.sections if s.style != "actions"]
     by_meaning, judged = _risk_readings(written, drafter, embedder, flag_topics, report)
-    chat = _small_talk(written, drafter, by_meaning, judged, flag_topics, report)
-    kept = [w for w in written if id(w) not in chat]
-    placed = _place(kept, template, prose, embedder, flag_topics, transcript,
+    placed = _place(written, template, prose, embedder, flag_topics, transcript,
                     long_visit_words, by_meaning)  # fmt: skip
-    placed[ALSO_SAID] = [w for w in written if id(w) in chat]
-    small = {seg.id for w in placed[ALSO_SAID] for seg in w.segments}
-    small -= {seg.id for w in kept for seg in w.segments}
-    quotes = _section_quotes(prose, template, cast, segments, embedder, placed, small)
+    quotes = _section_quotes(prose, template, cast, segments, embedder, placed)
     report(0.9)
     actions = agreed_actions(segments, cast)
     pairs: list[tuple[str, str]] = []
-    for key in [section.key for section in prose] + [ALSO_SAID]:
-        pairs.extend((w.text, " ".join(s.text for s in w.segments)) for w in placed[key])
+    for section in prose:
+        pairs.extend((w.text, " ".join(s.text for s in w.segments)) for w in placed[section.key])
     pairs.extend((f"{a.who} will {a.what}", seg.text) for a, seg in actions)
     checks = _Checks(iter(similarities(embedder, pairs)), flag_topics, support_threshold,
                      by_meaning, judged, cast)  # fmt: skip
@@ -174,37 +162,7 @@ def compose_sections(
             note = _ANALYSIS_NOTE if section.key == "analysis" else _EMPTY_NOTE
         sections.append(DraftSection(section.key, section.title, section.style,
                                      tuple(statements), tuple(items), note))  # fmt: skip
-    if placed[ALSO_SAID]:
-        statements = [_statement(f"{ALSO_SAID}-{n}", w, checks)
-                      for n, w in enumerate(placed[ALSO_SAID], start=1)]  # fmt: skip
-        sections.append(DraftSection(ALSO_SAID, _ALSO_SAID_TITLE, "bullets", tuple(statements)))
     return sections, calls, accepted
-
-
-def _small_talk(
-    written: list[Written],
-    drafter: NoteDrafter | None,
-    by_meaning: dict[int, tuple[str, ...]],
-    judged: set[int],
-    flag_topics: tuple[Topic, ...],
-    report: Progress,
-) -> set[int]:
-    """The statements the model is sure a case note need not keep (by ``id()``).
-
-    Only statements that no term, example or model judged a risk: a risk is never
-    small talk. They are not dropped: they end the note under "Also said", for the
-    practitioner to keep, move or delete.
-    """
-    if drafter is None:
-        return set()
-    asked = [
-        w for w in written
-        if not by_meaning[id(w)] and id(w) not in judged
-        and not match_topics(w.text, flag_topics)
-    ]  # fmt: skip
-    answers = judged_small_talk(drafter, [w.text for w in asked],
-                                lambda f: report(0.89 + 0.01 * f))  # fmt: skip
-    return {id(w) for w, small in zip(asked, answers, strict=True) if small}
 
 
 def _risk_readings(
@@ -242,7 +200,6 @@ def _section_quotes(
     segments: tuple[Segment, ...],
     embedder: Any,
     placed: dict[str, list[Written]],
-    avoid: set[int],
 ) -> dict[str, tuple[str, Segment] | None]:
     """The person's own words for each section that asks for them, quoted once.
 
@@ -251,9 +208,7 @@ def _section_quotes(
     quotes: dict[str, tuple[str, Segment] | None] = {}
     for section in prose:
         if section.quote:
-            quoted = quotes[section.key] = _quote(
-                section, template, cast, segments, embedder, avoid
-            )
+            quoted = quotes[section.key] = _quote(section, template, cast, segments, embedder)
             if quoted is not None:
                 raw = quoted[0].strip()
                 for key in placed:

@@ -28,28 +28,18 @@ from collections.abc import Callable, Sequence
 from summarise.served import ModelServerUnavailable
 from summarise.types import NoteDrafter
 
-__all__ = [
-    "JUDGE_PROMPT_VERSION",
-    "POSSIBLE_RISK",
-    "RISK_THRESHOLD",
-    "SMALL_TALK_THRESHOLD",
-    "judged_risky",
-    "judged_small_talk",
-]
+__all__ = ["JUDGE_PROMPT_VERSION", "POSSIBLE_RISK", "RISK_THRESHOLD", "judged_risky"]
 
 logger = logging.getLogger(__name__)
 
 #: Version of the risk question; recorded in every draft. Change it when it changes.
-JUDGE_PROMPT_VERSION = "risk-judge-2026.12-3"
+JUDGE_PROMPT_VERSION = "risk-judge-2026.12-2"
 
 #: The flag of a statement the model judged to point to a risk no term or example named.
 POSSIBLE_RISK = "high-stakes:possible-risk"
 
 #: How likely "yes" must be, against "no", for a statement to be flagged.
 RISK_THRESHOLD = 0.5
-
-#: A statement goes to "Also said" only when "keep it" is at most this likely.
-SMALL_TALK_THRESHOLD = 0.3
 
 _SYSTEM = (
     "You help a UK social worker check a visit note. Reply yes if the sentence suggests a "
@@ -72,39 +62,11 @@ _EXAMPLES = (
     ("She said the respite unit has a garden and she likes the staff there.", "no"),
 )  # fmt: skip
 _YES = re.compile(r"^\W*yes\b", re.IGNORECASE)
-_NO = re.compile(r"^\W*no\b", re.IGNORECASE)
 
 
-def _prompt(system: str, examples: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
-    prompt = [{"role": "system", "content": system}]
-    for text, answer in examples:
-        prompt += [{"role": "user", "content": text}, {"role": "assistant", "content": answer}]
-    return prompt
-
-
-_PROMPT = _prompt(_SYSTEM, _EXAMPLES)
-
-_KEEP_SYSTEM = (
-    "You help a UK social worker write the case note of a visit. Reply yes if the sentence "
-    "records something a case note should keep: health, care needs, daily living, money, "
-    "home, family and support, the person's wishes and feelings, risks, or help offered. "
-    "Reply no for small talk, jokes, pleasantries, remarks about the weather, the tea or "
-    "the visit itself, and words that mean nothing on their own. Reply yes or no only."
-)
-_KEEP_EXAMPLES = (
-    ("Mrs Ali said she has been sleeping downstairs since her fall.", "yes"),
-    ("Mrs Ali said the kettle takes ages to boil in this house.", "no"),
-    ("Mr Dunn said his daughter does his shopping on Fridays.", "yes"),
-    ("Mr Dunn said the football was rubbish on Saturday.", "no"),
-    ("She said she cannot get into the bath any more.", "yes"),
-    ("She said it was a lovely day for it, at least.", "no"),
-    ("The social worker said the occupational therapist can fit a rail by the back door.",
-     "yes"),
-    ("Again on Tuesday.", "no"),
-    ("He said he forgets his evening tablets most days.", "yes"),
-    ("He said he could do with a biscuit after all that.", "no"),
-)  # fmt: skip
-_KEEP_PROMPT = _prompt(_KEEP_SYSTEM, _KEEP_EXAMPLES)
+_PROMPT: list[dict[str, str]] = [{"role": "system", "content": _SYSTEM}]
+for _text, _answer in _EXAMPLES:
+    _PROMPT += [{"role": "user", "content": _text}, {"role": "assistant", "content": _answer}]
 
 
 def judged_risky(
@@ -130,54 +92,21 @@ def judged_risky(
     Raises:
         ModelServerUnavailable: A served model cannot be reached (the job is retried).
     """
-    return _answers(drafter, _PROMPT, texts, report, threshold, default=False)
-
-
-def judged_small_talk(
-    drafter: NoteDrafter,
-    texts: Sequence[str],
-    report: Callable[[float], None] | None = None,
-    threshold: float = SMALL_TALK_THRESHOLD,
-) -> list[bool]:
-    """Ask the model, for each text, whether it is small talk a case note need not keep.
-
-    True only where the model is sure: "yes, keep it" at most ``threshold`` likely. A
-    failed call or an unclear answer keeps the statement where it is.
-
-    Raises:
-        ModelServerUnavailable: A served model cannot be reached (the job is retried).
-    """
-    keep = _answers(drafter, _KEEP_PROMPT, texts, report, threshold, default=True)
-    return [not k for k in keep]
-
-
-def _answers(
-    drafter: NoteDrafter,
-    prompt: list[dict[str, str]],
-    texts: Sequence[str],
-    report: Callable[[float], None] | None,
-    threshold: float,
-    default: bool,
-) -> list[bool]:
-    """Yes (True) or no for each text; ``default`` where the model could not answer."""
     answers: list[bool] = []
     probability = getattr(drafter, "answer_probability", None)
     for n, text in enumerate(texts, start=1):
-        messages = prompt + [{"role": "user", "content": text}]
+        messages = _PROMPT + [{"role": "user", "content": text}]
         try:
             if callable(probability):
-                yes = float(probability(messages, ("yes", "no"))) > threshold
+                yes = float(probability(messages, ("yes", "no"))) >= threshold
             else:
                 reply = drafter.generate(messages, max_new_tokens=3)
-                if not isinstance(reply, str) or not (_YES.match(reply) or _NO.match(reply)):
-                    yes = default
-                else:
-                    yes = bool(_YES.match(reply))
+                yes = isinstance(reply, str) and bool(_YES.match(reply))
         except ModelServerUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - a broken model must not break the draft
-            logger.warning("yes-or-no question failed: %s", type(exc).__name__)
-            yes = default
+            logger.warning("risk question failed: %s", type(exc).__name__)
+            yes = False
         answers.append(yes)
         if report is not None:
             report(n / len(texts))

@@ -16,19 +16,14 @@ class _Answers:
 
     name, sha256 = "answers", "0" * 64
 
-    def __init__(self, risky: dict[str, str], chat: tuple[str, ...] = ()) -> None:
+    def __init__(self, risky: dict[str, str]) -> None:
         self.risky = risky
-        self.chat = chat
         self.asked: list[str] = []
-        self.asked_keep: list[str] = []
 
     def generate(self, messages: list[dict[str, str]], max_new_tokens: int = 128) -> str:
         text = messages[-1]["content"]
         if "yes or no" not in messages[0]["content"]:
             return ""  # a write-up: nothing, so the speaker's own words are kept
-        if "should keep" in messages[0]["content"]:  # worth keeping in the note?
-            self.asked_keep.append(text)
-            return "No." if any(words in text for words in self.chat) else "Yes."
         self.asked.append(text)
         return next((reply for words, reply in self.risky.items() if words in text), "No.")
 
@@ -112,55 +107,6 @@ def test_a_yes_flags_the_statement_as_a_possible_risk_and_moves_nothing(
     assert not any("a fall" in a for a in model.asked)
     assert any("post office" in a for a in model.asked)
     assert "judge" in draft.prompt_version
-    assert "also-said" not in [section.key for section in draft.sections]
-
-
-def test_small_talk_the_model_is_sure_of_ends_the_note_and_a_risk_never_does(
-    embedder: Any, templates: dict, topics: tuple[Topic, ...]
-) -> None:
-    from summarise import draft_note, transcript_from_turns
-
-    transcript = transcript_from_turns([
-        {"speaker": "person", "text": "I could murder a cup of tea after all that talking."},
-        {"speaker": "person", "text": "I go to the lunch club at the church on Fridays."},
-        {"speaker": "person", "text": "I had a fall on the stairs last week."},
-        {"speaker": "person",
-         "text": "Our Kevin keeps hold of the post office money now and I never see it."},
-    ])  # fmt: skip
-    # The model calls everything small talk; it judges the post office money a risk.
-    model = _Answers({"post office": "Yes"}, chat=("tea", "lunch club", "fall", "post office"))
-    draft = draft_note(transcript, templates["home-visit"], model, embedder=embedder,
-                       topics=topics)  # fmt: skip
-    last = draft.sections[-1]
-    assert last.key == "also-said" and last.style == "bullets"
-    moved = [s.text for s in last.statements]
-    assert len(moved) == 2 and "cup of tea" in moved[0] and "lunch club" in moved[1]
-    elsewhere = " ".join(s.text for section in draft.sections[:-1] for s in section.statements)
-    # A risk named by a term, and one the model judged, are never asked about nor moved.
-    assert "a fall" in elsewhere and "post office" in elsewhere and "tea" not in elsewhere
-    assert not any("a fall" in a or "post office" in a for a in model.asked_keep)
-
-
-def test_only_a_sure_no_makes_a_statement_small_talk_and_a_failure_keeps_it() -> None:
-    from summarise.judge import judged_small_talk
-
-    sureness = iter([0.1, 0.35, 0.9, None])
-
-    class _Sure:
-        name, sha256 = "sure", "0" * 64
-
-        def generate(self, messages: list[dict[str, str]], max_new_tokens: int = 128) -> str:
-            raise AssertionError("not asked for words")
-
-        def answer_probability(self, messages: list[dict[str, str]], answers: Any) -> float:
-            value = next(sureness)
-            if value is None:
-                raise RuntimeError("model crashed")
-            return value
-
-    assert judged_small_talk(_Sure(), ["a", "b", "c", "d"], threshold=0.3) == [
-        True, False, False, False,
-    ]  # fmt: skip
 
 
 @pytest.mark.slow
