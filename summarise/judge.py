@@ -38,8 +38,10 @@ JUDGE_PROMPT_VERSION = "risk-judge-2026.12-2"
 #: The flag of a statement the model judged to point to a risk no term or example named.
 POSSIBLE_RISK = "high-stakes:possible-risk"
 
-#: How likely "yes" must be, against "no", for a statement to be flagged.
-RISK_THRESHOLD = 0.5
+#: How likely "yes" must be, against "no", for a statement to be flagged. On nine
+#: tuning scripts, raising it from 0.5 to 0.8 took the statements flagged from 34.5% to
+#: 25.7% and missed no must-flag item more; at 0.95 one was missed (docs/benchmarks.md).
+RISK_THRESHOLD = 0.8
 
 _SYSTEM = (
     "You help a UK social worker check a visit note. Reply yes if the sentence suggests a "
