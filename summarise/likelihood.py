@@ -11,6 +11,7 @@ Both functions return the probability of the first answer word against the other
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Sequence
@@ -34,6 +35,16 @@ def _first_tokens(encode: Any, word: str) -> set[int]:
     return ids
 
 
+@functools.lru_cache(maxsize=4)
+def _formatter(template: str, eos: str, bos: str, eos_id: int) -> Any:
+    """The chat template compiled once, as llama.cpp lays out a chat for a reply."""
+    from llama_cpp import llama_chat_format
+
+    return llama_chat_format.Jinja2ChatFormatter(
+        template=template, eos_token=eos, bos_token=bos, stop_token_ids=[eos_id]
+    )
+
+
 def llama_cpp_probability(
     llama: Any, lock: threading.Lock, messages: list[dict[str, str]], answers: Sequence[str]
 ) -> float:
@@ -43,19 +54,19 @@ def llama_cpp_probability(
     the part not already in llama.cpp's cache is computed.
     """
     import numpy as np
-    from llama_cpp import Llama, llama_chat_format
+    from llama_cpp import Llama
 
     template = llama.metadata.get("tokenizer.chat_template")
     if not template:
         raise ValueError("the model has no chat template")
     eos, bos = llama.token_eos(), llama.token_bos()
-    formatter = llama_chat_format.Jinja2ChatFormatter(
-        template=template,
-        eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
-        bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
-        stop_token_ids=[eos],
+    formatter = _formatter(
+        template,
+        llama._model.token_get_text(eos) if eos != -1 else "",
+        llama._model.token_get_text(bos) if bos != -1 else "",
+        eos,
     )
-    laid_out = formatter(messages=messages)  # type: ignore[arg-type]
+    laid_out = formatter(messages=messages)
     tokens = llama.tokenize(
         laid_out.prompt.encode("utf-8"), add_bos=not laid_out.added_special, special=True
     )
