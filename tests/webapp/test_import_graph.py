@@ -132,3 +132,18 @@ def test_the_web_app_loads_without_the_model_packages():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout.strip()
     assert loaded == "[]"
+
+
+def test_ruff_refuses_an_import_past_a_package_face_and_accepts_the_face():
+    root = Path(__file__).resolve().parents[2]
+
+    def lint(code: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ruff", "check", "--no-cache", "--select", "TID251",
+             "--stdin-filename", "webapp/services/_probe.py", "-"],
+            input=code, capture_output=True, text=True, cwd=root, check=False,
+        )  # fmt: skip
+
+    refused = lint("from summarise.write import write_statements\n")
+    assert refused.returncode != 0 and "TID251" in refused.stdout
+    assert lint("from summarise import draft_note\n").returncode == 0
