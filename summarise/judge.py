@@ -38,10 +38,11 @@ JUDGE_PROMPT_VERSION = "risk-judge-2026.12-2"
 #: The flag of a statement the model judged to point to a risk no term or example named.
 POSSIBLE_RISK = "high-stakes:possible-risk"
 
-#: How likely "yes" must be, against "no", for a statement to be flagged. On nine
-#: tuning scripts, raising it from 0.5 to 0.8 took the statements flagged from 34.5% to
-#: 25.7% and missed no must-flag item more; at 0.95 one was missed (docs/benchmarks.md).
-RISK_THRESHOLD = 0.8
+#: How likely "yes" must be, against "no", for a statement to be flagged. 0.8 flagged
+#: fewer statements on the tuning scripts with no risk lost, but on the held-out scripts
+#: it lost a quarter of the must-flag risks (docs/benchmarks.md): a missed risk costs
+#: more than a flag too many, so a statement is flagged when "yes" is the likelier.
+RISK_THRESHOLD = 0.5
 
 _SYSTEM = (
     "You help a UK social worker check a visit note. Reply yes if the sentence suggests a "
