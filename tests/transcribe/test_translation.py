@@ -70,9 +70,10 @@ def test_spanish_is_transcribed_in_spanish_and_translated_into_english(
     assert "casa" in original
     assert spanish_transcript.translation
     english = " ".join(s.text for s in spanish_transcript.translation).lower()
-    assert "mother" in english
+    # The base model's English varies with the CPU's kernels ("my mother…", or "…sleep in
+    # your house…"): the house is in every version seen, the mother not always.
     assert "house" in english or "home" in english
-    assert "madre" not in english
+    assert "madre" not in english and "casa" not in english
 
 
 @pytest.mark.slow
@@ -120,7 +121,8 @@ def test_the_language_is_detected_when_not_given(
     assert transcript.language == "es"
     assert transcript.language_probability > 0.5
     assert transcript.translation
-    assert "mother" in " ".join(s.text for s in transcript.translation).lower()
+    english = " ".join(s.text for s in transcript.translation).lower()
+    assert "house" in english or "home" in english
 
 
 @pytest.mark.slow
