@@ -11,7 +11,7 @@ from typing import Any
 from policies.errors import BadInput
 from transcribe.catalogue import BIGGER_MODELS_HELP, check_model, list_models
 from transcribe.models import prepare_base_model
-from transcribe.types import TranscribeOptions
+from transcribe.types import VOICE_MODELS, TranscribeOptions
 from transcribe.writers import FORMATS, write_transcript
 
 __all__ = ["add_commands"]
@@ -38,6 +38,10 @@ def add_commands(subparsers: Any) -> None:
     who = tr.add_mutually_exclusive_group()
     who.add_argument("--speakers", type=int, metavar="N", help="number of speakers, if known")
     who.add_argument("--no-speakers", action="store_true", help="do not label speakers")
+    tr.add_argument(
+        "--voice-model", choices=VOICE_MODELS, default=defaults.voice_model,
+        help="the model that tells voices apart (campplus; resemblyzer is faster)",
+    )  # fmt: skip
     tr.add_argument(
         "--vocabulary", nargs="+", default=[], metavar="WORD", help="names to help recognition"
     )
@@ -87,6 +91,7 @@ def _transcribe(args: argparse.Namespace) -> int:
         num_speakers=args.speakers,
         batch_size=args.batch_size,
         max_duration_s=args.max_duration,
+        voice_model=args.voice_model,
     )
     # Vet the file and load the model before the progress bar appears, so that a bad
     # file or model gets its message alone.

@@ -12,6 +12,7 @@ __all__ = [
     "TranscribeOptions",
     "Transcriber",
     "Transcript",
+    "VOICE_MODELS",
     "Word",
 ]
 
@@ -194,6 +195,9 @@ class TranscribeOptions:
         chunk_seconds: Audio is decoded and transcribed this many seconds at a time,
             so memory stays bounded on long recordings.
         cpu_threads: CPU threads for Whisper; 0 lets CTranslate2 choose.
+        voice_model: The voice model that tells speakers apart: ``"campplus"`` (CAM++,
+            the default, lower error on the recordings measured) or ``"resemblyzer"``
+            (faster on a CPU).
     """
 
     model: str = "base"
@@ -211,6 +215,11 @@ class TranscribeOptions:
     max_duration_s: float = 4 * 3600.0
     chunk_seconds: float = 600.0
     cpu_threads: int = 0
+    voice_model: str = "campplus"
+
+
+#: The voice models that tell speakers apart, by the name options and settings use.
+VOICE_MODELS = ("campplus", "resemblyzer")
 
 
 class Transcriber(Protocol):

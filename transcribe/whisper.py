@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -230,7 +230,8 @@ class WhisperTranscriber:
         check_language(options, self.multilingual, self.name)
         info = probe_audio(path, options.max_duration_s)
         total = info.duration
-        embedder = SpeakerEmbedder(_torch_device(), self.diarisation) if options.diarise else None
+        diarisation = replace(self.diarisation, voice_model=options.voice_model)
+        embedder = SpeakerEmbedder(_torch_device(), diarisation) if options.diarise else None
         found = _Collected()
         for chunk in iter_chunks(path, options.chunk_seconds, options.max_duration_s):
             self._chunk(chunk, options, found, embedder)
@@ -249,7 +250,7 @@ class WhisperTranscriber:
         speakers: tuple[str, ...] = ()
         if embedder is not None:
             windows = embedder.windows(options.num_speakers, options.max_speakers)
-            segments, speakers = label_speakers(segments, windows, self.diarisation)
+            segments, speakers = label_speakers(segments, windows, embedder.options)
             if translation:
                 translation = speakers_by_overlap(translation, segments)
         original = renumber(segments)

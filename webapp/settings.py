@@ -70,6 +70,8 @@ class Settings:
         transcribe_model: Whisper model for the background jobs: ``base``,
             ``tiny.en`` or a local model directory.
         transcribe_diarise: Label speakers in the background jobs.
+        transcribe_voice_model: The voice model that tells speakers apart:
+            ``campplus`` (the default) or ``resemblyzer`` (faster on a CPU).
         transcribe_batch_size: Whisper batch size for the background jobs; batched
             decoding is about twice as fast on a CPU (see docs/benchmarks.md), 0 decodes
             in order.
@@ -141,6 +143,7 @@ class Settings:
     password_memory_kib: int = 65536
     transcribe_model: str = "base"
     transcribe_diarise: bool = True
+    transcribe_voice_model: str = "campplus"
     transcribe_batch_size: int = 8
     llm_model: str = ""
     draft_mode: str = "write"
@@ -179,6 +182,7 @@ class Settings:
         return TranscribeOptions(
             model=self.transcribe_model,
             diarise=self.transcribe_diarise,
+            voice_model=self.transcribe_voice_model,
             batch_size=self.transcribe_batch_size,
         )
 
@@ -334,6 +338,8 @@ def load_settings(instance_path: str | Path, config: Mapping[str, Any] | None = 
     _refuse_empty(values, ("transcribe_queue", "draft_queue"), "a queue")
     if values.get("draft_mode", "write") not in ("write", "extractive"):
         raise ConfigError("Setting DRAFT_MODE must be write or extractive.")
+    if values.get("transcribe_voice_model", "campplus") not in ("campplus", "resemblyzer"):
+        raise ConfigError("Setting TRANSCRIBE_VOICE_MODEL must be campplus or resemblyzer.")
     for name in ("api_rate_limit", "api_rate_window_seconds"):
         if not 1 <= values.get(name, 1) <= 1_000_000:
             raise ConfigError(f"Setting {name.upper()} must be a whole number from 1 to 1000000.")

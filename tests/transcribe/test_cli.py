@@ -42,6 +42,23 @@ def test_transcribe_prints_subtitles_with_speakers(
     assert "SPEAKER_1: " in srt and "SPEAKER_2: " in srt
 
 
+@pytest.mark.slow
+def test_the_voice_model_can_be_chosen_and_an_unknown_one_is_refused(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(
+        ["transcribe", str(data_dir / "two_speakers_sample.wav"), "--model", "tiny.en",
+         "--voice-model", "resemblyzer", "--format", "json", "--no-progress"]
+    )  # fmt: skip
+    assert status == 0
+    transcript = Transcript.from_dict(json.loads(capsys.readouterr().out))
+    assert len({s.speaker for s in transcript.segments}) == 2
+    with pytest.raises(SystemExit) as refused:
+        main(["transcribe", str(data_dir / "jfk.flac"), "--voice-model", "ecapa"])
+    assert refused.value.code == 2
+    assert "invalid choice: 'ecapa'" in capsys.readouterr().err
+
+
 def test_a_bad_recording_gives_a_message_and_no_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,6 +15,18 @@ def test_background_jobs_transcribe_in_batches_by_default(tmp_path, monkeypatch)
     assert options.model == "base" and options.diarise is True
 
 
+def test_the_voice_model_is_cam_plus_plus_unless_the_environment_names_resemblyzer(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("CARENOTES_SECRET_KEY", "x" * 48)
+    assert load_settings(tmp_path).transcribe_options().voice_model == "campplus"
+    monkeypatch.setenv("CARENOTES_TRANSCRIBE_VOICE_MODEL", "resemblyzer")
+    assert load_settings(tmp_path).transcribe_options().voice_model == "resemblyzer"
+    monkeypatch.setenv("CARENOTES_TRANSCRIBE_VOICE_MODEL", "ecapa")
+    with pytest.raises(ConfigError, match="TRANSCRIBE_VOICE_MODEL must be campplus or resemblyzer"):
+        load_settings(tmp_path)
+
+
 def test_the_batch_size_can_be_set_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("CARENOTES_SECRET_KEY", "x" * 48)
     monkeypatch.setenv("CARENOTES_TRANSCRIBE_BATCH_SIZE", "0")
