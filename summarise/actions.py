@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from summarise.text import british_spelling, third_person
+from summarise.text import british_spelling, split_sentences, third_person
 
 __all__ = [
     "ActionParts",
@@ -16,6 +16,7 @@ __all__ = [
     "requested_action",
     "restates_request",
     "is_task",
+    "idle_promise",
     "deadline",
 ]
 
@@ -44,6 +45,8 @@ _WHEN = re.compile(
     r"january|february|march|april|may|june|july|august|september|october|november|"
     r"december|\d{1,2}(?:st|nd|rd|th)?(?:\s+\w+)?|(?:" + _ORDINALS + r")(?: of (?:next|this) "
     r"month| of \w+)?)|tomorrow|today|tonight|"
+    r"(?:this|tomorrow) (?:morning|afternoon|evening)|(?<=see you )(?:monday|tuesday|"
+    r"wednesday|thursday|friday|saturday|sunday)(?: at \w+)?|"
     r"later today|next time|(?:at )?(?:the|my|our) next visit|"
     r"when (?:i|we) (?:come|get) back|(?:once|twice) (?:a|per) (?:day|week|month))\b",
     re.IGNORECASE,
@@ -80,7 +83,9 @@ _CLAUSE_BREAK = re.compile(
     r"i'm going to|we're going to)\b)|;\s+",
     re.IGNORECASE,
 )
-_REASON = re.compile(r",\s+(?:because|so that|so|which|in case|just so)\s+", re.IGNORECASE)
+_REASON = re.compile(
+    r",\s+(?:because|so that|so|which|in case|just so|(?:as )?soon as|once)\s+", re.IGNORECASE
+)
 _ASIDE = re.compile(
     r",?\s+and\s+(?!i\b|we\b|you\b|then\b|also\b)(?:the|it|that|this|there)\b[\w' ]*?\s+"
     r"(?:is|are|was|were|'s)\b",
@@ -184,7 +189,10 @@ _NOT_TASKS = re.compile(
     r"^(?:tell|show|talk (?:me|us)|talk to me|start|explain|describe|remember|say|"
     r"think of|hear|see|manage|"
     r"give me|walk me|go through|let me|repeat|read|spell|confirm|help me understand|"
-    r"like|imagine|recall|understand)\b",
+    r"like|imagine|recall|understand|"
+    # "Would you be happy for me to help you…?": asking leave, not giving a task
+    r"be (?:happy|ok|okay|all right|alright|comfortable) (?:for|with) me\b|"
+    r"mind (?:if )?(?:me|i)\b)\b",
     re.IGNORECASE,
 )
 _ACCEPTED = re.compile(
@@ -201,6 +209,23 @@ _AFTERTHOUGHT = re.compile(
 _OBJECT_WORDS = re.compile(r"\b(?:them|that|it|this|him|her|those|you)\b", re.IGNORECASE)
 
 
+# ", when I come back," inside a request: when it happens, said again, not what is done.
+_WHEN_ASIDE = re.compile(r",\s+(?:when|once|after|while) [^,]+(?=,)", re.IGNORECASE)
+
+
+def _accepts(answer: str) -> bool:
+    """Whether a reply says yes, first or after echoing the request ("Monday. Aye, I can.")."""
+    sentences = [s.strip() for s in split_sentences(answer) if s.strip()]
+    if not sentences:
+        return False
+    if _ACCEPTED.match(sentences[0]):
+        return True
+    echoed = len(sentences[0].split()) <= 2 and not re.match(
+        r"^(?:no|not|never)\b", sentences[0], re.IGNORECASE
+    )
+    return echoed and len(sentences) > 1 and bool(_ACCEPTED.match(sentences[1]))
+
+
 def requested_action(question: str, reply: str, asker: str) -> tuple[str, str | None] | None:
     """What someone agreed to do when asked: ``(what, by when)``, or ``None``.
 
@@ -214,10 +239,11 @@ def requested_action(question: str, reply: str, asker: str) -> tuple[str, str | 
     if found is None:
         return None
     what = _AFTERTHOUGHT.split(found.group("what"), maxsplit=1)[0].strip(" ,")
+    what = _WHEN_ASIDE.sub("", what)  # "…on Monday, when I come back, to order a card"
     if _NOT_TASKS.match(what) or len(what.split()) < 2:
         return None
     answer = reply.strip()
-    if not _ACCEPTED.match(answer):
+    if not _accepts(answer):
         return None
     for pattern, repl in (
         (r"\byourself\b", "themselves"),
@@ -261,6 +287,33 @@ def imperative_action(sentence: str) -> str | None:
     what = found.group("what").strip(" ,.!")
     what = re.sub(r"\s+(?:too|as well)$", "", what, flags=re.IGNORECASE)
     return what if len(what.split()) >= 3 else None
+
+
+# What a person says they will do that is an action for the record even with no time
+# given: ringing, booking, keeping a diary, moving the heater.
+_OWN_TASK = re.compile(
+    r"^(?:i'll|i will|i'm going to|i am going to)\s+(?:also |just |definitely |try (?:and|to) )?"
+    r"(?:ring|call|phone|text|email|e-mail|write|book|go|take|keep|talk|speak|ask|tell|see|"
+    r"sort|apply|fill|report|buy|bring|move|clear|wear|check|look|get|pay|pick|carry|give|"
+    r"help|think|make|stop|visit|contact|let|send|cancel|change|start|arrange|find|put|use|"
+    r"stay|drink|eat|sign|show|read|remind|chase|collect|open|lock|shut|leave)\b",
+    re.IGNORECASE,
+)
+# "I'll ring you back" to a caller, "I'll tell you that now": talk, not a task.
+_IDLE = re.compile(
+    r"\b(?:(?:ring|call|phone) (?:you|them|him|her) back|tell you (?:that|this|what)|"
+    r"see you (?:out|then|later|soon))\b",
+    re.IGNORECASE,
+)
+
+
+def idle_promise(clause: str) -> bool:
+    """Whether a person's "I'll…" is no action for the record: no time given, and no
+    task ("I'll have the kettle on", "I'll ring you back", "I'll tell you that now")."""
+    text = clause.strip()
+    if deadline(text) is not None:
+        return False
+    return _OWN_TASK.match(text) is None or _IDLE.search(text) is not None
 
 
 def is_task(what: str) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import replace
 from summarise.actions import (
     action_clauses,
     extract_action,
+    idle_promise,
     imperative_action,
     is_action,
     is_task,
@@ -63,7 +64,12 @@ _DANGLING = re.compile(
     r"\b(?:about|to|the|a|an|after|for|with|of|and|or|but|if|that|whether)$", re.IGNORECASE
 )
 _REQUEST = re.compile(r"^(?:could|can|would|will) you\s+", re.IGNORECASE)
-_VAGUE = re.compile(r"^(?:do|sort|manage) (?:that|it|this|those)\b", re.IGNORECASE)
+_VAGUE = re.compile(
+    r"^(?:(?:do|sort|manage) (?:that|it|this|those)|go (?:carefully|slowly|gently)|"
+    r"take (?:it|things) (?:slowly|steady|easy)|"
+    r"see how (?:[\w']+ ){0,3}(?:go(?:es|ing)?|look(?:s|ing)?|get(?:s|ting)? on))\b",
+    re.IGNORECASE,
+)
 
 
 def _owner_name(vocative: str, cast: Cast) -> str:
@@ -124,6 +130,8 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
             for clause in action_clauses(sentence):
                 if vocative and clause.lower().startswith("the "):
                     clause = "you'll " + clause.split(" will ", 1)[-1]
+                if not speaker.professional and idle_promise(clause):
+                    continue  # "I'll have the kettle on"
                 parts = extract_action(clause, speaker.name, owner)
                 if parts is None or len(parts.what.split()) < 3 or _VAGUE.match(parts.what):
                     continue
