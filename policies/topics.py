@@ -71,7 +71,18 @@ class Topic:
         """Return whether ``text`` touches this topic."""
         if self.detector and DETECTORS[self.detector].search(text):
             return True
-        return bool(self.terms) and _terms_pattern(self.terms).search(text) is not None
+        plain = _IDIOMS.sub(" ", text)
+        return bool(self.terms) and _terms_pattern(self.terms).search(plain) is not None
+
+
+# Everyday sayings that use a risk's words for something else: "bruised my pride",
+# "fell asleep", "a fire in her belly", "I could kill for a cup of tea".
+_IDIOMS = re.compile(
+    r"\b(?:bruised (?:my|his|her|their|your|our) (?:pride|ego)|f[ae]ll(?:s|en|ing)? asleep|"
+    r"fire in (?:my|his|her|their) belly|could kill for|fall(?:s|en|ing)? out with|"
+    r"fell out with|fell (?:in love|behind|through|apart)|falls? (?:in love|behind|through))\b",
+    re.IGNORECASE,
+)
 
 
 _PATTERNS: dict[tuple[str, ...], re.Pattern[str]] = {}

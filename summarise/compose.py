@@ -45,9 +45,13 @@ _EMPTY_NOTE = "Nothing was said about this in the recording."
 _ANALYSIS_NOTE = "Nothing in the recording gives the practitioner's analysis; add your own here."
 # A statement naming a risk leans this much towards a risks section.
 _RISK_LEAN = 0.12
+# How much the question a reply answers counts, beside the statement, in placing it.
+_QUESTION_WEIGHT = 0.5
 # Below this confidence, a name or number Whisper heard is flagged for checking.
 _LOW_CONFIDENCE = 0.5
 _RISK_TOPICS_EXCLUDED = {"names", "dates", "numbers", "addresses"}
+# Flagged for checking, but facts of health rather than risks: they keep their own section.
+_NOT_RISKS = {"medication", "carer-strain"}
 
 
 def _allowed(section: TemplateSection, template: Template, person: Person) -> bool:
@@ -233,7 +237,9 @@ def _action_item(action: Action, segment: Segment, checks: _Checks) -> Action:
                             topics=checks.flag_topics, similarity=next(checks.sims),
                             threshold=checks.threshold)  # fmt: skip
     flags = tuple(f for f in check.flags if f != "unsupported")
-    return Action(action.who, action.what, action.by_when, action.citations,
+    running = checks.cast.running_text
+    return Action(running(action.who), running(action.what), action.by_when,
+                  action.citations,
                   flags + _confidence_flags(action.what, [segment]))  # fmt: skip
 
 
@@ -259,7 +265,7 @@ def _statement(statement_id: str, w: Written, checks: _Checks) -> Statement:
         flags += (CHECK_SPEAKER,)  # who said it was uncertain in the audio
     return Statement(
         id=statement_id,
-        text=w.text,
+        text=checks.cast.running_text(w.text),
         citations=tuple(citation(s) for s in w.segments),
         support=1.0 if not w.by_model else check.support,
         flags=tuple(dict.fromkeys(flags)),
@@ -284,15 +290,27 @@ def _place(
     guidance = embed_fixed(embedder, tuple(f"{s.title}. {s.guidance}" for s in prose))
     vectors = embed(embedder, [_claim(w.text) for w in written])
     scores = vectors @ guidance.T
+    # The question a reply answers says what it is about ("How is all this affecting
+    # you?"): its closeness to each section adds to that of the statement itself.
+    asked = _questions_answered(written, transcript)
+    if any(asked):
+        questions = embed(embedder, [q or "." for q in asked]) @ guidance.T
+        for i, q in enumerate(asked):
+            if q:
+                scores[i] += _QUESTION_WEIGHT * questions[i]
     words = sum(len(s.text.split()) for s in transcript.segments)
     steps = 1 + words // long_visit_words
     caps = {s.key: 2 * s.max_statements * min(steps, 4) for s in prose}
     risky = [i for i, s in enumerate(prose) if "risk" in s.key or "safeguard" in s.key]
-    order = sorted(range(len(written)), key=lambda i: -float(scores[i].max()))
+    is_risk = [bool(set(match_topics(w.text, topics) + by_meaning.get(id(w), ())) - _NOT_RISKS)
+               for w in written]  # fmt: skip
+    leaders = _leaders(written, is_risk)
+    order = sorted((i for i in range(len(written)) if leaders[i] == i),
+                   key=lambda i: -float(scores[i].max()))  # fmt: skip
     for i in order:
         w = written[i]
         row = scores[i].copy()
-        if risky and (match_topics(w.text, topics) or by_meaning.get(id(w))):
+        if risky and is_risk[i]:
             for r in risky:
                 row[r] += _RISK_LEAN
         ranked = sorted(range(len(prose)), key=lambda j: -float(row[j]))
@@ -309,9 +327,47 @@ def _place(
         room = [s for s in fitting if len(placed[s.key]) < caps[s.key]]
         if room or steps == 1:
             placed[(room or fitting)[0].key].append(w)
+    for i, leader in enumerate(leaders):
+        if leader != i:  # "She went in 2019." stays with the sentence it follows on from
+            home = next((k for k, ws in placed.items() if written[leader] in ws), None)
+            if home is not None:
+                placed[home].append(written[i])
     for key in placed:
         placed[key].sort(key=lambda w: (w.segments[0].id, written.index(w)))
     return placed
+
+
+# A sentence that leans on the one before it: "She went in 2019.", "It was the pneumonia."
+_FOLLOWS_ON = re.compile(r"^(?:he|she|they|it|that|this|these|those|there|his|her|their|"
+                         r"its|then|also|but|and|so)\b", re.IGNORECASE)  # fmt: skip
+
+
+def _leaders(written: list[Written], is_risk: list[bool]) -> list[int]:
+    """For each statement, the statement whose section it takes: itself, or, for one
+    that follows on from the statement before it from the same reply, that statement's
+    leader. A risk does not follow a statement that names none: it finds its own section."""
+    leaders = list(range(len(written)))
+    for i in range(1, len(written)):
+        w, before = written[i], written[i - 1]
+        if w.speaker != before.speaker or w.segments[0].id != before.segments[0].id:
+            continue
+        if _FOLLOWS_ON.match(_claim(w.text)) and (is_risk[leaders[i - 1]] or not is_risk[i]):
+            leaders[i] = leaders[i - 1]
+    return leaders
+
+
+def _questions_answered(written: list[Written], transcript: Transcript) -> list[str]:
+    """The question just before each statement's reply, or ``""``."""
+    segments = transcript.segments
+    where = {s.id: i for i, s in enumerate(segments)}
+    out = []
+    for w in written:
+        i = where.get(w.segments[0].id, 0)
+        before = segments[i - 1] if i > 0 else None
+        is_question = before is not None and before.text.rstrip().endswith("?")
+        asked = is_question and before is not None and before.speaker != w.speaker.label
+        out.append(split_sentences(before.text)[-1] if asked and before is not None else "")
+    return out
 
 
 def _claim(text: str) -> str:

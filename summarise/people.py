@@ -82,6 +82,15 @@ class Cast:
             words.update(w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]+", person.name))
         return words
 
+    def running_text(self, text: str) -> str:
+        """``text`` with a role used as a name lower-cased inside a sentence ("Last week,
+        the carer found him"), and "the carer's carer's assessment" said once."""
+        for person in self.people.values():
+            if not person.named and person.name.startswith("The "):
+                text = re.sub(r"(?<=[a-z,;] )" + re.escape(person.name) + r"\b",
+                              person.name.lower(), text)  # fmt: skip
+        return re.sub(r"\b(\w+)'s \1's\b", r"\1's", text)
+
     def others(self, label: str | None) -> list[Person]:
         """The speakers other than ``label``."""
         return [p for key, p in self.people.items() if key != label]
@@ -147,6 +156,8 @@ def cast_of(
             people[label] = Person(label, label, known.get(label, ""), True)
     if unnamed:
         _name_numbered(unnamed, listed, questions, words, people, transcript)
+    if not any(name for name, _role in listed):
+        _name_from_introductions(people, transcript)
     worker = next(
         (lab for lab, p in people.items() if p.role in _WORKER_ROLES),
         next((lab for lab, p in people.items() if p.professional), None),
@@ -182,6 +193,57 @@ def _name_numbered(
         ordered = []
     for label in ordered:
         people[label] = Person(label, speaker_label(label), "", False)
+
+
+_NAME = r"(?:(?:Mr|Mrs|Ms|Miss|Dr) )?[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?"
+# "I'm Tom Bailey, a social worker…", "My name's Jo and…"
+_SELF = re.compile(r"(?i:\b(?:i'm|i am|my name is|my name's))\s+(?P<name>" + _NAME + r")"
+                   r"(?=[,.!?]|$|\s+(?i:from|and|a|an|with|here)\b)")  # fmt: skip
+# "Hi Mrs Hughes, …", "Mr Greaves? …", "Morning, Dennis."
+_GREETED = re.compile(
+    r"^(?:(?i:hi|hello|hiya|morning|good (?:morning|afternoon|evening))[,!]?\s+(?P<a>"
+    r"(?:(?:Mr|Mrs|Ms|Miss|Dr) )?[A-Z][a-z'-]+)|(?P<b>(?:Mr|Mrs|Ms|Miss|Dr) [A-Z][a-z'-]+))[,.!?]"
+)
+_NOT_NAMES = {
+    "sorry", "afraid", "fine", "not", "just", "so", "here", "going", "glad", "happy", "okay",
+    "ok", "sure", "still", "really", "very", "calling", "ringing", "worried", "also", "well",
+    "good", "great", "alright", "all", "only", "back", "off", "done", "ready", "pleased",
+}  # fmt: skip
+
+
+def _name_from_introductions(people: dict[str, Person], transcript: Transcript) -> None:
+    """Name, from how the visit opened, speakers when no participant was named at upload.
+
+    A speaker who says "I'm Tom Bailey" is Tom Bailey; someone greeted "Hi Mrs Hughes"
+    is Mrs Hughes (the other speaker of two, or whoever answers). Only the opening of
+    the conversation counts, and a name already given to someone is not given again.
+    """
+    if all(p.named for p in people.values()):
+        return
+    segments = transcript.segments
+    labels = list(people)
+    opening = segments[: max(12, len(segments) // 10)]
+    for index, segment in enumerate(opening):
+        found: list[tuple[str | None, str]] = []
+        for match in _SELF.finditer(segment.text):
+            found.append((segment.speaker, match.group("name")))
+        greeted = _GREETED.match(segment.text.strip())
+        several = re.search(r"(?:,\s*|\band\s+)(?i:hi|hello)?\s*[A-Z][a-z'-]+[,.!?]",
+                            segment.text[greeted.end() - 1 :] if greeted else "")  # fmt: skip
+        if greeted and not (several and several.start() == 0):
+            others = [lab for lab in labels if lab != segment.speaker]
+            answer = next((s.speaker for s in segments[index + 1 :]
+                           if s.speaker != segment.speaker), None)  # fmt: skip
+            addressee = others[0] if len(others) == 1 else answer
+            found.append((addressee, greeted.group("a") or greeted.group("b")))
+        for label, name in found:
+            taken = {p.name for p in people.values() if p.named}
+            person = people.get(label or "")
+            if person is None or person.named or name in taken:
+                continue
+            if name.split()[0].lower() in _NOT_NAMES:
+                continue
+            people[person.label] = Person(person.label, name, person.role, True)
 
 
 def _calls(name: str) -> list[str]:

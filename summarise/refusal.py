@@ -176,7 +176,8 @@ def restore_pronoun(sentence: str, sources: list[str], asker: Person) -> str:
         return sentence
     gender = genders[0]
     names = sorted({asker.name, asker.name.split()[0]}, key=len, reverse=True)
-    pattern = re.compile(rf"\b(?:{'|'.join(re.escape(n) for n in names)})('s)?\b")
+    # Not "Tom Hughes": a name the model made up from two people's is no pronoun.
+    pattern = re.compile(rf"\b(?:{'|'.join(re.escape(n) for n in names)})('s)?\b(?!\s+[A-Z])")
 
     def pronoun(match: re.Match[str]) -> str:
         if match.group(1):

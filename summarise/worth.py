@@ -22,7 +22,8 @@ __all__ = ["content_sentences", "is_social_housekeeping", "key_terms", "substant
 # Talk about the visit itself rather than its content.
 _SOCIAL_HOUSEKEEPING = re.compile(
     r"\b(?:record(?:ing)?(?: this)?|notes are accurate|thanks? (?:you )?for (?:letting|having|"
-    r"seeing|coming)|nice to (?:meet|see)|call me|that's fine|is it (?:still )?(?:all right|ok"
+    r"seeing|coming)|nice to (?:meet|see)|call me|that's fine|(?:write|writing) (?:up )?"
+    r"(?:my|the) notes|what i've written|is it (?:still )?(?:all right|ok"
     r"|okay)|come in|cup of tea\?|how are you(?: today)?\?|shall we (?:start|begin))\b",
     re.IGNORECASE,
 )
@@ -31,6 +32,9 @@ _THANKS = re.compile(r"^(?:thank(?:s| you)\b.*|that would be \w+|that must (?:be
                      r"(?:tell|talk) me (?:about|through|more)\b.*|"
                      r"(?:can|could) you (?:tell|talk) me\b.*|"
                      r"that's (?:great|lovely|wonderful|kind|really helpful)|"
+                     r"no (?:problem|bother|worries)(?: at all)?|"
+                     r"(?:i'm|i am|i'm all|all) (?:fine|ok|okay|good|well|alright|all right)"
+                     r"(?:,? (?:thanks|thank you|love|son|dear|pet))?|"
                      r"(?:yes|yeah|no|okay|ok|right|sure|fine|great|lovely)[.!]?)[.!]?$",
                      re.IGNORECASE)  # fmt: skip
 # Greetings, introductions, the tea and the worker's words of support: how the visit
@@ -38,6 +42,8 @@ _THANKS = re.compile(r"^(?:thank(?:s| you)\b.*|that would be \w+|that must (?:be
 _CHAT = re.compile(
     r"^(?:(?:and|so|well|oh|right)[, ]+)*(?:"
     r"(?:good (?:morning|afternoon|evening)|hello|hiya|hi)\b|"
+    r"(?:morning|afternoon|evening)(?:[,!.]|\s+(?:mr|mrs|ms|miss|dr)\b|$)|"
+    r"(?:oh,? )?(?:i'm |i am )?(?:so |really )?sorry(?:,? (?-i:[A-Z][a-z'-]+))?[.!]?$|"
     r"(?:i'm|i am|my name is) (?-i:[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?)(?:[,.!]|$| from\b)|"
     r"(?:i'd|i would) love (?:one|a cup)|milk,? (?:no|two|one) sugar|"
     r"(?:(?:do )?(?:sit|sit yourself) down|take a seat|have a seat|make yourself "

@@ -24,7 +24,7 @@ from summarise.refusal import ALLOWED_NEW, best_source, overlap, refusal, restor
 from summarise.served import ModelServerUnavailable
 from summarise.text import british_spelling, clean_utterance, content_words, split_sentences
 from summarise.types import NoteDrafter
-from summarise.worth import content_sentences, key_terms, substantial
+from summarise.worth import content_sentences, is_social_housekeeping, key_terms, substantial
 from transcribe.types import Segment
 
 __all__ = ["WRITE_PROMPT_VERSION", "Written", "write_statements"]
@@ -140,6 +140,30 @@ def _question_and_answer(
     return Written(text, cited, answerer, False)
 
 
+def _echoes(sentence: str, before: str) -> bool:
+    """Whether a short sentence only repeats words just said to the speaker."""
+    words = content_words(sentence)
+    return len(sentence.split()) <= 2 and bool(words) and words <= content_words(before)
+
+
+def _sentence_before(segment: Segment, raw: str) -> str | None:
+    """The sentence a short one follows on from in the same reply ("…the pneumonia." before
+    "Ten days."), or ``None`` for a sentence that opens the reply or says enough alone."""
+    raws = [r.strip() for r in split_sentences(segment.text)]
+    if len(raw.split()) > _SHORT_REPLY_WORDS or raw.strip() not in raws:
+        return None
+    position = raws.index(raw.strip())
+    if position == 0 or is_social_housekeeping(raws[position - 1]):
+        return None
+    return raws[position - 1]
+
+
+def _opens(segment: Segment, raw: str) -> bool:
+    """Whether ``raw`` opens the reply, and so answers the question before it."""
+    raws = [r.strip() for r in split_sentences(segment.text)]
+    return not raws or raw.strip().startswith(raws[0])
+
+
 def _raw_sentence(segment: Segment, cleaned: str) -> str:
     """The sentence of the segment, exactly as transcribed, that a cleaned one came from."""
     words = content_words(cleaned)
@@ -173,6 +197,8 @@ def write_statements(
     decisions: dict[int, Written] = {}
     for index, segment in enumerate(segments):
         sources = content_sentences(segment, is_action, cast.person(segment.speaker).professional)
+        if index > 0:  # "Monday." "Ten." in reply to "…on Monday?" "…Monday at ten."
+            sources = [x for x in sources if not _echoes(x, segments[index - 1].text)]
         if sources:
             jobs.append((segment, _question_before(segments, index), sources))
         agreed = _agreement(segments, index, cast)
@@ -201,13 +227,22 @@ def write_statements(
             raw = _raw_sentence(segment, source)
             if any(raw.strip() in w.text for w in written):
                 continue
+            replaced = {source}
+            before = _sentence_before(segment, raw)
+            if before is not None:
+                # "Ten days." after "I was in with my chest": quoted with what it follows.
+                replaced.add(best_source(before, sources))
+                written = [w for w in written if before.strip() not in w.text]
+                raw = f"{before.strip()} {raw.strip()}"
             # The speaker's own words replace the model's partial write-up of them.
             written = [
                 w for w in written
-                if not (w.by_model and len(sources) > 1 and best_source(w.text, sources) == source)
+                if not (w.by_model and len(sources) > 1
+                        and best_source(w.text, sources) in replaced)
                 and not (w.by_model and len(sources) == 1)
             ]  # fmt: skip
-            written.append(_quoted_reply(speaker, raw, segment, question, cast))
+            question_for = question if before is None and _opens(segment, raw) else None
+            written.append(_quoted_reply(speaker, raw, segment, question_for, cast))
             covered |= content_words(raw)
         accepted += sum(w.by_model for w in written)  # those the speaker's words did not replace
         out.extend(sorted(written, key=lambda w: _position(w, sources)))

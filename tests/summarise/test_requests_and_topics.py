@@ -148,3 +148,58 @@ def test_a_book_or_a_schedule_spoken_of_is_no_action_but_booking_one_is() -> Non
     assert not is_action("The schedule for the carers is on the fridge.")
     assert is_action("Book her in for the falls clinic.")
     assert is_action("We should schedule a review in March.")
+
+
+def test_a_yes_after_echoing_the_request_accepts_it_and_asking_leave_is_no_task() -> None:
+    found = requested_action(
+        "Would you ring your bank with me on Monday, when I come back, to order a new card?",
+        "Monday. Aye, I can do that.", "Tom Adeyemi",
+    )  # fmt: skip
+    assert found == ("Ring their bank with Tom Adeyemi on Monday, to order a new card", "on Monday")
+    assert requested_action("Monday?", "Tuesday. No, I can't.", "Tom") is None
+    assert requested_action(
+        "Stan, would you be happy for me to help you look through your bank statements?",
+        "I suppose.", "Tom Adeyemi",
+    ) is None  # fmt: skip
+
+
+def test_a_persons_i_will_with_no_task_and_no_time_is_no_action() -> None:
+    from summarise.actions import idle_promise
+
+    assert idle_promise("I'll have the kettle on.")
+    assert idle_promise("I'll ring you back.")
+    assert idle_promise("I'll tell you that now")
+    assert not idle_promise("I'll ring Dylan tonight and tell him.")
+    assert not idle_promise("I'll keep a diary of when he goes out")
+    assert not idle_promise("I'll ring you if he goes missing again")
+
+
+def test_the_closing_of_a_visit_gives_its_real_actions_and_their_times() -> None:
+    from summarise import transcript_from_turns
+    from summarise.agreed import agreed_actions
+    from summarise.people import cast_of
+
+    transcript = transcript_from_turns([
+        {"speaker": "social worker", "text": "Could you move the heater away from the boxes?"},
+        {"speaker": "person", "text": "Aye. I'll move it this afternoon, soon as you've gone."},
+        {"speaker": "social worker", "text": "We'll go carefully, and you decide what happens. "
+                                             "Great. I'll see you Monday at ten."},
+        {"speaker": "person", "text": "Ten. I'll have the kettle on."},
+    ])  # fmt: skip
+    cast = cast_of(transcript, [{"name": "Mark Jennings", "role": "social worker"},
+                                {"name": "Dennis Hale", "role": "person"}])  # fmt: skip
+    actions = [a for a, _segment in agreed_actions(transcript.segments, cast)]
+    assert [(a.who, a.what, a.by_when) for a in actions] == [
+        ("Dennis Hale", "Move the heater away from the boxes", "this afternoon"),
+        ("Mark Jennings", "See Dennis Hale Monday at ten", "Monday at ten"),
+    ]
+
+
+def test_a_saying_that_uses_a_risks_words_for_something_else_is_no_risk() -> None:
+    from policies.topics import load_topics
+
+    topics = {t.key: t for t in load_topics()}
+    assert not topics["risk-to-child"].matches("Stanley Greaves said he has bruised his pride.")
+    assert topics["risk-to-child"].matches("There was a bruise on her arm nobody explained.")
+    assert not topics["falls"].matches("He fell asleep in his chair after lunch.")
+    assert topics["falls"].matches("He fell in the kitchen on Sunday.")

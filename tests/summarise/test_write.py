@@ -424,3 +424,58 @@ def test_a_third_voice_is_named_by_introducing_itself_or_answering_to_its_name()
     cast = cast_of(spoken_of, participants)
     assert cast.person("SPEAKER_01").name != "Jo Hill"
     assert cast.person("SPEAKER_02").name != "Karen Hill"
+
+
+def _cast(turns: list[tuple[str, str]], participants: list[dict[str, str]] | None = None) -> Any:
+    transcript = transcript_from_turns([{"speaker": s, "text": t} for s, t in turns])
+    return cast_of(transcript, participants)
+
+
+def test_with_no_participant_named_the_opening_names_the_worker_and_the_person_greeted() -> None:
+    cast = _cast([
+        ("social worker", "Hi Mrs Hughes, I'm Tom Bailey, a social worker. Is that all right?"),
+        ("carer", "Yes, that's fine. Call me Linda."),
+    ])  # fmt: skip
+    assert (cast.person("social worker").name, cast.person("carer").name) == (
+        "Tom Bailey",
+        "Mrs Hughes",
+    )
+    assert cast.person("carer").role == "carer"
+    asked_for = _cast([("social worker", "Mr Greaves? Hello, I'm Tom Adeyemi."),
+                       ("person", "Stan. Come in, son.")])  # fmt: skip
+    assert asked_for.person("person").name == "Mr Greaves"
+    # "I'm sorry", "I'm fine" and a greeting to two people name nobody.
+    polite = _cast([("social worker", "Hello. I'm Sorry I'm late. Hi Karen, hi Jo."),
+                    ("person", "I'm Fine."), ("child", "Hi.")])  # fmt: skip
+    assert not any(p.named for p in polite.people.values())
+
+
+def test_a_role_standing_for_a_name_is_lower_case_inside_a_sentence() -> None:
+    cast = _cast([("social worker", "How are you?"), ("carer", "Tired.")])
+    assert cast.person("carer").name == "The carer"
+    assert (cast.running_text("Last week, The carer found him at the door.")
+            == "Last week, the carer found him at the door.")  # fmt: skip
+    assert (cast.running_text("Complete The carer's carer's assessment")
+            == "Complete the carer's assessment")  # fmt: skip
+    assert cast.running_text("The carer said so.") == "The carer said so."
+
+
+def test_a_short_sentence_is_quoted_with_the_one_it_follows_on_from_not_the_question() -> None:
+    from summarise.write import write_statements
+
+    transcript = transcript_from_turns([
+        {"speaker": "social worker", "text": "So, how have things been?"},
+        {"speaker": "person", "text": "Not bad. Slow. I was in with my chest, the pneumonia. "
+                                      "Ten days. I'm still puffed going out to the bins."},
+        {"speaker": "social worker", "text": "Would you ring your bank with me on Monday?"},
+        {"speaker": "person", "text": "Monday. Aye, I can do that, no bother at all."},
+    ])  # fmt: skip
+    cast = cast_of(transcript, [{"name": "Tom Adeyemi", "role": "social worker"},
+                                {"name": "Stanley Greaves", "role": "person"}])  # fmt: skip
+    written, _calls, _accepted = write_statements(
+        transcript.segments, cast, _Scripted(""), lambda sentence, professional: False
+    )
+    texts = [w.text for w in written]
+    assert 'Stanley Greaves said: "I was in with my chest, the pneumonia. Ten days."' in texts
+    assert not any('"How have things been?"' in t and "Ten days" in t for t in texts)
+    assert not any('"Monday."' in t for t in texts)  # an echo of the question, not a fact
