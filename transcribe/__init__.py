@@ -11,8 +11,9 @@ transcribing needs.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from transcribe.lazy import lazy_face
 
 if TYPE_CHECKING:
     from transcribe.audio import AudioInfo, iter_chunks, probe_audio
@@ -68,18 +69,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Load a public name from its module on first use."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'transcribe' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOMES))
+__getattr__, __dir__ = lazy_face(__name__, _HOMES, globals())
 
 
 __all__ = [
