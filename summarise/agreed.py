@@ -23,7 +23,7 @@ from summarise.actions import (
     requested_action,
     restates_request,
 )
-from summarise.people import Cast
+from summarise.people import TITLE, Cast
 from summarise.text import clean_utterance, content_words, split_sentences
 from summarise.types import Action, Citation
 from summarise.worth import is_social_housekeeping
@@ -51,7 +51,7 @@ def _addressee(cast: Cast, segments: Sequence[Segment], index: int) -> str:
 
 # "Ben, you'll start ..."; "Karen, the school will ..."; "Jo, could you help ...?"
 _VOCATIVE = re.compile(
-    r"^(?P<name>(?:(?:PC|DC|DS|Dr|Mr|Mrs|Ms|Miss) )?[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?),\s+"
+    rf"^(?P<name>(?:{TITLE} )?[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?),\s+"
     r"(?P<rest>(?:you'll|you will|you're going to|could you|can you|would you|will you|"
     r"the \w+ will)\b.*)$"
 )
@@ -74,7 +74,7 @@ _VAGUE = re.compile(
 
 def _owner_name(vocative: str, cast: Cast) -> str:
     """The full name of someone addressed by part of their name ("Ben", "PC Oduya")."""
-    bare = re.sub(r"^(?:PC|DC|DS|Dr|Mr|Mrs|Ms|Miss) ", "", vocative).lower()
+    bare = re.sub(rf"^{TITLE} ", "", vocative).lower()
     for name, _role in cast.participants:
         if name and bare in {w.lower() for w in name.split()} | {name.lower()}:
             return name

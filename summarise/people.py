@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from summarise.text import ROLE_WORDS, speaker_label
 from transcribe.types import Transcript
 
-__all__ = ["PROFESSIONAL_ROLES", "Cast", "Person", "cast_of"]
+__all__ = ["PROFESSIONAL_ROLES", "TITLE", "Cast", "Person", "cast_of"]
 
 #: Roles whose words are professional accounts rather than the person's.
 PROFESSIONAL_ROLES = frozenset({
@@ -29,6 +29,10 @@ PROFESSIONAL_ROLES = frozenset({
 })  # fmt: skip
 _WORKER_ROLES = ("social worker", "practitioner", "doctor", "supervisor", "chair")
 _NUMBERED = re.compile(r"^speaker\s*_?\d+$", re.IGNORECASE)
+#: A title said before a name ("Mrs Patel", "PC Oduya"), as a pattern.
+TITLE = r"(?:Mr|Mrs|Ms|Miss|Dr|PC|DC|DS)"
+# Titles by which a person is not called on their own ("Mrs", but "Nurse" too).
+_TITLES = {"mr", "mrs", "ms", "miss", "dr", "pc", "dc", "ds", "nurse"}
 
 
 @dataclass(frozen=True)
@@ -195,14 +199,14 @@ def _name_numbered(
         people[label] = Person(label, speaker_label(label), "", False)
 
 
-_NAME = r"(?:(?:Mr|Mrs|Ms|Miss|Dr) )?[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?"
+_NAME = rf"(?:{TITLE} )?[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?"
 # "I'm Tom Bailey, a social worker…", "My name's Jo and…"
 _SELF = re.compile(r"(?i:\b(?:i'm|i am|my name is|my name's))\s+(?P<name>" + _NAME + r")"
                    r"(?=[,.!?]|$|\s+(?i:from|and|a|an|with|here)\b)")  # fmt: skip
 # "Hi Mrs Hughes, …", "Mr Greaves? …", "Morning, Dennis."
 _GREETED = re.compile(
     r"^(?:(?i:hi|hello|hiya|morning|good (?:morning|afternoon|evening))[,!]?\s+(?P<a>"
-    r"(?:(?:Mr|Mrs|Ms|Miss|Dr) )?[A-Z][a-z'-]+)|(?P<b>(?:Mr|Mrs|Ms|Miss|Dr) [A-Z][a-z'-]+))[,.!?]"
+    rf"(?:{TITLE} )?[A-Z][a-z'-]+)|(?P<b>{TITLE} [A-Z][a-z'-]+))[,.!?]"
 )
 _NOT_NAMES = {
     "sorry", "afraid", "fine", "not", "just", "so", "here", "going", "glad", "happy", "okay",
@@ -256,8 +260,6 @@ def _calls(name: str) -> list[str]:
     return [c for c in dict.fromkeys(calls) if len(c) > 1]
 
 
-_TITLES = {"mr", "mrs", "ms", "miss", "dr", "pc", "dc", "ds", "nurse"}
-_TITLE = r"(?:Mr|Mrs|Ms|Miss|Dr|PC|DC|DS)"
 _INTRODUCES = r"\b(?:i'm|i am|my name is|my name's)\s+"
 
 
@@ -284,11 +286,11 @@ def _named_by_address(
                 introduced = re.search(_INTRODUCES + said + r"\b(?!['’]s)", text, re.IGNORECASE)
                 if not introduced and call == participant[0] and " " in call and not to_someone:
                     # "Ben Carter, Chloe's social worker." round the table
-                    introduced = re.match(rf"(?:{_TITLE} )?{said},", text)
+                    introduced = re.match(rf"(?:{TITLE} )?{said},", text)
                 if segment.speaker in ordered and introduced:
                     votes[(segment.speaker, participant)] += 3
                 addressed = to_someone and (
-                    re.match(rf"(?:{_TITLE} )?{said},", text)
+                    re.match(rf"(?:{TITLE} )?{said},", text)
                     or re.search(rf",\s+{said}[?.!]$", text)
                 )
                 if addressed and index + 1 < len(segments):
