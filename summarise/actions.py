@@ -261,11 +261,20 @@ def requested_action(question: str, reply: str, asker: str) -> tuple[str, str | 
     return what, deadline(answer) or deadline(what)
 
 
-def restates_request(what: str) -> bool:
-    """Whether an action said in reply to a request only restates it ("ring them")."""
+def restates_request(what: str, request: str | None = None) -> bool:
+    """Whether an action said in reply to a request only restates it ("ring them").
+
+    Args:
+        what: The action said in reply.
+        request: The action asked for, if known: a restatement does what it asks
+            ("Ring them first thing" after "ring the GP"), not something else with a
+            "that" in it ("I'll take that rug up").
+    """
     words = [w for w in re.findall(r"[a-z']+", _WHEN.sub("", what).lower())]
     left = [w for w in words if not _OBJECT_WORDS.fullmatch(w)]
-    return bool(_OBJECT_WORDS.search(what)) and len(left) <= 3
+    if not _OBJECT_WORDS.search(what) or len(left) > 3:
+        return False
+    return request is None or bool(left) and left[0] in re.findall(r"[a-z']+", request.lower())
 
 
 # "And report it to Action Fraud too": a professional telling someone what to do.

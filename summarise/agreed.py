@@ -135,9 +135,9 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
                 parts = extract_action(clause, speaker.name, owner)
                 if parts is None or len(parts.what.split()) < 3 or _VAGUE.match(parts.what):
                     continue
-                if request is not None and restates_request(parts.what):
+                if request is not None and restates_request(parts.what, request.what):
                     continue  # "I'll ring them on Monday": the request just accepted
-                if found and restates_request(parts.what):
+                if found and restates_request(parts.what, found[-1][0].what):
                     last, last_segment = found[-1]
                     if last.who == parts.who and segment.id - last_segment.id <= 2:
                         # "…ring the bank. Ring them first thing tomorrow": one action.

@@ -38,6 +38,9 @@ def test_an_answer_that_only_restates_the_request_is_not_a_second_action() -> No
     assert restates_request("Do that with him")
     assert not restates_request("Ring Harjit tonight")
     assert not restates_request("Refer to the falls clinic")
+    ring = "Ring the GP surgery about a medication review"
+    assert restates_request("Ring them first thing tomorrow", ring)
+    assert not restates_request("Take that rug up this afternoon", ring)
 
 
 def test_a_risk_in_everyday_words_is_found_by_meaning_and_ordinary_talk_is_not(
