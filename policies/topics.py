@@ -79,7 +79,7 @@ class Topic:
 # "fell asleep", "a fire in her belly", "I could kill for a cup of tea".
 _IDIOMS = re.compile(
     r"\b(?:bruised (?:my|his|her|their|your|our) (?:pride|ego)|f[ae]ll(?:s|en|ing)? asleep|"
-    r"fire in (?:my|his|her|their) belly|could kill for|fall(?:s|en|ing)? out with|"
+    r"fire in (?:my|his|her|their) belly|could (?:kill|murder) (?:for|a)\b|fall(?:s|en|ing)? out with|"
     r"fell out with|fell (?:in love|behind|through|apart)|falls? (?:in love|behind|through))\b",
     re.IGNORECASE,
 )

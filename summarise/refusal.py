@@ -105,6 +105,14 @@ def refusal(sentence: str, sources: list[str], context: str, speaker: Person, ca
         return "new-name"
     if not _FIRST_PERSON.search(best.lower()) and _speaker_as_doer(sentence, speaker):
         return "speaker-as-doer"  # "A man rang" became "Mr Mehta rang"
+    if (
+        speaker.professional
+        and _SECOND_PERSON.search(best)
+        and not _names_other(sentence, speaker, cast)
+    ):
+        # "You're not in trouble" to a child became "Zoe Clarke said she was not in
+        # trouble": the person spoken to must be named, or the words are quoted.
+        return "lost-addressee"
     if '"' in sentence or "“" in sentence:
         return "quote-marks"  # quoting is done from the transcript, never by the model
     others = {p.name for p in cast.others(speaker.label) if p.named}
@@ -121,6 +129,19 @@ def refusal(sentence: str, sources: list[str], context: str, speaker: Person, ca
     if overlap(own, content_words(reply)) < 0.5:
         return "not-from-reply"
     return ""
+
+
+def _names_other(sentence: str, speaker: Person, cast: Cast) -> bool:
+    """Whether the sentence names someone present other than the speaker, or a role."""
+    words = set(re.findall(r"[a-z']+", sentence.lower()))
+    own = {w.lower() for w in speaker.name.split()}
+    for person in cast.others(speaker.label):
+        if {w.lower() for w in person.name.split() if len(w) > 2} - own - {"the"} & words:
+            return True
+    for name, _role in cast.participants:
+        if {w.lower() for w in name.split() if len(w) > 2} - own & words:
+            return True
+    return False
 
 
 _REPORTING = {

@@ -23,7 +23,8 @@ __all__ = ["content_sentences", "is_social_housekeeping", "key_terms", "substant
 _SOCIAL_HOUSEKEEPING = re.compile(
     r"\b(?:record(?:ing)?(?: this)?|notes are accurate|thanks? (?:you )?for (?:letting|having|"
     r"seeing|coming)|nice to (?:meet|see)|call me|that's fine|(?:write|writing) (?:up )?"
-    r"(?:my|the) notes|what i've written|is it (?:still )?(?:all right|ok"
+    r"(?:my|the) notes|what i've written|(?:stored|kept) (?:securely|safe(?:ly)?)|"
+    r"deleted once|is it (?:still )?(?:all right|ok"
     r"|okay)|come in|cup of tea\?|how are you(?: today)?\?|shall we (?:start|begin))\b",
     re.IGNORECASE,
 )

@@ -206,3 +206,4 @@ def test_a_saying_that_uses_a_risks_words_for_something_else_is_no_risk() -> Non
     assert topics["risk-to-child"].matches("There was a bruise on her arm nobody explained.")
     assert not topics["falls"].matches("He fell asleep in his chair after lunch.")
     assert topics["falls"].matches("He fell in the kitchen on Sunday.")
+    assert not any(t.matches("Honestly, I could murder a cup of tea.") for t in topics.values())

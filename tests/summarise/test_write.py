@@ -479,3 +479,23 @@ def test_a_short_sentence_is_quoted_with_the_one_it_follows_on_from_not_the_ques
     assert 'Stanley Greaves said: "I was in with my chest, the pneumonia. Ten days."' in texts
     assert not any('"How have things been?"' in t and "Ten days" in t for t in texts)
     assert not any('"Monday."' in t for t in texts)  # an echo of the question, not a fact
+
+
+def test_the_workers_you_written_as_the_worker_is_refused() -> None:
+    cast = _cast([("social worker", "You're not in trouble for anything."), ("child", "OK.")],
+                 [{"name": "Zoe Clarke", "role": "social worker"},
+                  {"name": "Tyler", "role": "child"}])  # fmt: skip
+    zoe = cast.person("social worker")
+    said = ["You're not in trouble for anything."]
+    assert refusal("Zoe Clarke said she was not in trouble for anything.", said, "", zoe,
+                   cast) == "lost-addressee"  # fmt: skip
+    named = ["Thank you for telling me, Tyler.", "You're not in trouble for anything."]
+    assert refusal("Zoe Clarke told Tyler he is not in trouble for anything.", named, "", zoe,
+                   cast) == ""  # fmt: skip
+
+
+def test_how_the_recording_is_kept_is_not_written_up() -> None:
+    from summarise.worth import is_social_housekeeping
+
+    assert is_social_housekeeping("It's stored securely and deleted once the note is written.")
+    assert not is_social_housekeeping("She stores her tablets in the kitchen drawer.")
