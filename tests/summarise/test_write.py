@@ -218,19 +218,26 @@ class _Scripted:
         return self.reply
 
 
-def test_a_faithful_write_up_with_a_number_in_words_is_not_quoted_again() -> None:
+def _write_up(
+    turns: list[tuple[str, str]], participants: list[tuple[str, str]], reply: str
+) -> tuple[list[Any], int, int]:
+    """Write ``turns`` up with a model that always answers ``reply``; ``participants`` are
+    ``(name, role)``. Returns the statements, the calls made and the sentences accepted."""
     from summarise.write import write_statements
 
-    transcript = transcript_from_turns([
-        {"speaker": "social worker", "text": "How are the nights?"},
-        {"speaker": "carer", "text": "He is up three times a night and I get no sleep."},
-    ])  # fmt: skip
-    cast = cast_of(transcript, [{"name": "Linda Hughes", "role": "carer"},
-                                {"name": "Tom Bailey", "role": "social worker"}])  # fmt: skip
-    written, calls, accepted = write_statements(
-        transcript.segments, cast, _Scripted("Linda Hughes said he is up three times a night "
-                                             "and she gets no sleep."),
-        lambda sentence, professional: False,
+    transcript = transcript_from_turns([{"speaker": s, "text": t} for s, t in turns])
+    cast = cast_of(transcript, [{"name": n, "role": r} for n, r in participants])
+    return write_statements(
+        transcript.segments, cast, _Scripted(reply), lambda sentence, professional: False
+    )
+
+
+def test_a_faithful_write_up_with_a_number_in_words_is_not_quoted_again() -> None:
+    written, calls, accepted = _write_up(
+        [("social worker", "How are the nights?"),
+         ("carer", "He is up three times a night and I get no sleep.")],
+        [("Linda Hughes", "carer"), ("Tom Bailey", "social worker")],
+        "Linda Hughes said he is up three times a night and she gets no sleep.",
     )  # fmt: skip
     assert calls == 1 and accepted == 1
     assert [w.text for w in written] == [
@@ -239,15 +246,9 @@ def test_a_faithful_write_up_with_a_number_in_words_is_not_quoted_again() -> Non
 
 
 def test_when_the_write_up_loses_a_number_the_speakers_words_replace_it() -> None:
-    from summarise.write import write_statements
-
-    transcript = transcript_from_turns([
-        {"speaker": "carer", "text": "I drove buses for thirty-one years and now I can't drive."},
-    ])  # fmt: skip
-    cast = cast_of(transcript, [{"name": "Arjun Mehta", "role": "carer"}])
-    written, _calls, _accepted = write_statements(
-        transcript.segments, cast, _Scripted("Arjun Mehta said he can no longer drive."),
-        lambda sentence, professional: False,
+    written, _calls, _accepted = _write_up(
+        [("carer", "I drove buses for thirty-one years and now I can't drive.")],
+        [("Arjun Mehta", "carer")], "Arjun Mehta said he can no longer drive.",
     )  # fmt: skip
     assert [w.text for w in written] == [
         'Arjun Mehta said: "I drove buses for thirty-one years and now I can\'t drive."'
@@ -255,18 +256,11 @@ def test_when_the_write_up_loses_a_number_the_speakers_words_replace_it() -> Non
 
 
 def test_a_plain_no_to_a_screening_question_is_kept_with_the_question() -> None:
-    from summarise.write import write_statements
-
-    transcript = transcript_from_turns([
-        {"speaker": "social worker",
-         "text": "I ask everyone this: have you had any thoughts of harming yourself?"},
-        {"speaker": "person", "text": "No, love. Never. I'm fed up, not daft."},
-    ])  # fmt: skip
-    cast = cast_of(transcript, [{"name": "Rachel Okafor", "role": "social worker"},
-                                {"name": "Edna Pearson", "role": "person"}])  # fmt: skip
-    written, _calls, _accepted = write_statements(
-        transcript.segments, cast, _Scripted(""), lambda sentence, professional: False
-    )
+    written, _calls, _accepted = _write_up(
+        [("social worker", "I ask everyone this: have you had any thoughts of harming yourself?"),
+         ("person", "No, love. Never. I'm fed up, not daft.")],
+        [("Rachel Okafor", "social worker"), ("Edna Pearson", "person")], "",
+    )  # fmt: skip
     assert written[0].text == (
         'Rachel Okafor asked: "I ask everyone this: have you had any thoughts of harming '
         'yourself?" Edna Pearson said: "No, love. Never."'
@@ -296,17 +290,11 @@ def test_a_day_said_as_when_something_happens_every_week_is_not_a_deadline() -> 
 
 
 def test_what_a_carer_says_of_their_own_coping_is_kept_when_the_model_leaves_it_out() -> None:
-    from summarise.write import write_statements
-
-    transcript = transcript_from_turns([
-        {"speaker": "social worker", "text": "And how are you doing yourself, Priya?"},
-        {"speaker": "carer", "text": "I'm tired, I won't lie. He takes the bins out on Monday."},
-    ])  # fmt: skip
-    cast = cast_of(transcript, [{"name": "Priya Mehta", "role": "carer"},
-                                {"name": "Claire Donovan", "role": "social worker"}])  # fmt: skip
-    written, _calls, _accepted = write_statements(
-        transcript.segments, cast, _Scripted("Priya Mehta said he takes the bins out on Monday."),
-        lambda sentence, professional: False,
+    written, _calls, _accepted = _write_up(
+        [("social worker", "And how are you doing yourself, Priya?"),
+         ("carer", "I'm tired, I won't lie. He takes the bins out on Monday.")],
+        [("Priya Mehta", "carer"), ("Claire Donovan", "social worker")],
+        "Priya Mehta said he takes the bins out on Monday.",
     )  # fmt: skip
     texts = [w.text for w in written]
     # A reply this short is kept with the question it answers.
@@ -318,19 +306,12 @@ def test_what_a_carer_says_of_their_own_coping_is_kept_when_the_model_leaves_it_
 
 
 def test_a_short_answer_the_model_could_not_write_up_is_kept_with_its_question() -> None:
-    from summarise.write import write_statements
-
-    transcript = transcript_from_turns([
-        {"speaker": "social worker", "text": "Right. How many times a night is he up?"},
-        {"speaker": "carer", "text": "Three, maybe four."},
-        {"speaker": "social worker", "text": "And who helps you with the shopping?"},
-        {"speaker": "carer", "text": "My sister Pat takes me to the Co-op every Tuesday morning."},
-    ])  # fmt: skip
-    cast = cast_of(transcript, [{"name": "Graham Cole", "role": "carer"},
-                                {"name": "Aoife Byrne", "role": "social worker"}])  # fmt: skip
-    written, _calls, _accepted = write_statements(
-        transcript.segments, cast, _Scripted("Again in June."),
-        lambda sentence, professional: False,
+    written, _calls, _accepted = _write_up(
+        [("social worker", "Right. How many times a night is he up?"),
+         ("carer", "Three, maybe four."),
+         ("social worker", "And who helps you with the shopping?"),
+         ("carer", "My sister Pat takes me to the Co-op every Tuesday morning.")],
+        [("Graham Cole", "carer"), ("Aoife Byrne", "social worker")], "Again in June.",
     )  # fmt: skip
     by_text = {w.text: w for w in written}
     asked = (
@@ -345,18 +326,11 @@ def test_a_short_answer_the_model_could_not_write_up_is_kept_with_its_question()
 
 
 def test_a_him_the_model_took_for_the_worker_is_put_back_and_the_sentence_kept() -> None:
-    from summarise.write import write_statements
-
-    transcript = transcript_from_turns([
-        {"speaker": "social worker", "text": "What do you do for your dad day to day?"},
-        {"speaker": "carer", "text": "I help him wash and dress every morning."},
-    ])  # fmt: skip
-    cast = cast_of(transcript, [{"name": "Linda Hughes", "role": "carer"},
-                                {"name": "Tom Bailey", "role": "social worker"}])  # fmt: skip
-    written, _calls, accepted = write_statements(
-        transcript.segments, cast,
-        _Scripted("Linda Hughes said she helps Tom Bailey wash and dress every morning."),
-        lambda sentence, professional: False,
+    written, _calls, accepted = _write_up(
+        [("social worker", "What do you do for your dad day to day?"),
+         ("carer", "I help him wash and dress every morning.")],
+        [("Linda Hughes", "carer"), ("Tom Bailey", "social worker")],
+        "Linda Hughes said she helps Tom Bailey wash and dress every morning.",
     )  # fmt: skip
     assert accepted == 1
     assert [w.text for w in written] == [
@@ -461,20 +435,14 @@ def test_a_role_standing_for_a_name_is_lower_case_inside_a_sentence() -> None:
 
 
 def test_a_short_sentence_is_quoted_with_the_one_it_follows_on_from_not_the_question() -> None:
-    from summarise.write import write_statements
-
-    transcript = transcript_from_turns([
-        {"speaker": "social worker", "text": "So, how have things been?"},
-        {"speaker": "person", "text": "Not bad. Slow. I was in with my chest, the pneumonia. "
-                                      "Ten days. I'm still puffed going out to the bins."},
-        {"speaker": "social worker", "text": "Would you ring your bank with me on Monday?"},
-        {"speaker": "person", "text": "Monday. Aye, I can do that, no bother at all."},
-    ])  # fmt: skip
-    cast = cast_of(transcript, [{"name": "Tom Adeyemi", "role": "social worker"},
-                                {"name": "Stanley Greaves", "role": "person"}])  # fmt: skip
-    written, _calls, _accepted = write_statements(
-        transcript.segments, cast, _Scripted(""), lambda sentence, professional: False
-    )
+    written, _calls, _accepted = _write_up(
+        [("social worker", "So, how have things been?"),
+         ("person", "Not bad. Slow. I was in with my chest, the pneumonia. Ten days. "
+                    "I'm still puffed going out to the bins."),
+         ("social worker", "Would you ring your bank with me on Monday?"),
+         ("person", "Monday. Aye, I can do that, no bother at all.")],
+        [("Tom Adeyemi", "social worker"), ("Stanley Greaves", "person")], "",
+    )  # fmt: skip
     texts = [w.text for w in written]
     assert 'Stanley Greaves said: "I was in with my chest, the pneumonia. Ten days."' in texts
     assert not any('"How have things been?"' in t and "Ten days" in t for t in texts)
