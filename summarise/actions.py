@@ -17,6 +17,7 @@ __all__ = [
     "restates_request",
     "is_task",
     "idle_promise",
+    "condition",
     "deadline",
 ]
 
@@ -47,7 +48,8 @@ _WHEN = re.compile(
     r"month| of \w+)?)|tomorrow|today|tonight|"
     r"(?:this|tomorrow) (?:morning|afternoon|evening)|(?<=see you )(?:monday|tuesday|"
     r"wednesday|thursday|friday|saturday|sunday)(?: at \w+)?|"
-    r"later today|next time|(?:at )?(?:the|my|our) next visit|"
+    r"later today|next time|straight away|right away|as soon as (?:possible|you can)|"
+    r"(?:at )?(?:the|my|our) next visit|"
     r"when (?:i|we) (?:come|get) back|(?:once|twice) (?:a|per) (?:day|week|month))\b",
     re.IGNORECASE,
 )
@@ -161,6 +163,8 @@ def extract_action(text: str, speaker: str, other: str) -> ActionParts | None:
         what = re.sub(r"\byour\b", "their", what, flags=re.IGNORECASE)
     what = third_person(what, other)
     what = _COME_BACK.sub("visit again", what)
+    when = condition(text[: match.start()])
+    what = f"{what} {when}" if when and " if " not in what else what
     if len(what.split()) < 2:
         return None
     what = british_spelling(what[0].upper() + what[1:])
@@ -226,6 +230,25 @@ def _accepts(answer: str) -> bool:
     return echoed and len(sentences) > 1 and bool(_ACCEPTED.match(sentences[1]))
 
 
+# "And if the redness spreads or you get a temperature, you'll ring…": when to do it.
+_CONDITION = re.compile(r"\b(?P<cond>(?:if|unless|whenever) [^,?]+?),?\s*$", re.IGNORECASE)
+
+
+def condition(before: str) -> str:
+    """The condition said before an action ("if you've been drinking"), in the third
+    person ("if they have been drinking"), or ``""``."""
+    found = _CONDITION.search(before)
+    if found is None:
+        return ""
+    said = found.group("cond")
+    for pattern, repl in (
+        (r"\byou've\b", "they have"), (r"\byou're\b", "they are"), (r"\byou'd\b", "they would"),
+        (r"\byourself\b", "themselves"), (r"\byour\b", "their"), (r"\byou\b", "they"),
+    ):  # fmt: skip
+        said = re.sub(pattern, repl, said, flags=re.IGNORECASE)
+    return said[0].lower() + said[1:]
+
+
 def requested_action(question: str, reply: str, asker: str) -> tuple[str, str | None] | None:
     """What someone agreed to do when asked: ``(what, by when)``, or ``None``.
 
@@ -238,6 +261,7 @@ def requested_action(question: str, reply: str, asker: str) -> tuple[str, str | 
     found = _ASKED.match(question.strip()) or _CONFIRMING.search(question.strip())
     if found is None:
         return None
+    when = condition(question.strip()[: found.start()])
     what = _AFTERTHOUGHT.split(found.group("what"), maxsplit=1)[0].strip(" ,")
     what = _WHEN_ASIDE.sub("", what)  # "…on Monday, when I come back, to order a card"
     if _NOT_TASKS.match(what) or len(what.split()) < 2:
@@ -255,6 +279,7 @@ def requested_action(question: str, reply: str, asker: str) -> tuple[str, str | 
         (r"\bi\b", asker),
     ):
         what = re.sub(pattern, repl, what, flags=re.IGNORECASE)
+    what = f"{what} {when}" if when else what
     # The time the person gives in saying yes ("I'll ring him tonight") is the deadline;
     # a day in the request may be what it is about ("to the temple on Sunday").
     what = british_spelling(what[0].upper() + what[1:])

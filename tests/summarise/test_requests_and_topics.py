@@ -130,7 +130,7 @@ def test_checking_that_someone_will_do_something_makes_it_theirs_once_they_say_y
         "And if you've been drinking, you'll ring your mum, Sheila, to have the kids, "
         "instead of Tyler looking after Mia?", "Yeah. I will.", "Zoe Clarke",
     )  # fmt: skip
-    assert found == ("Ring their mum, Sheila, to have the kids", None)
+    assert found == ("Ring their mum, Sheila, to have the kids if they have been drinking", None)
 
 
 def test_an_action_keeps_to_what_will_be_done_in_the_words_of_a_note() -> None:
@@ -207,3 +207,20 @@ def test_a_saying_that_uses_a_risks_words_for_something_else_is_no_risk() -> Non
     assert not topics["falls"].matches("He fell asleep in his chair after lunch.")
     assert topics["falls"].matches("He fell in the kitchen on Sunday.")
     assert not any(t.matches("Honestly, I could murder a cup of tea.") for t in topics.values())
+
+
+def test_an_action_keeps_the_condition_said_before_it() -> None:
+    from summarise.actions import extract_action
+
+    found = requested_action(
+        "And if the redness spreads or you get a temperature, you'll ring the surgery or 111 "
+        "straight away?", "Yes, I will.", "Naomi Fraser",
+    )  # fmt: skip
+    assert found == (
+        "Ring the surgery or 111 straight away if the redness spreads or they get a temperature",
+        "straight away",
+    )
+    missing = extract_action("If he is not home by ten, you'll ring the police",
+                             "Daniel Mensah", "Shanice Doyle")  # fmt: skip
+    assert missing is not None
+    assert missing.what == "Ring the police if he is not home by ten"
