@@ -79,8 +79,9 @@ class Topic:
 # "fell asleep", "a fire in her belly", "I could kill for a cup of tea".
 _IDIOMS = re.compile(
     r"\b(?:bruised (?:my|his|her|their|your|our) (?:pride|ego)|f[ae]ll(?:s|en|ing)? asleep|"
-    r"fire in (?:my|his|her|their) belly|could (?:kill|murder) (?:for|a)\b|fall(?:s|en|ing)? out with|"
-    r"fell out with|fell (?:in love|behind|through|apart)|falls? (?:in love|behind|through))\b",
+    r"fire in (?:my|his|her|their) belly|could (?:kill|murder) (?:for|a)\b|"
+    r"fall(?:s|en|ing)? out with|fell out with|fell (?:in love|behind|through|apart)|"
+    r"falls? (?:in love|behind|through))\b",
     re.IGNORECASE,
 )
 
