@@ -1,9 +1,9 @@
 """Putting the written statements into the template's sections, with actions and flags.
 
 1. :func:`summarise.write.write_statements` writes up everything said, checked and cited.
-2. Each statement goes to the section whose guidance it is closest to in meaning
-   (all-MiniLM-L6-v2), among the sections that allow its speaker; a statement about a
-   named risk leans to the risks section.
+2. Each statement goes to its section (:mod:`summarise.placing`): the one whose guidance
+   it and the question it answers are closest to in meaning, among the sections that
+   allow its speaker; a statement about a named risk leans to the risks section.
 3. Agreed actions (:mod:`summarise.agreed`) come from the sentences that state them, one a clause:
    the owner is the speaker ("I'll"), the person spoken to ("you'll"), both ("we'll") or
    whoever is named; by when is the time said, if any.
@@ -31,7 +31,8 @@ from summarise.grounding import (
     topics_by_meaning,
 )
 from summarise.judge import POSSIBLE_RISK, judged_risky
-from summarise.people import Cast, Person, cast_of
+from summarise.people import Cast, cast_of
+from summarise.placing import allowed, place
 from summarise.text import split_sentences
 from summarise.types import Action, DraftSection, NoteDrafter, Progress, Statement
 from summarise.worth import is_social_housekeeping
@@ -43,29 +44,9 @@ __all__ = ["compose_sections"]
 
 _EMPTY_NOTE = "Nothing was said about this in the recording."
 _ANALYSIS_NOTE = "Nothing in the recording gives the practitioner's analysis; add your own here."
-# A statement naming a risk leans this much towards a risks section.
-_RISK_LEAN = 0.12
-# How much the question a reply answers counts, beside the statement, in placing it.
-_QUESTION_WEIGHT = 0.5
 # Below this confidence, a name or number Whisper heard is flagged for checking.
 _LOW_CONFIDENCE = 0.5
 _RISK_TOPICS_EXCLUDED = {"names", "dates", "numbers", "addresses"}
-# Flagged for checking, but facts of health rather than risks: they keep their own section.
-_NOT_RISKS = {"medication", "carer-strain"}
-
-
-def _allowed(section: TemplateSection, template: Template, person: Person) -> bool:
-    if not section.speakers:
-        return True
-    if person.role in section.speakers:
-        return True
-    if person.role in template.speaker_roles:
-        return False
-    section_professional = all(r in _PROFESSIONAL_SET for r in section.speakers)
-    return section_professional == person.professional if person.role else False
-
-
-_PROFESSIONAL_SET = {"social worker", "practitioner", "supervisor", "chair", "doctor"}
 
 
 def _quote(section: TemplateSection, template: Template, cast: Cast,
@@ -73,7 +54,7 @@ def _quote(section: TemplateSection, template: Template, cast: Cast,
     candidates: list[tuple[str, Segment]] = []
     for segment in segments:
         person = cast.person(segment.speaker)
-        if person.professional or not _allowed(section, template, person):
+        if person.professional or not allowed(section, template, person):
             continue
         for raw in split_sentences(segment.text):
             if len(raw.split()) >= 6 and not raw.endswith("?") and not is_social_housekeeping(raw):
@@ -136,7 +117,7 @@ def compose_sections(
     flag_topics = tuple(t for t in topics if t.key not in _RISK_TOPICS_EXCLUDED)
     prose = [s for s in template.sections if s.style != "actions"]
     by_meaning, judged = _risk_readings(written, drafter, embedder, flag_topics, report)
-    placed = _place(written, template, prose, embedder, flag_topics, transcript,
+    placed = place(written, template, prose, embedder, flag_topics, transcript,
                     long_visit_words, by_meaning)  # fmt: skip
     quotes = _section_quotes(prose, template, cast, segments, embedder, placed)
     report(0.9)
@@ -270,105 +251,3 @@ def _statement(statement_id: str, w: Written, checks: _Checks) -> Statement:
         support=1.0 if not w.by_model else check.support,
         flags=tuple(dict.fromkeys(flags)),
     )
-
-
-def _place(
-    written: list[Written],
-    template: Template,
-    prose: list[TemplateSection],
-    embedder: Any,
-    topics: tuple[Topic, ...],
-    transcript: Transcript,
-    long_visit_words: int,
-    by_meaning: dict[int, tuple[str, ...]],
-) -> dict[str, list[Written]]:
-    """Give each statement its section, best match first, within each section's cap."""
-
-    placed: dict[str, list[Written]] = {s.key: [] for s in template.sections}
-    if not written or not prose:
-        return placed
-    guidance = embed_fixed(embedder, tuple(f"{s.title}. {s.guidance}" for s in prose))
-    vectors = embed(embedder, [_claim(w.text) for w in written])
-    scores = vectors @ guidance.T
-    # The question a reply answers says what it is about ("How is all this affecting
-    # you?"): its closeness to each section adds to that of the statement itself.
-    asked = _questions_answered(written, transcript)
-    if any(asked):
-        questions = embed(embedder, [q or "." for q in asked]) @ guidance.T
-        for i, q in enumerate(asked):
-            if q:
-                scores[i] += _QUESTION_WEIGHT * questions[i]
-    words = sum(len(s.text.split()) for s in transcript.segments)
-    steps = 1 + words // long_visit_words
-    caps = {s.key: 2 * s.max_statements * min(steps, 4) for s in prose}
-    risky = [i for i, s in enumerate(prose) if "risk" in s.key or "safeguard" in s.key]
-    is_risk = [bool(set(match_topics(w.text, topics) + by_meaning.get(id(w), ())) - _NOT_RISKS)
-               for w in written]  # fmt: skip
-    leaders = _leaders(written, is_risk)
-    order = sorted((i for i in range(len(written)) if leaders[i] == i),
-                   key=lambda i: -float(scores[i].max()))  # fmt: skip
-    for i in order:
-        w = written[i]
-        row = scores[i].copy()
-        if risky and is_risk[i]:
-            for r in risky:
-                row[r] += _RISK_LEAN
-        ranked = sorted(range(len(prose)), key=lambda j: -float(row[j]))
-        fitting = [
-            prose[j] for j in ranked
-            if _allowed(prose[j], template, w.speaker)
-            and not (prose[j].quote and w.speaker.professional)
-            and prose[j].key != "analysis"  # the practitioner's analysis is theirs to write
-        ] or [prose[j] for j in ranked if prose[j].key != "analysis"]  # fmt: skip
-        if not fitting:
-            continue
-        # A section's cap spreads statements over the note; on a visit of ordinary
-        # length nothing said is left out because its best section is full.
-        room = [s for s in fitting if len(placed[s.key]) < caps[s.key]]
-        if room or steps == 1:
-            placed[(room or fitting)[0].key].append(w)
-    for i, leader in enumerate(leaders):
-        if leader != i:  # "She went in 2019." stays with the sentence it follows on from
-            home = next((k for k, ws in placed.items() if written[leader] in ws), None)
-            if home is not None:
-                placed[home].append(written[i])
-    for key in placed:
-        placed[key].sort(key=lambda w: (w.segments[0].id, written.index(w)))
-    return placed
-
-
-# A sentence that leans on the one before it: "She went in 2019.", "It was the pneumonia."
-_FOLLOWS_ON = re.compile(r"^(?:he|she|they|it|that|this|these|those|there|his|her|their|"
-                         r"its|then|also|but|and|so)\b", re.IGNORECASE)  # fmt: skip
-
-
-def _leaders(written: list[Written], is_risk: list[bool]) -> list[int]:
-    """For each statement, the statement whose section it takes: itself, or, for one
-    that follows on from the statement before it from the same reply, that statement's
-    leader. A risk does not follow a statement that names none: it finds its own section."""
-    leaders = list(range(len(written)))
-    for i in range(1, len(written)):
-        w, before = written[i], written[i - 1]
-        if w.speaker != before.speaker or w.segments[0].id != before.segments[0].id:
-            continue
-        if _FOLLOWS_ON.match(_claim(w.text)) and (is_risk[leaders[i - 1]] or not is_risk[i]):
-            leaders[i] = leaders[i - 1]
-    return leaders
-
-
-def _questions_answered(written: list[Written], transcript: Transcript) -> list[str]:
-    """The question just before each statement's reply, or ``""``."""
-    segments = transcript.segments
-    where = {s.id: i for i, s in enumerate(segments)}
-    out = []
-    for w in written:
-        i = where.get(w.segments[0].id, 0)
-        before = segments[i - 1] if i > 0 else None
-        is_question = before is not None and before.text.rstrip().endswith("?")
-        asked = is_question and before is not None and before.speaker != w.speaker.label
-        out.append(split_sentences(before.text)[-1] if asked and before is not None else "")
-    return out
-
-
-def _claim(text: str) -> str:
-    return re.sub(r'^[A-Z][\w\' ()-]{0,60}? said: "', "", text).rstrip('"')

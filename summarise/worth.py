@@ -24,7 +24,7 @@ _SOCIAL_HOUSEKEEPING = re.compile(
     r"\b(?:record(?:ing)?(?: this)?|notes are accurate|thanks? (?:you )?for (?:letting|having|"
     r"seeing|coming)|nice to (?:meet|see)|call me|that's fine|(?:write|writing) (?:up )?"
     r"(?:my|the) notes|what i've written|(?:stored|kept) (?:securely|safe(?:ly)?)|"
-    r"deleted once|is it (?:still )?(?:all right|ok"
+    r"deleted once|help me write (?:things|it|this) down|is it (?:still )?(?:all right|ok"
     r"|okay)|come in|cup of tea\?|how are you(?: today)?\?|shall we (?:start|begin))\b",
     re.IGNORECASE,
 )
@@ -50,6 +50,8 @@ _CHAT = re.compile(
     r"(?:(?:do )?(?:sit|sit yourself) down|take a seat|have a seat|make yourself "
     r"(?:comfortable|at home)|mind the (?:dog|cat|step))\b|"
     r"(?:i'm|i am) (?:so |really |very |ever so )?sorry (?:to hear|that|about|for)\b|"
+    r"(?:sorry|excuse) (?:about |for )?(?:the|my) (?:mess|washing|state|noise|dog)[.!]?$|"
+    r"sorry to (?:just )?(?:turn up|drop in|barge in|bother you|call)(?: like this)?[.!]?$|"
     r"(?:that|those) (?:all )?sounds?\b|it sounds like\b|"
     r"that must (?:be|have been)\b|that makes (?:sense|a lot of sense)\b|"
     r"you did (?:exactly )?the right thing\b|(?:it's|it is|that's|that is|it was) not your "

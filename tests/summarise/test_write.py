@@ -467,3 +467,39 @@ def test_how_the_recording_is_kept_is_not_written_up() -> None:
 
     assert is_social_housekeeping("It's stored securely and deleted once the note is written.")
     assert not is_social_housekeeping("She stores her tablets in the kitchen drawer.")
+
+
+def test_chat_about_the_mess_or_turning_up_is_left_out_but_what_follows_it_is_kept() -> None:
+    from summarise.worth import is_social_housekeeping
+
+    for chat in ("Excuse the washing.", "Sorry to just turn up.",
+                 "It will, but it's only to help me write things down."):  # fmt: skip
+        assert is_social_housekeeping(chat), chat
+    assert not is_social_housekeeping(
+        "Sorry to just turn up, this is one of the unannounced visits we talked about."
+    )
+
+
+def test_a_section_for_the_parents_words_left_empty_takes_their_nearest_statements() -> None:
+    import numpy as np
+
+    from policies.templates import TemplateSection
+    from summarise.people import Person
+    from summarise.placing import _fill_empty
+    from summarise.write import Written
+
+    kelly = Person("parent", "Kelly", "parent", True)
+    segment = transcript_from_turns([{"speaker": "parent", "text": "x"}]).segments[0]
+    said = [Written(t, (segment,), kelly, True) for t in
+            ("Kelly said she wants Tyler at school.", "Kelly said she had a drink.",
+             "Kelly said the house is warm.")]  # fmt: skip
+    sections = [TemplateSection("observations", "Observations", "What was seen."),
+                TemplateSection("parent-views", "Views of the parents", "What they said.",
+                                speakers=("parent",))]  # fmt: skip
+    placed = {"observations": list(said), "parent-views": []}
+    scores = np.array([[0.2, 0.6], [0.3, 0.5], [0.5, 0.1]])
+    _fill_empty(placed, said, sections, scores, [False, True, False])
+    # The one nearly as close to it as to its own section moves; the risk stays where it
+    # was, and so does the one far closer to the observations.
+    assert placed["parent-views"] == [said[0]]
+    assert placed["observations"] == [said[1], said[2]]

@@ -1,0 +1,179 @@
+"""Putting each written statement in the template section it belongs to.
+
+A statement goes to the section whose guidance it is closest to in meaning
+(all-MiniLM-L6-v2), with the question its reply answers counting too, among the sections
+that allow its speaker; a statement naming a risk leans to the risks section; a sentence
+that follows on from the one before it ("She went in 2019.") keeps that one's section;
+and a section for some speakers' words left empty although they spoke takes the
+statements of theirs nearly as close to it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from policies.templates import Template, TemplateSection
+from policies.topics import Topic, match_topics
+from summarise.grounding import embed, embed_fixed
+from summarise.people import Person
+from summarise.text import split_sentences
+from summarise.write import Written
+from transcribe.types import Transcript
+
+__all__ = ["allowed", "claim", "place"]
+
+# A statement naming a risk leans this much towards a risks section.
+_RISK_LEAN = 0.12
+# How much less close to an empty section's guidance than to its own a statement may be
+# and still be moved there.
+_NEARLY = 0.1
+# How much the question a reply answers counts, beside the statement, in placing it.
+_QUESTION_WEIGHT = 0.5
+# Flagged for checking, but facts of health rather than risks: they keep their own section.
+_NOT_RISKS = {"medication", "carer-strain"}
+
+
+def allowed(section: TemplateSection, template: Template, person: Person) -> bool:
+    """Whether the template lets this person's words feed the section."""
+    if not section.speakers:
+        return True
+    if person.role in section.speakers:
+        return True
+    if person.role in template.speaker_roles:
+        return False
+    section_professional = all(r in _PROFESSIONAL_SET for r in section.speakers)
+    return section_professional == person.professional if person.role else False
+
+
+_PROFESSIONAL_SET = {"social worker", "practitioner", "supervisor", "chair", "doctor"}
+
+
+def place(
+    written: list[Written],
+    template: Template,
+    prose: list[TemplateSection],
+    embedder: Any,
+    topics: tuple[Topic, ...],
+    transcript: Transcript,
+    long_visit_words: int,
+    by_meaning: dict[int, tuple[str, ...]],
+) -> dict[str, list[Written]]:
+    """Give each statement its section, best match first, within each section's cap."""
+
+    placed: dict[str, list[Written]] = {s.key: [] for s in template.sections}
+    if not written or not prose:
+        return placed
+    guidance = embed_fixed(embedder, tuple(f"{s.title}. {s.guidance}" for s in prose))
+    vectors = embed(embedder, [claim(w.text) for w in written])
+    scores = vectors @ guidance.T
+    # The question a reply answers says what it is about ("How is all this affecting
+    # you?"): its closeness to each section adds to that of the statement itself.
+    asked = _questions_answered(written, transcript)
+    if any(asked):
+        questions = embed(embedder, [q or "." for q in asked]) @ guidance.T
+        for i, q in enumerate(asked):
+            if q:
+                scores[i] += _QUESTION_WEIGHT * questions[i]
+    words = sum(len(s.text.split()) for s in transcript.segments)
+    steps = 1 + words // long_visit_words
+    caps = {s.key: 2 * s.max_statements * min(steps, 4) for s in prose}
+    risky = [i for i, s in enumerate(prose) if "risk" in s.key or "safeguard" in s.key]
+    is_risk = [bool(set(match_topics(w.text, topics) + by_meaning.get(id(w), ())) - _NOT_RISKS)
+               for w in written]  # fmt: skip
+    leaders = _leaders(written, is_risk)
+    order = sorted((i for i in range(len(written)) if leaders[i] == i),
+                   key=lambda i: -float(scores[i].max()))  # fmt: skip
+    for i in order:
+        w = written[i]
+        row = scores[i].copy()
+        if risky and is_risk[i]:
+            for r in risky:
+                row[r] += _RISK_LEAN
+        ranked = sorted(range(len(prose)), key=lambda j: -float(row[j]))
+        fitting = [
+            prose[j] for j in ranked
+            if allowed(prose[j], template, w.speaker)
+            and not (prose[j].quote and w.speaker.professional)
+            and prose[j].key != "analysis"  # the practitioner's analysis is theirs to write
+        ] or [prose[j] for j in ranked if prose[j].key != "analysis"]  # fmt: skip
+        if not fitting:
+            continue
+        # A section's cap spreads statements over the note; on a visit of ordinary
+        # length nothing said is left out because its best section is full.
+        room = [s for s in fitting if len(placed[s.key]) < caps[s.key]]
+        if room or steps == 1:
+            placed[(room or fitting)[0].key].append(w)
+    _fill_empty(placed, written, prose, scores, is_risk)
+    for i, leader in enumerate(leaders):
+        if leader != i:  # "She went in 2019." stays with the sentence it follows on from
+            home = next((k for k, ws in placed.items() if written[leader] in ws), None)
+            if home is not None:
+                placed[home].append(written[i])
+    for key in placed:
+        placed[key].sort(key=lambda w: (w.segments[0].id, written.index(w)))
+    return placed
+
+
+def _fill_empty(
+    placed: dict[str, list[Written]],
+    written: list[Written],
+    prose: list[TemplateSection],
+    scores: Any,
+    is_risk: list[bool],
+) -> None:
+    """A section for some speakers' words ("Views of the parents and family") that is
+    left empty although they spoke takes up to three of their statements from other
+    sections: those nearly as close to its guidance as to their own section's. A
+    statement naming a risk stays where it is."""
+    where = {id(w): key for key, ws in placed.items() for w in ws}
+    column = {s.key: n for n, s in enumerate(prose)}
+    for j, section in enumerate(prose):
+        if not section.speakers or placed[section.key] or section.quote:
+            continue
+        theirs = [i for i, w in enumerate(written)
+                  if w.speaker.role in section.speakers and id(w) in where and not is_risk[i]
+                  and len(placed[where[id(w)]]) > 1 and where[id(w)] in column
+                  and scores[i][j] >= scores[i][column[where[id(w)]]] - _NEARLY]  # fmt: skip
+        for i in sorted(theirs, key=lambda i: -float(scores[i][j]))[:3]:
+            placed[where[id(written[i])]].remove(written[i])
+            placed[section.key].append(written[i])
+            where[id(written[i])] = section.key
+
+
+# A sentence that leans on the one before it: "She went in 2019.", "It was the pneumonia."
+_FOLLOWS_ON = re.compile(r"^(?:he|she|they|it|that|this|these|those|there|his|her|their|"
+                         r"its|then|also|but|and|so)\b", re.IGNORECASE)  # fmt: skip
+
+
+def _leaders(written: list[Written], is_risk: list[bool]) -> list[int]:
+    """For each statement, the statement whose section it takes: itself, or, for one
+    that follows on from the statement before it from the same reply, that statement's
+    leader. A risk does not follow a statement that names none: it finds its own section."""
+    leaders = list(range(len(written)))
+    for i in range(1, len(written)):
+        w, before = written[i], written[i - 1]
+        if w.speaker != before.speaker or w.segments[0].id != before.segments[0].id:
+            continue
+        if _FOLLOWS_ON.match(claim(w.text)) and (is_risk[leaders[i - 1]] or not is_risk[i]):
+            leaders[i] = leaders[i - 1]
+    return leaders
+
+
+def _questions_answered(written: list[Written], transcript: Transcript) -> list[str]:
+    """The question just before each statement's reply, or ``""``."""
+    segments = transcript.segments
+    where = {s.id: i for i, s in enumerate(segments)}
+    out = []
+    for w in written:
+        i = where.get(w.segments[0].id, 0)
+        before = segments[i - 1] if i > 0 else None
+        is_question = before is not None and before.text.rstrip().endswith("?")
+        asked = is_question and before is not None and before.speaker != w.speaker.label
+        out.append(split_sentences(before.text)[-1] if asked and before is not None else "")
+    return out
+
+
+def claim(text: str) -> str:
+    """A statement without its reporting frame ('Mrs Patel said: "')."""
+    return re.sub(r'^[A-Z][\w\' ()-]{0,60}? said: "', "", text).rstrip('"')
