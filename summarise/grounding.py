@@ -85,9 +85,18 @@ class Grounding:
     flags: tuple[str, ...]
 
 
+_COMPOUND = re.compile(
+    r"\b(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[- ]"
+    r"(one|two|three|four|five|six|seven|eight|nine)\b"
+)
+
+
 def _numbers(text: str) -> set[str]:
     found = set(re.findall(r"\d+(?:\.\d+)?", text))
-    for word in re.findall(r"[a-z]+", text.lower()):
+    lower = text.lower()
+    for tens, unit in _COMPOUND.findall(lower):  # "eighty-four" is 84, as a transcript writes it
+        found.add(str(int(_NUMBER_WORDS[tens]) + int(_NUMBER_WORDS[unit])))
+    for word in re.findall(r"[a-z]+", _COMPOUND.sub(" ", lower)):
         if word in _NUMBER_WORDS:
             found.add(_NUMBER_WORDS[word])
     return found

@@ -75,8 +75,26 @@ class SocialScore:
     note: str
 
 
+_UNITS = "one two three four five six seven eight nine".split()
+_TEENS = ("ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen "
+          "nineteen").split()  # fmt: skip
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_NUMBER = {w: str(n) for n, w in enumerate(_UNITS, start=1)}
+_NUMBER |= {w: str(n) for n, w in enumerate(_TEENS, start=10)}
+_NUMBER |= {w: str(n) for n, w in zip(range(20, 100, 10), _TENS, strict=True)}
+_COMPOUND = re.compile(rf"\b({'|'.join(_TENS)})[- ]({'|'.join(_UNITS)})\b")
+
+
+def _digits(text: str) -> str:
+    """Numbers said in words written as figures: a transcript writes "84" where a script
+    has "eighty-four", and both say the same fact."""
+    text = _COMPOUND.sub(lambda m: str(int(_NUMBER[m[1]]) + int(_NUMBER[m[2]])), text)
+    return re.sub(r"\b[a-z]+\b", lambda m: _NUMBER.get(m[0], m[0]), text)
+
+
 def _tokens(text: str) -> set[str]:
-    return {_stem(w) for w in re.findall(r"[a-z0-9£']+", text.lower().replace("-", " "))}
+    plain = _digits(text.lower())
+    return {_stem(w) for w in re.findall(r"[a-z0-9£']+", plain.replace("-", " "))}
 
 
 def _covered(phrase: str, tokens: set[str]) -> bool:
