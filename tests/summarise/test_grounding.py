@@ -71,3 +71,15 @@ def test_a_speakers_label_is_not_a_number_the_transcript_must_contain(
         [source], embedder=embedder, topics=topics,
     )  # fmt: skip
     assert "number:3" in planted.missing and "unsupported" in planted.flags
+
+
+def test_a_compound_number_in_words_is_the_same_as_its_figures() -> None:
+    from summarise.grounding import critical_terms
+    from summarise.social_eval import _covered, _tokens
+
+    assert critical_terms("He's eighty-four and has Alzheimer's.")["number"] == {"84"}
+    assert critical_terms("He is 84.")["number"] == {"84"}
+    assert critical_terms("the number twenty six bus")["number"] == {"26"}
+    # The scorer finds a script's "eighty-four" in a note drafted from audio ("84").
+    assert _covered("eighty-four", _tokens("Mrs Hughes said her dad is 84."))
+    assert not _covered("eighty-four", _tokens("Mrs Hughes said her dad is 80."))
