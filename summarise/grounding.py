@@ -36,6 +36,10 @@ _NUMBER_WORDS = {
     "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
     "ninety": "90", "hundred": "100", "thousand": "1000", "once": "1", "twice": "2",
     "single": "1", "couple": "2", "half": "0.5", "first": "1", "second": "2", "third": "3",
+    "fourth": "4", "fifth": "5", "sixth": "6", "seventh": "7", "eighth": "8", "ninth": "9",
+    "tenth": "10", "eleventh": "11", "twelfth": "12", "thirteenth": "13",
+    "fourteenth": "14", "fifteenth": "15", "sixteenth": "16", "seventeenth": "17",
+    "eighteenth": "18", "nineteenth": "19", "twentieth": "20", "thirtieth": "30",
 }  # fmt: skip
 _NEGATIONS = re.compile(
     r"\b(?:not|never|no|none|nobody|nothing|neither|nor|without|denies|denied|deny|"
@@ -87,7 +91,8 @@ class Grounding:
 
 _COMPOUND = re.compile(
     r"\b(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[- ]"
-    r"(one|two|three|four|five|six|seven|eight|nine)\b"
+    r"(one|two|three|four|five|six|seven|eight|nine|first|second|third|fourth|fifth|sixth|"
+    r"seventh|eighth|ninth)\b"
 )
 
 

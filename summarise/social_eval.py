@@ -82,14 +82,34 @@ _TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 _NUMBER = {w: str(n) for n, w in enumerate(_UNITS, start=1)}
 _NUMBER |= {w: str(n) for n, w in enumerate(_TEENS, start=10)}
 _NUMBER |= {w: str(n) for n, w in zip(range(20, 100, 10), _TENS, strict=True)}
-_COMPOUND = re.compile(rf"\b({'|'.join(_TENS)})[- ]({'|'.join(_UNITS)})\b")
+_ORDINAL_UNITS = "first second third fourth fifth sixth seventh eighth ninth".split()
+_ORDINAL = {w: n for n, w in enumerate(_ORDINAL_UNITS, start=1)} | {
+    w: n for n, w in enumerate(("tenth eleventh twelfth thirteenth fourteenth fifteenth "
+                                "sixteenth seventeenth eighteenth nineteenth").split(), start=10)
+} | {"twentieth": 20, "thirtieth": 30}  # fmt: skip
+_COMPOUND = re.compile(rf"\b({'|'.join(_TENS)})[- ]({'|'.join(_UNITS + _ORDINAL_UNITS)})\b")
+
+
+def _nth(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _digits(text: str) -> str:
-    """Numbers said in words written as figures: a transcript writes "84" where a script
-    has "eighty-four", and both say the same fact."""
-    text = _COMPOUND.sub(lambda m: str(int(_NUMBER[m[1]]) + int(_NUMBER[m[2]])), text)
-    return re.sub(r"\b[a-z]+\b", lambda m: _NUMBER.get(m[0], m[0]), text)
+    """Numbers said in words written as figures: a transcript writes "84" and "20th"
+    where a script has "eighty-four" and "twentieth", and both say the same fact."""
+
+    def compound(m: re.Match[str]) -> str:
+        if m[2] in _ORDINAL:
+            return _nth(int(_NUMBER[m[1]]) + _ORDINAL[m[2]])
+        return str(int(_NUMBER[m[1]]) + int(_NUMBER[m[2]]))
+
+    text = _COMPOUND.sub(compound, text)
+    return re.sub(
+        r"\b[a-z]+\b",
+        lambda m: _nth(_ORDINAL[m[0]]) if m[0] in _ORDINAL else _NUMBER.get(m[0], m[0]),
+        text,
+    )
 
 
 def _tokens(text: str) -> set[str]:

@@ -83,3 +83,14 @@ def test_a_compound_number_in_words_is_the_same_as_its_figures() -> None:
     # The scorer finds a script's "eighty-four" in a note drafted from audio ("84").
     assert _covered("eighty-four", _tokens("Mrs Hughes said her dad is 84."))
     assert not _covered("eighty-four", _tokens("Mrs Hughes said her dad is 80."))
+
+
+def test_an_ordinal_in_words_is_the_same_as_its_figures() -> None:
+    from summarise.grounding import critical_terms
+    from summarise.social_eval import _covered, _tokens
+
+    assert critical_terms("on the twenty-first")["number"] == critical_terms("the 21st")["number"]
+    assert critical_terms("the twentieth")["number"] == {"20"}
+    assert _covered("twentieth", _tokens("I'll see you both again on the 20th."))
+    assert _covered("the ninth", _tokens("Tom Bailey will visit on the 9th of next month."))
+    assert not _covered("twentieth", _tokens("on the 21st"))
