@@ -5,8 +5,9 @@ labelled with a role ("carer") takes the name of the participant with that role;
 the speakers are only numbered ("Speaker 1"), the one who asks most of the questions
 is taken to be the worker; a voice that introduces itself ("I'm Jo") or answers when
 someone is spoken to by name ("Marcus, what do you think?") is that participant; and with
-one voice and one participant left, the voice is that participant. Anyone still
-unnamed keeps a role label ("The carer") or their number.
+one voice and one participant left, the voice is that participant. When no participant
+was named at upload, the opening of the visit names them ("Hi Mrs Hughes, I'm Tom
+Bailey"). Anyone still unnamed keeps a role label ("The carer") or their number.
 """
 
 from __future__ import annotations
