@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from policies.topics import Topic, match_topics
+from summarise.text import CARDINALS, COMPOUND_NUMBER, ORDINALS
 
 __all__ = [
     "SUPPORT_THRESHOLD",
@@ -28,18 +29,9 @@ __all__ = [
 #: Statements scoring below this are flagged ``"unsupported"``.
 SUPPORT_THRESHOLD = 0.45
 
-_NUMBER_WORDS = {
-    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
-    "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11",
-    "twelve": "12", "thirteen": "13", "fourteen": "14", "fifteen": "15", "sixteen": "16",
-    "seventeen": "17", "eighteen": "18", "nineteen": "19", "twenty": "20", "thirty": "30",
-    "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
-    "ninety": "90", "hundred": "100", "thousand": "1000", "once": "1", "twice": "2",
-    "single": "1", "couple": "2", "half": "0.5", "first": "1", "second": "2", "third": "3",
-    "fourth": "4", "fifth": "5", "sixth": "6", "seventh": "7", "eighth": "8", "ninth": "9",
-    "tenth": "10", "eleventh": "11", "twelfth": "12", "thirteenth": "13",
-    "fourteenth": "14", "fifteenth": "15", "sixteenth": "16", "seventeenth": "17",
-    "eighteenth": "18", "nineteenth": "19", "twentieth": "20", "thirtieth": "30",
+_NUMBER_WORDS = {w: str(n) for w, n in (CARDINALS | ORDINALS).items()} | {
+    "zero": "0", "hundred": "100", "thousand": "1000", "once": "1", "twice": "2",
+    "single": "1", "couple": "2", "half": "0.5",
 }  # fmt: skip
 _NEGATIONS = re.compile(
     r"\b(?:not|never|no|none|nobody|nothing|neither|nor|without|denies|denied|deny|"
@@ -89,19 +81,13 @@ class Grounding:
     flags: tuple[str, ...]
 
 
-_COMPOUND = re.compile(
-    r"\b(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[- ]"
-    r"(one|two|three|four|five|six|seven|eight|nine|first|second|third|fourth|fifth|sixth|"
-    r"seventh|eighth|ninth)\b"
-)
-
-
 def _numbers(text: str) -> set[str]:
     found = set(re.findall(r"\d+(?:\.\d+)?", text))
     lower = text.lower()
-    for tens, unit in _COMPOUND.findall(lower):  # "eighty-four" is 84, as a transcript writes it
+    # "eighty-four" is 84, as a transcript writes it
+    for tens, unit in COMPOUND_NUMBER.findall(lower):
         found.add(str(int(_NUMBER_WORDS[tens]) + int(_NUMBER_WORDS[unit])))
-    for word in re.findall(r"[a-z]+", _COMPOUND.sub(" ", lower)):
+    for word in re.findall(r"[a-z]+", COMPOUND_NUMBER.sub(" ", lower)):
         if word in _NUMBER_WORDS:
             found.add(_NUMBER_WORDS[word])
     return found

@@ -18,7 +18,7 @@ from policies.topics import Topic, match_topics
 from summarise.grounding import embed, embed_fixed
 from summarise.people import Person
 from summarise.text import split_sentences
-from summarise.write import Written
+from summarise.write import Written, _question_before
 from transcribe.types import Transcript
 
 __all__ = ["allowed", "claim", "place"]
@@ -105,11 +105,11 @@ def place(
         if room or steps == 1:
             placed[(room or fitting)[0].key].append(w)
     _fill_empty(placed, written, prose, scores, is_risk)
+    where = _sections_of(placed)
     for i, leader in enumerate(leaders):
-        if leader != i:  # "She went in 2019." stays with the sentence it follows on from
-            home = next((k for k, ws in placed.items() if written[leader] in ws), None)
-            if home is not None:
-                placed[home].append(written[i])
+        # "She went in 2019." stays with the sentence it follows on from.
+        if leader != i and id(written[leader]) in where:
+            placed[where[id(written[leader])]].append(written[i])
     for key in placed:
         placed[key].sort(key=lambda w: (w.segments[0].id, written.index(w)))
     return placed
@@ -126,7 +126,7 @@ def _fill_empty(
     left empty although they spoke takes up to three of their statements from other
     sections: those nearly as close to its guidance as to their own section's. A
     statement naming a risk stays where it is."""
-    where = {id(w): key for key, ws in placed.items() for w in ws}
+    where = _sections_of(placed)
     column = {s.key: n for n, s in enumerate(prose)}
     for j, section in enumerate(prose):
         if not section.speakers or placed[section.key] or section.quote:
@@ -139,6 +139,11 @@ def _fill_empty(
             placed[where[id(written[i])]].remove(written[i])
             placed[section.key].append(written[i])
             where[id(written[i])] = section.key
+
+
+def _sections_of(placed: dict[str, list[Written]]) -> dict[int, str]:
+    """The section each placed statement is in, by ``id()`` of the statement."""
+    return {id(w): key for key, ws in placed.items() for w in ws}
 
 
 # A sentence that leans on the one before it: "She went in 2019.", "It was the pneumonia."
@@ -166,11 +171,8 @@ def _questions_answered(written: list[Written], transcript: Transcript) -> list[
     where = {s.id: i for i, s in enumerate(segments)}
     out = []
     for w in written:
-        i = where.get(w.segments[0].id, 0)
-        before = segments[i - 1] if i > 0 else None
-        is_question = before is not None and before.text.rstrip().endswith("?")
-        asked = is_question and before is not None and before.speaker != w.speaker.label
-        out.append(split_sentences(before.text)[-1] if asked and before is not None else "")
+        question = _question_before(segments, where.get(w.segments[0].id, 0))
+        out.append(split_sentences(question.text)[-1] if question is not None else "")
     return out
 
 

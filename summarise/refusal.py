@@ -133,15 +133,10 @@ def refusal(sentence: str, sources: list[str], context: str, speaker: Person, ca
 
 def _names_other(sentence: str, speaker: Person, cast: Cast) -> bool:
     """Whether the sentence names someone present other than the speaker, or a role."""
-    words = set(re.findall(r"[a-z']+", sentence.lower()))
-    own = {w.lower() for w in speaker.name.split()}
-    for person in cast.others(speaker.label):
-        if {w.lower() for w in person.name.split() if len(w) > 2} - own - {"the"} & words:
-            return True
-    for name, _role in cast.participants:
-        if {w.lower() for w in name.split() if len(w) > 2} - own & words:
-            return True
-    return False
+    names = [p.name for p in cast.others(speaker.label)] + [n for n, _ in cast.participants]
+    theirs = {w.lower() for name in names for w in name.split() if len(w) > 2}
+    own = {w.lower() for w in speaker.name.split()} | {"the"}  # "The carer": "carer" names
+    return bool((theirs - own) & set(re.findall(r"[a-z']+", sentence.lower())))
 
 
 _REPORTING = {

@@ -24,7 +24,7 @@ from policies.templates import Template
 from summarise.draft import DraftOptions, draft_note
 from summarise.grounding import critical_terms
 from summarise.render import render_text
-from summarise.text import _stem, content_words
+from summarise.text import CARDINALS, COMPOUND_NUMBER, ORDINALS, _stem, content_words
 from summarise.turns import transcript_from_turns
 from summarise.types import Draft, NoteDrafter
 
@@ -75,21 +75,6 @@ class SocialScore:
     note: str
 
 
-_UNITS = "one two three four five six seven eight nine".split()
-_TEENS = ("ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen "
-          "nineteen").split()  # fmt: skip
-_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-_NUMBER = {w: str(n) for n, w in enumerate(_UNITS, start=1)}
-_NUMBER |= {w: str(n) for n, w in enumerate(_TEENS, start=10)}
-_NUMBER |= {w: str(n) for n, w in zip(range(20, 100, 10), _TENS, strict=True)}
-_ORDINAL_UNITS = "first second third fourth fifth sixth seventh eighth ninth".split()
-_ORDINAL = {w: n for n, w in enumerate(_ORDINAL_UNITS, start=1)} | {
-    w: n for n, w in enumerate(("tenth eleventh twelfth thirteenth fourteenth fifteenth "
-                                "sixteenth seventeenth eighteenth nineteenth").split(), start=10)
-} | {"twentieth": 20, "thirtieth": 30}  # fmt: skip
-_COMPOUND = re.compile(rf"\b({'|'.join(_TENS)})[- ]({'|'.join(_UNITS + _ORDINAL_UNITS)})\b")
-
-
 def _nth(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -100,16 +85,16 @@ def _digits(text: str) -> str:
     where a script has "eighty-four" and "twentieth", and both say the same fact."""
 
     def compound(m: re.Match[str]) -> str:
-        if m[2] in _ORDINAL:
-            return _nth(int(_NUMBER[m[1]]) + _ORDINAL[m[2]])
-        return str(int(_NUMBER[m[1]]) + int(_NUMBER[m[2]]))
+        if m[2] in ORDINALS:
+            return _nth(CARDINALS[m[1]] + ORDINALS[m[2]])
+        return str(CARDINALS[m[1]] + CARDINALS[m[2]])
 
-    text = _COMPOUND.sub(compound, text)
-    return re.sub(
-        r"\b[a-z]+\b",
-        lambda m: _nth(_ORDINAL[m[0]]) if m[0] in _ORDINAL else _NUMBER.get(m[0], m[0]),
-        text,
-    )
+    def word(m: re.Match[str]) -> str:
+        if m[0] in ORDINALS:
+            return _nth(ORDINALS[m[0]])
+        return str(CARDINALS[m[0]]) if m[0] in CARDINALS else m[0]
+
+    return re.sub(r"\b[a-z]+\b", word, COMPOUND_NUMBER.sub(compound, text))
 
 
 def _tokens(text: str) -> set[str]:

@@ -14,7 +14,31 @@ __all__ = [
     "third_person",
     "is_housekeeping",
     "split_sentences",
+    "CARDINALS",
+    "ORDINALS",
+    "COMPOUND_NUMBER",
 ]
+
+_UNIT_WORDS = "one two three four five six seven eight nine".split()
+_TENS_WORDS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ORDINAL_UNIT_WORDS = "first second third fourth fifth sixth seventh eighth ninth".split()
+#: Numbers said in words, one to nineteen and the tens, with their values.
+CARDINALS: dict[str, int] = {
+    w: n
+    for n, w in enumerate(_UNIT_WORDS + "ten eleven twelve thirteen fourteen fifteen "
+                          "sixteen seventeen eighteen nineteen".split(), start=1)
+} | {w: n for n, w in zip(range(20, 100, 10), _TENS_WORDS, strict=True)}  # fmt: skip
+#: Ordinals said in words, "first" to "nineteenth", "twentieth" and "thirtieth".
+ORDINALS: dict[str, int] = {
+    w: n
+    for n, w in enumerate(_ORDINAL_UNIT_WORDS + "tenth eleventh twelfth thirteenth "
+                          "fourteenth fifteenth sixteenth seventeenth eighteenth "
+                          "nineteenth".split(), start=1)
+} | {"twentieth": 20, "thirtieth": 30}  # fmt: skip
+#: A number of tens and a unit said in words: "eighty-four", "twenty first".
+COMPOUND_NUMBER = re.compile(
+    rf"\b({'|'.join(_TENS_WORDS)})[- ]({'|'.join(_UNIT_WORDS + _ORDINAL_UNIT_WORDS)})\b"
+)
 
 _FILLERS = re.compile(
     r"(?<![\w'-])(?:u+m+|u+h+m*|e+r+m+|h+m+|mm+-?hmm+|mm+|uh-huh|you know)(?![\w'-])\s*[,.]?",
