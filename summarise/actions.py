@@ -157,7 +157,9 @@ def extract_action(text: str, speaker: str, other: str) -> ActionParts | None:
     what = _REASON.split(what, maxsplit=1)[0]  # "…, because three days at work is a lot"
     what = _ASIDE.split(what, maxsplit=1)[0]  # "…, and the core group is on the third"
     what = re.sub(r",\s+(?-i:[A-Z][a-z'-]+)$", "", what)  # a name said last: ", Priya"
-    by_when = deadline(what)
+    # "Today I'll help you ring the bank": the time said just before the action is its own.
+    lead = re.sub(r"^(?:and|so|then)\s+", "", text[: match.start()].strip(" ,"), flags=re.I)
+    by_when = deadline(what) or (lead[0].lower() + lead[1:] if _WHEN.fullmatch(lead) else None)
     if who == other:  # "you'll wear your alarm": their own alarm
         what = re.sub(r"\byourself\b", "themselves", what, flags=re.IGNORECASE)
         what = re.sub(r"\byour\b", "their", what, flags=re.IGNORECASE)

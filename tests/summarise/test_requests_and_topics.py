@@ -224,3 +224,13 @@ def test_an_action_keeps_the_condition_said_before_it() -> None:
                              "Daniel Mensah", "Shanice Doyle")  # fmt: skip
     assert missing is not None
     assert missing.what == "Ring the police if he is not home by ten"
+
+
+def test_a_time_said_just_before_an_action_is_when_it_is_done() -> None:
+    from summarise.actions import extract_action
+
+    bank = extract_action("Today I'll help you ring the bank to cancel the card",
+                          "Aisha Rahman", "Marcus")  # fmt: skip
+    assert bank is not None and bank.by_when == "today"
+    fell = extract_action("On Sunday he fell, and I'll ring the GP", "Aisha Rahman", "Marcus")
+    assert fell is not None and fell.by_when is None  # a time of something else
