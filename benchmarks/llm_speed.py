@@ -44,8 +44,11 @@ def _prompt() -> list[dict[str, str]]:
 def _run_llama(path: Path) -> dict[str, float]:
     from llama_cpp import Llama
 
+    from summarise.model import weights_as_stored
+
     started = time.perf_counter()
-    llm = Llama(model_path=str(path), n_ctx=4096, n_threads=os.cpu_count() or 1, verbose=False)
+    with weights_as_stored():
+        llm = Llama(model_path=str(path), n_ctx=4096, n_threads=os.cpu_count() or 1, verbose=False)
     load = time.perf_counter() - started
     messages = _prompt()
     started = time.perf_counter()
