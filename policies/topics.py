@@ -71,8 +71,13 @@ class Topic:
         """Return whether ``text`` touches this topic."""
         if self.detector and DETECTORS[self.detector].search(text):
             return True
-        plain = _IDIOMS.sub(" ", text)
-        return bool(self.terms) and _terms_pattern(self.terms).search(plain) is not None
+        if not self.terms:
+            return False
+        plain = _IDIOMS.sub(" ", _DENIED.sub(" ", text))
+        return any(
+            not _NEGATED.search(plain, max(0, m.start() - 24), m.start())
+            for m in _terms_pattern(self.terms).finditer(plain)
+        )
 
 
 # Everyday sayings that use a risk's words for something else: "bruised my pride",
@@ -85,6 +90,20 @@ _IDIOMS = re.compile(
     re.IGNORECASE,
 )
 
+
+# A term said as not having happened: "he didn't fall", "she has never fallen", "no
+# bruises", "did not hit him". At most one word may stand between the negation and the
+# term; terms that carry their own negation ("not taking", "no food in") start with it,
+# so they are not affected.
+_NEGATED = re.compile(r"(?:\b(?:not|never|no)|n't)\s+(?:\w+\s+)?$", re.IGNORECASE)
+
+# A question about a risk answered with a plain no ("Any falls?" "No, not one."): the
+# statement records that the risk was asked about and denied.
+_DENIED = re.compile(
+    r'asked: "[^"]*\?"[^"]*? said: "(?:no|nope|never|none|not really|not at all|not once)'
+    r'(?:[,.]? ?(?:not one|never|none|not at all|not once))?[.!]?"',
+    re.IGNORECASE,
+)
 
 _PATTERNS: dict[tuple[str, ...], re.Pattern[str]] = {}
 

@@ -217,7 +217,9 @@ def _action_item(action: Action, segment: Segment, checks: _Checks) -> Action:
     check = check_grounding(f"{action.who} will {action.what}", [segment.text],
                             topics=checks.flag_topics, similarity=next(checks.sims),
                             threshold=checks.threshold)  # fmt: skip
-    flags = tuple(f for f in check.flags if f != "unsupported")
+    # An action is the response to a risk, flagged where the risk was said: "refer her
+    # to the falls clinic" needs its owner and date checked, not a falls flag of its own.
+    flags = tuple(f for f in check.flags if f != "unsupported" and not f.startswith("high-stakes:"))
     running = checks.cast.running_text
     return Action(running(action.who), running(action.what), action.by_when,
                   action.citations,

@@ -209,6 +209,23 @@ def test_a_saying_that_uses_a_risks_words_for_something_else_is_no_risk() -> Non
     assert not any(t.matches("Honestly, I could murder a cup of tea.") for t in topics.values())
 
 
+def test_a_risk_said_as_not_having_happened_is_no_risk() -> None:
+    from policies.topics import load_topics
+
+    topics = {t.key: t for t in load_topics()}
+    falls, child = topics["falls"], topics["risk-to-child"]
+    assert not falls.matches('Priya said: "He didn\'t fall, he caught the towel rail."')
+    assert not falls.matches("Joan said she has never fallen in her life.")
+    assert not child.matches("His mother shouted, but she did not hit him.")
+    assert not falls.matches('Daniel asked: "Any falls?" Irene said: "No, not one."')
+    # Asked and not denied, or negated some words away from the risk: still flagged.
+    assert falls.matches('Daniel asked: "Any falls?" Irene said: "Yes, two since May."')
+    assert falls.matches("He was not sure of the day, but she fell on the stairs.")
+    # Terms that carry their own negation are the risk itself.
+    assert topics["missed-medication"].matches("She is not taking her tablets.")
+    assert child.matches("There was no food in the house.")
+
+
 def test_an_action_keeps_the_condition_said_before_it() -> None:
     from summarise.actions import extract_action
 

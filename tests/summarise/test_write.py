@@ -74,6 +74,9 @@ def test_risks_sit_under_risks_and_actions_under_actions_with_their_owner(
     assert ring.who == "Linda Hughes" and ring.by_when == "tonight"
     valve = next(a for a in actions if "valve" in a.what)
     assert valve.who == "Tom Bailey" and "end of the month" in (valve.by_when or "")
+    # The gas risk is flagged where it was said, not again on the action that answers it.
+    assert any("high-stakes:fire-gas" in s.flags for s in sections["risks"].statements)
+    assert not [f for a in actions for f in a.flags if f.startswith("high-stakes:")]
 
 
 @pytest.mark.slow
