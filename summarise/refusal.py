@@ -105,6 +105,8 @@ def refusal(sentence: str, sources: list[str], context: str, speaker: Person, ca
         return "new-name"
     if not _FIRST_PERSON.search(best.lower()) and _speaker_as_doer(sentence, speaker):
         return "speaker-as-doer"  # "A man rang" became "Mr Mehta rang"
+    if _changed_doer(sentence, best):
+        return "changed-doer"  # "he sent me a text" became "She sent a text"
     if (
         speaker.professional
         and _SECOND_PERSON.search(best)
@@ -162,6 +164,30 @@ def _speaker_as_doer(sentence: str, speaker: Person) -> bool:
         for found in re.finditer(rf"\b{re.escape(name)}\s+([a-z]+)\b", sentence):
             if found.group(1) not in _REPORTING:
                 return True
+    return False
+
+
+# Small verbs that say too little of who did what to compare ("she was", "he has").
+_AUXILIARY = {
+    "is", "was", "has", "had", "have", "does", "did", "will", "would", "can", "could",
+    "should", "may", "might", "must", "gets", "got", "goes", "went", "says", "wants",
+}  # fmt: skip
+
+
+def _changed_doer(sentence: str, said: str) -> bool:
+    """Whether the sentence gives an act to "she" that the words gave to "he", or back.
+
+    A speaker's "I" may become either, so it licenses both; the check is only made where
+    the words name the doer of the same verb by pronoun and never by "I", "we" or "they".
+    """
+    said = said.lower()
+    for found in re.finditer(r"\b(he|she)\s+([a-z]{3,})\b", sentence.lower()):
+        pronoun, verb = found.groups()
+        if verb in _REPORTING or verb in _AUXILIARY:
+            continue
+        doers = set(re.findall(rf"\b(he|she|i|we|they)\s+{re.escape(verb)}\b", said))
+        if doers and pronoun not in doers and not doers & {"i", "we", "they"}:
+            return True
     return False
 
 

@@ -465,6 +465,21 @@ def test_the_workers_you_written_as_the_worker_is_refused() -> None:
                    cast) == ""  # fmt: skip
 
 
+def test_an_act_given_to_the_wrong_he_or_she_is_refused() -> None:
+    cast = _cast([("social worker", "Has there been any contact from Liam?"),
+                  ("parent", "He hasn't been to the house. But he sent me a text.")],
+                 [{"name": "Owen Davies", "role": "social worker"},
+                  {"name": "Jade", "role": "parent"}])  # fmt: skip
+    jade = cast.person("parent")
+    said = ["He hasn't been to the house.", "But he sent me a text on Friday night."]
+    context = "Has there been any contact from Liam?"
+    assert refusal("She sent a text on Friday night.", said, context, jade,
+                   cast) == "changed-doer"  # fmt: skip
+    assert refusal("He sent her a text on Friday night.", said, context, jade, cast) == ""
+    mine = ["I rang 101 and gave them the screenshot."]
+    assert refusal("She rang 101 and gave them the screenshot.", mine, "", jade, cast) == ""
+
+
 def test_how_the_recording_is_kept_is_not_written_up() -> None:
     from summarise.worth import is_social_housekeeping
 
