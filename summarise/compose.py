@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from policies.templates import Template, TemplateSection
@@ -116,6 +116,7 @@ def compose_sections(
     )
     flag_topics = tuple(t for t in topics if t.key not in _RISK_TOPICS_EXCLUDED)
     prose = [s for s in template.sections if s.style != "actions"]
+    present, written = _introductions(written, segments, cast)
     by_meaning, judged = _risk_readings(written, drafter, embedder, flag_topics, report)
     placed = place(written, template, prose, embedder, flag_topics, transcript,
                     long_visit_words, by_meaning)  # fmt: skip
@@ -140,6 +141,8 @@ def compose_sections(
                 text, segment = quoted
                 statements.append(Statement(f"{section.key}-q", text, (citation(segment),),
                                             1.0, (), quote=True))  # fmt: skip
+            if present is not None and section is prose[0]:
+                statements.append(replace(present, id=f"{section.key}-present"))
             statements += [_statement(f"{section.key}-{n}", w, checks)
                            for n, w in enumerate(placed[section.key], start=1)]  # fmt: skip
         note = ""
@@ -148,6 +151,65 @@ def compose_sections(
         sections.append(DraftSection(section.key, section.title, section.style,
                                      tuple(statements), tuple(items), note))  # fmt: skip
     return sections, calls, accepted
+
+
+# "Kirsty Webb, Lee's social worker in the learning disability team." or "It's Bethan
+# Lloyd, the social worker from the community team.": a speaker's own name, then a role.
+_TITLES = r"(?:(?:PC|DC|DS|DI|Sergeant|Dr|Doctor|Mr|Mrs|Ms|Miss)\.?\s+)?"
+
+
+def _introduction(sentence: str, name: str) -> str:
+    """The role a speaker gives after their own name, or ``""`` if it is no introduction."""
+    found = re.match(
+        rf"^(?:(?:it's|it is|this is)\s+)?{_TITLES}{re.escape(name)}\s*,\s*([^.?!]{{3,120}})[.!]?$",
+        sentence.strip(),
+        re.IGNORECASE,
+    )
+    return found.group(1).strip() if found else ""
+
+
+def _introductions(
+    written: list[Written], segments: Sequence[Segment], cast: Cast
+) -> tuple[Statement | None, list[Written]]:
+    """Gather the speakers' introductions of themselves into one statement of who was there.
+
+    Round the table at a meeting each person gives their name and role; written up one by
+    one ("Kirsty Webb said: 'Kirsty Webb, Lee's social worker…'") they are scattered over
+    the note and their words ("safeguarding lead", "exploitation team") read as risks.
+    Where two or more people introduce themselves, one statement, first in the note,
+    keeps each introduction as it was said, citing it; the statements written from the
+    introductions are left out.
+    """
+    said: list[tuple[Segment, str]] = []
+    only: set[int] = set()  # segments that say nothing but an introduction
+    names: set[str] = set()
+    for segment in segments:
+        person = cast.person(segment.speaker)
+        sentences = split_sentences(segment.text) if person.named else []
+        intro = [t for t in sentences if _introduction(t, person.name)]
+        if intro:
+            said.append((segment, intro[0].strip().rstrip(".!")))
+            names.add(person.name)
+            rest = [t for t in sentences if t not in intro and not is_social_housekeeping(t)]
+            if not rest:
+                only.add(segment.id)
+    if len(said) < 2:  # one person saying who they are is no round of introductions
+        return None, written
+    kept = [
+        w for w in written
+        if not ((w.by_model and w.segments[0].id in only)
+                or any(_introduction(t, n) for t in _quoted(w.text) for n in names))
+    ]  # fmt: skip
+    text = "Introductions: " + "; ".join(words for _, words in said) + "."
+    present = Statement(id="present", text=text,
+                        citations=tuple(citation(segment) for segment, _ in said),
+                        support=1.0, flags=())  # fmt: skip
+    return present, kept
+
+
+def _quoted(text: str) -> list[str]:
+    """The words a statement quotes, sentence by sentence."""
+    return [t for q in re.findall(r'"([^"]+)"', text) for t in split_sentences(q)]
 
 
 def _risk_readings(

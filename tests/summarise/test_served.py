@@ -43,8 +43,16 @@ def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # The server writes a lot as it loads: to a file, so that a full pipe cannot stall it.
     log_path = tmp_path_factory.mktemp("model-server") / "server.log"
     log = log_path.open("wb")
+    # llama.cpp's server, with the weights loaded as stored as the product loads them
+    # (repacked for AMX, the first decode crashed on a Xeon with AMX).
+    serve = (
+        "import runpy\n"
+        "from summarise.model import weights_as_stored\n"
+        "with weights_as_stored():\n"
+        "    runpy.run_module('llama_cpp.server', run_name='__main__')\n"
+    )
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(path),
+        [sys.executable, "-c", serve, "--model", str(path),
          "--model_alias", MODEL, "--host", "127.0.0.1", "--port", str(port),
          "--n_ctx", "4096"],
         stdout=log, stderr=subprocess.STDOUT,

@@ -480,6 +480,21 @@ def test_an_act_given_to_the_wrong_he_or_she_is_refused() -> None:
     assert refusal("She rang 101 and gave them the screenshot.", mine, "", jade, cast) == ""
 
 
+def test_a_round_of_introductions_becomes_one_statement_of_who_was_there(
+    scripts: dict, templates: dict, garbage: Any, embedder: Any
+) -> None:
+    draft = _draft(scripts["social-dev-multiagency-01"], templates, garbage, embedder)
+    intro = next(s for s in draft.sections[0].statements if s.text.startswith("Introductions:"))
+    assert "Ben Carter, Chloe's social worker" in intro.text
+    assert "PC Sam Oduya, missing persons coordinator" in intro.text
+    assert "Karen Lloyd, designated safeguarding lead at Hillside Academy" in intro.text
+    assert intro.flags == () and len(intro.citations) >= 4
+    # Said once, first, and no longer a risk because a job title says "safeguarding".
+    others = [s for section in draft.sections for s in section.statements if s is not intro]
+    assert not [s.text for s in others if "missing persons coordinator" in s.text]
+    assert not [s.text for s in others if "safeguarding lead" in s.text]
+
+
 def test_how_the_recording_is_kept_is_not_written_up() -> None:
     from summarise.worth import is_social_housekeeping
 
