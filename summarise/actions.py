@@ -336,9 +336,10 @@ _OWN_TASK = re.compile(
     re.IGNORECASE,
 )
 # "I'll ring you back" to a caller, "I'll tell you that now": talk, not a task.
+# "I'm going to call her Biscuit": naming, not phoning.
 _IDLE = re.compile(
     r"\b(?:(?:ring|call|phone) (?:you|them|him|her) back|tell you (?:that|this|what)|"
-    r"see you (?:out|then|later|soon))\b",
+    r"see you (?:out|then|later|soon)|call (?:her|him|it|them|me) (?-i:[A-Z]))",
     re.IGNORECASE,
 )
 

@@ -67,6 +67,8 @@ _REQUEST = re.compile(r"^(?:could|can|would|will) you\s+", re.IGNORECASE)
 _VAGUE = re.compile(
     r"^(?:(?:do|sort|manage) (?:that|it|this|those)|go (?:carefully|slowly|gently)|"
     r"take (?:it|things) (?:slowly|steady|easy)|"
+    r"go at (?:[\w' -]+'s|your|his|her|their|our) (?:own )?pace|"
+    r"keep (?:[\w']+ ){1,3}(?:the focus|in mind|at the centre|at the heart)|"
     r"see how (?:[\w']+ ){0,3}(?:go(?:es|ing)?|look(?:s|ing)?|get(?:s|ting)? on))\b",
     re.IGNORECASE,
 )

@@ -172,6 +172,8 @@ def test_a_persons_i_will_with_no_task_and_no_time_is_no_action() -> None:
     assert idle_promise("I'll have the kettle on.")
     assert idle_promise("I'll ring you back.")
     assert idle_promise("I'll tell you that now")
+    assert idle_promise("I'm going to call her Biscuit.")
+    assert not idle_promise("I'm going to call Biscuit's vet tomorrow.")
     assert not idle_promise("I'll ring Dylan tonight and tell him.")
     assert not idle_promise("I'll keep a diary of when he goes out")
     assert not idle_promise("I'll ring you if he goes missing again")
@@ -186,7 +188,8 @@ def test_the_closing_of_a_visit_gives_its_real_actions_and_their_times() -> None
         {"speaker": "social worker", "text": "Could you move the heater away from the boxes?"},
         {"speaker": "person", "text": "Aye. I'll move it this afternoon, soon as you've gone."},
         {"speaker": "social worker", "text": "We'll go carefully, and you decide what happens. "
-                                             "Great. I'll see you Monday at ten."},
+                                             "We'll go at your pace. Let's keep your safety "
+                                             "the focus. Great. I'll see you Monday at ten."},
         {"speaker": "person", "text": "Ten. I'll have the kettle on."},
     ])  # fmt: skip
     cast = cast_of(transcript, [{"name": "Mark Jennings", "role": "social worker"},
