@@ -31,7 +31,7 @@ from summarise.grounding import (
     topics_by_meaning,
 )
 from summarise.judge import POSSIBLE_RISK, judged_risky
-from summarise.people import Cast, cast_of
+from summarise.people import TITLE, Cast, cast_of
 from summarise.placing import allowed, place
 from summarise.text import split_sentences
 from summarise.types import Action, DraftSection, NoteDrafter, Progress, Statement
@@ -126,7 +126,6 @@ def compose_sections(
     pairs: list[tuple[str, str]] = []
     for section in prose:
         pairs.extend((w.text, " ".join(s.text for s in w.segments)) for w in placed[section.key])
-    pairs.extend((f"{a.who} will {a.what}", seg.text) for a, seg in actions)
     checks = _Checks(iter(similarities(embedder, pairs)), flag_topics, support_threshold,
                      by_meaning, judged, cast)  # fmt: skip
     sections: list[DraftSection] = []
@@ -134,7 +133,7 @@ def compose_sections(
         statements: list[Statement] = []
         items: list[Action] = []
         if section.style == "actions":
-            items = [_action_item(action, segment, checks) for action, segment in actions]
+            items = [_action_item(action, segment, cast) for action, segment in actions]
         else:
             quoted = quotes.get(section.key)
             if quoted is not None:
@@ -155,17 +154,16 @@ def compose_sections(
 
 # "Kirsty Webb, Lee's social worker in the learning disability team." or "It's Bethan
 # Lloyd, the social worker from the community team.": a speaker's own name, then a role.
-_TITLES = r"(?:(?:PC|DC|DS|DI|Sergeant|Dr|Doctor|Mr|Mrs|Ms|Miss)\.?\s+)?"
+_TITLES = rf"(?:(?:{TITLE}|DI|Sergeant|Doctor)\.?\s+)?"
 
 
-def _introduction(sentence: str, name: str) -> str:
-    """The role a speaker gives after their own name, or ``""`` if it is no introduction."""
-    found = re.match(
-        rf"^(?:(?:it's|it is|this is)\s+)?{_TITLES}{re.escape(name)}\s*,\s*([^.?!]{{3,120}})[.!]?$",
+def _introduces(sentence: str, name: str) -> bool:
+    """Whether the sentence is the speaker's own name followed by a role."""
+    return bool(re.match(
+        rf"^(?:(?:it's|it is|this is)\s+)?{_TITLES}{re.escape(name)}\s*,\s*[^.?!]{{3,120}}[.!]?$",
         sentence.strip(),
         re.IGNORECASE,
-    )
-    return found.group(1).strip() if found else ""
+    ))  # fmt: skip
 
 
 def _introductions(
@@ -186,7 +184,7 @@ def _introductions(
     for segment in segments:
         person = cast.person(segment.speaker)
         sentences = split_sentences(segment.text) if person.named else []
-        intro = [t for t in sentences if _introduction(t, person.name)]
+        intro = [t for t in sentences if _introduces(t, person.name)]
         if intro:
             said.append((segment, intro[0].strip().rstrip(".!")))
             names.add(person.name)
@@ -198,7 +196,7 @@ def _introductions(
     kept = [
         w for w in written
         if not ((w.by_model and w.segments[0].id in only)
-                or any(_introduction(t, n) for t in _quoted(w.text) for n in names))
+                or any(_introduces(t, n) for t in _quoted(w.text) for n in names))
     ]  # fmt: skip
     text = "Introductions: " + "; ".join(words for _, words in said) + "."
     present = Statement(id="present", text=text,
@@ -275,17 +273,14 @@ class _Checks:
     cast: Cast
 
 
-def _action_item(action: Action, segment: Segment, checks: _Checks) -> Action:
-    check = check_grounding(f"{action.who} will {action.what}", [segment.text],
-                            topics=checks.flag_topics, similarity=next(checks.sims),
-                            threshold=checks.threshold)  # fmt: skip
-    # An action is the response to a risk, flagged where the risk was said: "refer her
-    # to the falls clinic" needs its owner and date checked, not a falls flag of its own.
-    flags = tuple(f for f in check.flags if f != "unsupported" and not f.startswith("high-stakes:"))
-    running = checks.cast.running_text
+def _action_item(action: Action, segment: Segment, cast: Cast) -> Action:
+    # An action is taken from the words it cites, so it is not checked for support; and
+    # it is the response to a risk, flagged where the risk was said: "refer her to the
+    # falls clinic" needs its owner and date checked, not a falls flag of its own. Only
+    # an uncertain transcription of its words is flagged.
+    running = cast.running_text
     return Action(running(action.who), running(action.what), action.by_when,
-                  action.citations,
-                  flags + _confidence_flags(action.what, [segment]))  # fmt: skip
+                  action.citations, _confidence_flags(action.what, [segment]))  # fmt: skip
 
 
 def _statement(statement_id: str, w: Written, checks: _Checks) -> Statement:
