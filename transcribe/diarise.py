@@ -20,6 +20,7 @@ import numpy as np
 
 from transcribe.audio import SAMPLE_RATE
 from transcribe.clustering import cluster_windows
+from transcribe.types import SpeakerTurn
 
 __all__ = [
     "DiarisationOptions",
@@ -89,6 +90,13 @@ class DiarisationOptions:
         check_margin: A segment whose voice resembles its speaker by less than this
             margin (cosine similarity) over the next most alike is flagged
             ``"check-speaker"``.
+        segmentation: Also run the speech segmentation model (pyannote
+            segmentation-3.0, see ``transcribe.segmentation``) for the transcript's
+            frame-level speaker turns, overlapped speech included.
+        segmentation_step_s: Seconds between the starts of its 10-second windows.
+        local_purity: Least share of a window's local speaker's speech on words that
+            must belong to the transcript speaker it is matched with; below it, the
+            words alone say who speaks there.
     """
 
     window_s: float = 1.0
@@ -106,21 +114,9 @@ class DiarisationOptions:
     min_part_words: int = 3
     min_part_s: float = 0.6
     check_margin: float = 0.03
-
-
-@dataclass(frozen=True)
-class SpeakerTurn:
-    """A stretch of time given to one speaker.
-
-    Attributes:
-        start: Start in seconds.
-        end: End in seconds.
-        speaker: Speaker label.
-    """
-
-    start: float
-    end: float
-    speaker: str
+    segmentation: bool = True
+    segmentation_step_s: float = 2.5
+    local_purity: float = 0.8
 
 
 @dataclass(frozen=True)

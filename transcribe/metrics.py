@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from transcribe.diarise import SpeakerTurn
 from transcribe.segments import ends_sentence
-from transcribe.types import Transcript, Word
+from transcribe.types import SpeakerTurn, Transcript, Word
 
 __all__ = [
     "DER_COLLAR_S",
@@ -19,6 +18,7 @@ __all__ = [
     "normalise_text",
     "read_rttm",
     "sentences_split_across_speakers",
+    "speaker_turns",
     "transcript_sentences",
     "transcript_turns",
     "word_error_rate",
@@ -120,6 +120,20 @@ def transcript_turns(transcript: Transcript, max_pause: float = 0.5) -> list[Spe
         elif end > start:
             turns.append(SpeakerTurn(start, end, who))
     return turns
+
+
+def speaker_turns(transcript: Transcript) -> list[SpeakerTurn]:
+    """Who spoke when: the transcript's frame-level turns, or else its words' turns.
+
+    Args:
+        transcript: A transcript with speaker labels.
+
+    Returns:
+        :attr:`Transcript.turns` when the speech segmentation model made them (they
+        cover the pauses between words and overlapped speech), else
+        :func:`transcript_turns`.
+    """
+    return list(transcript.turns) if transcript.turns else transcript_turns(transcript)
 
 
 def _activity(turns: Iterable[SpeakerTurn], names: Sequence[str], frames: int) -> np.ndarray:

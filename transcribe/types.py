@@ -9,6 +9,7 @@ from typing import Any, Protocol
 __all__ = [
     "Progress",
     "Segment",
+    "SpeakerTurn",
     "TranscribeOptions",
     "Transcriber",
     "Transcript",
@@ -80,6 +81,21 @@ class Segment:
     original_ids: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True)
+class SpeakerTurn:
+    """A stretch of time given to one speaker.
+
+    Attributes:
+        start: Start in seconds.
+        end: End in seconds.
+        speaker: Speaker label.
+    """
+
+    start: float
+    end: float
+    speaker: str
+
+
 _SEGMENT_FIELDS = frozenset(f.name for f in fields(Segment))
 
 
@@ -101,6 +117,12 @@ class Transcript:
         source: File name of the recording (no directory).
         original: Set by :meth:`english`: the segments in the language spoken, while
             ``segments`` hold their English translation; ``None`` otherwise.
+        turns: Who speaks when, frame by frame (about 17 ms), when the speech
+            segmentation model ran: turns cover the speech it found, the pauses between
+            words included, and overlap where two people speak at once; each takes the
+            label of the segments' speaker (``SPEAKER_1``...) as first given. Empty
+            when speakers were not labelled, without the model, and in transcripts made
+            before it was added.
     """
 
     segments: tuple[Segment, ...]
@@ -112,6 +134,7 @@ class Transcript:
     translation: tuple[Segment, ...] | None = None
     source: str = ""
     original: tuple[Segment, ...] | None = None
+    turns: tuple[SpeakerTurn, ...] = ()
 
     @property
     def text(self) -> str:
@@ -170,6 +193,10 @@ class Transcript:
             translation=tuple(seg(s) for s in translation) if translation else None,
             source=data.get("source", ""),
             original=tuple(seg(s) for s in original) if original else None,
+            turns=tuple(
+                SpeakerTurn(float(t["start"]), float(t["end"]), str(t["speaker"]))
+                for t in data.get("turns", ())
+            ),
         )
 
 

@@ -7,7 +7,7 @@ import os
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from transcribe.segments import (
 from transcribe.speakers import label_speakers
 from transcribe.translation import check_language, pair_with_original, speakers_by_overlap
 from transcribe.types import Progress, Segment, TranscribeOptions, Transcript, Word
+
+if TYPE_CHECKING:
+    from transcribe.segmentation import SpeechSegmenter
 
 __all__ = ["WhisperTranscriber", "load_transcriber", "transcribe_file"]
 
@@ -187,6 +190,7 @@ class WhisperTranscriber:
         options: TranscribeOptions,
         found: _Collected,
         embedder: SpeakerEmbedder | None,
+        segmenter: SpeechSegmenter | None = None,
     ) -> None:
         speech = self._speech(chunk.samples)
         found.duration = chunk.offset + chunk.duration
@@ -207,6 +211,8 @@ class WhisperTranscriber:
             found.translation.extend(_convert(r, chunk.offset) for r in translated)
         if embedder is not None:
             embedder.add(chunk.samples, chunk.offset, [(s["start"], s["end"]) for s in speech])
+        if segmenter is not None:
+            segmenter.add(chunk.samples, chunk.offset)
 
     def transcribe(
         self, path: str | Path, options: TranscribeOptions, progress: Progress | None = None
@@ -232,9 +238,14 @@ class WhisperTranscriber:
         total = info.duration
         diarisation = replace(self.diarisation, voice_model=options.voice_model)
         embedder = SpeakerEmbedder(_torch_device(), diarisation) if options.diarise else None
+        segmenter = None
+        if options.diarise and diarisation.segmentation:
+            from transcribe.segmentation import load_segmenter
+
+            segmenter = load_segmenter(_torch_device(), diarisation.segmentation_step_s)
         found = _Collected()
         for chunk in iter_chunks(path, options.chunk_seconds, options.max_duration_s):
-            self._chunk(chunk, options, found, embedder)
+            self._chunk(chunk, options, found, embedder, segmenter)
             if progress is not None:
                 done = found.duration / total if total else 0.0
                 progress(min(done, 0.99))
@@ -256,7 +267,7 @@ class WhisperTranscriber:
         original = renumber(segments)
         if progress is not None:
             progress(1.0)
-        return Transcript(
+        transcript = Transcript(
             segments=original,
             language=found.language or options.language or "en",
             duration=round(found.duration, 3),
@@ -268,6 +279,20 @@ class WhisperTranscriber:
             else None,
             source=path.name,
         )
+        if segmenter is not None and speakers:
+            transcript = _with_turns(transcript, segmenter, diarisation.local_purity)
+        return transcript
+
+
+def _with_turns(transcript: Transcript, segmenter: SpeechSegmenter, purity: float) -> Transcript:
+    """The transcript with its frame-level speaker turns (see ``transcribe.segmentation``)."""
+    from transcribe.metrics import transcript_turns
+    from transcribe.segmentation import speaker_timeline
+
+    timeline = speaker_timeline(
+        segmenter.activity(), transcript_turns(transcript), transcript.speakers, purity
+    )
+    return replace(transcript, turns=tuple(timeline))
 
 
 def _tidy(segments: list[Segment], speech: list[tuple[float, float]], vad: bool) -> list[Segment]:

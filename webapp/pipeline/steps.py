@@ -90,7 +90,8 @@ def lone_speaker_as_participant(
     if not role or len(voices) > 1:
         return transcript
     segments = tuple(replace(s, speaker=role) for s in transcript.segments)
-    return replace(transcript, segments=segments, speakers=(role,))
+    turns = tuple(replace(t, speaker=role) for t in transcript.turns)
+    return replace(transcript, segments=segments, speakers=(role,), turns=turns)
 
 
 def _recording(svc: Services, job: Any) -> Any:
