@@ -15,7 +15,14 @@ from pathlib import Path
 from policies.errors import PolicyError
 from policies.templates import default_policy_dir, read_toml
 
-__all__ = ["DETECTORS", "Topic", "load_ordinary", "load_topics", "match_topics"]
+__all__ = [
+    "DETECTORS",
+    "Topic",
+    "everyday_saying",
+    "load_ordinary",
+    "load_topics",
+    "match_topics",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +93,17 @@ _IDIOMS = re.compile(
     r"\b(?:bruised (?:my|his|her|their|your|our) (?:pride|ego)|f[ae]ll(?:s|en|ing)? asleep|"
     r"fire in (?:my|his|her|their) belly|could (?:kill|murder) (?:for|a)\b|"
     r"fall(?:s|en|ing)? out with|fell out with|fell (?:in love|behind|through|apart)|"
-    r"falls? (?:in love|behind|through))\b",
+    r"falls? (?:in love|behind|through)|kill(?:s|ing)? two birds|"
+    r"(?:stock )?market(?:s)? fall|dying for a (?:cup|cuppa|brew|drink|wee)|"
+    r"fire (?:service|brigade|station|officer)s?)\b",
     re.IGNORECASE,
 )
+
+
+def everyday_saying(text: str) -> bool:
+    """Whether ``text`` holds a saying that uses a risk's words for something else
+    ("I could murder a cup of tea", "kill two birds"): no risk to look into."""
+    return _IDIOMS.search(text) is not None
 
 
 # A term said as not having happened: "he didn't fall", "she has never fallen", "no
@@ -98,10 +113,12 @@ _IDIOMS = re.compile(
 _NEGATED = re.compile(r"(?:\b(?:not|never|no)|n't)\s+(?:\w+\s+)?$", re.IGNORECASE)
 
 # A question about a risk answered with a plain no ("Any falls?" "No, not one."): the
-# statement records that the risk was asked about and denied.
+# statement records that the risk was asked about and denied. The question is not
+# matched; what the person went on to say still is.
 _DENIED = re.compile(
-    r'asked: "[^"]*\?"[^"]*? said: "(?:no|nope|never|none|not really|not at all|not once)'
-    r'(?:[,.]? ?(?:not one|never|none|not at all|not once))?[.!]?"',
+    r'asked: "[^"]*\?"(?=[^"]*? said: "(?:(?:god|gosh|oh|lord),? )?(?:no|nope|never|none|'
+    r"not really|not at all|not once|nothing like that)\b(?![ -](?:one|longer|more|way)\b|"
+    r"t\b|'))",
     re.IGNORECASE,
 )
 

@@ -40,8 +40,9 @@ _ORDINALS = (
 )
 _WHEN = re.compile(
     r"\b(?:(?:by|on|before|until|next|this|within|in|after|for)\s+(?:the\s+)?"
-    r"(?:(?:a|one|two|three|four|five|six|seven|eight|nine|ten|twelve|a couple of|a few|"
-    r"\d+)\s+(?:days?|weeks?|months?|years?)|monday|tuesday|wednesday|thursday|friday|"
+    r"(?:(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|"
+    r"twenty|twenty-four|thirty|forty-eight|seventy-two|a couple of|a few|\d+)\s+"
+    r"(?:hours?|days?|weeks?|months?|years?)|monday|tuesday|wednesday|thursday|friday|"
     r"saturday|sunday|week|month|year|weekend|end of (?:the )?(?:week|month)|"
     r"january|february|march|april|may|june|july|august|september|october|november|"
     r"december|\d{1,2}(?:st|nd|rd|th)?(?:\s+\w+)?|(?:" + _ORDINALS + r")(?: of (?:next|this) "
@@ -180,7 +181,8 @@ _ASKED = re.compile(
     r"^(?:(?:and|so|right|okay|ok|then|also|now)[, ]+)*(?:[A-Z][a-z'-]+,\s+)?"
     r"(?:(?:could|can|would|will) you"
     r"(?: please)?(?: be (?:willing|able|happy) to)?|are you (?:happy|willing|ok|okay|able)"
-    r" to|would you mind)\s+(?P<what>[^?]+)\?$",
+    r" to|would you mind|(?:could|can) we(?= aim (?:for|to)| try (?:to|and)))\s+"
+    r"(?P<what>[^?]+)\?$",
     re.IGNORECASE,
 )
 # "Sandra, you said you'd ring the surgery?", "…, you'll ring your mum to have the kids?":
@@ -271,6 +273,7 @@ def requested_action(question: str, reply: str, asker: str) -> tuple[str, str | 
     answer = reply.strip()
     if not _accepts(answer):
         return None
+    asked_by = deadline(what)  # before "my next visit" becomes "Mark's next visit"
     for pattern, repl in (
         (r"\byourself\b", "themselves"),
         (r"\byour\b", "their"),
@@ -285,7 +288,9 @@ def requested_action(question: str, reply: str, asker: str) -> tuple[str, str | 
     # The time the person gives in saying yes ("I'll ring him tonight") is the deadline;
     # a day in the request may be what it is about ("to the temple on Sunday").
     what = british_spelling(what[0].upper() + what[1:])
-    return what, deadline(answer) or deadline(what)
+    if asked_by:
+        asked_by = re.sub(r"\bmy\b", asker + "'s", asked_by, flags=re.IGNORECASE)
+    return what, deadline(answer) or asked_by
 
 
 def restates_request(what: str, request: str | None = None) -> bool:
@@ -309,7 +314,8 @@ _IMPERATIVE = re.compile(
     r"^(?:(?:and|also|then|just|please|so)[, ]+)*(?P<what>(?:report|ring|call|phone|"
     r"contact|email|text|write to|book|send|bring|keep (?!going\b)|check|lock|wear|move|"
     r"ask|get in touch|make sure|go to|take (?!a seat|your time|care)|put in|fill in|"
-    r"apply|register|cancel|change|stop|start|carry on|tell (?!me\b|us\b))\b.*)$",
+    r"apply|register|cancel|change|stop|start|carry on|tell (?!me\b|us\b)|"
+    r"smoke (?=at|outside|only|by|in the (?:kitchen|garden)))\b.*)$",
     re.IGNORECASE,
 )
 
@@ -335,10 +341,12 @@ _OWN_TASK = re.compile(
     r"stay|drink|eat|sign|show|read|remind|chase|collect|open|lock|shut|leave)\b",
     re.IGNORECASE,
 )
-# "I'll ring you back" to a caller, "I'll tell you that now": talk, not a task.
+# "I'll ring you back" to a caller, "I'll tell you that now", "I'll think about it": talk,
+# not a task.
 # "I'm going to call her Biscuit": naming, not phoning.
 _IDLE = re.compile(
     r"\b(?:(?:ring|call|phone) (?:you|them|him|her) back|tell you (?:that|this|what)|"
+    r"tell you (?:when|next time|after)|think (?:about )?(?:it|that|this)(?: over)?\W*$|"
     r"see you (?:out|then|later|soon)|call (?:her|him|it|them|me) (?-i:[A-Z]))",
     re.IGNORECASE,
 )
@@ -371,5 +379,7 @@ def deadline(text: str) -> str | None:
     for when in _WHEN.finditer(text):
         if _RECURRING.match(text[when.end() :]):
             continue
+        if re.match(r"for .*\bhours?$", when.group(0), re.IGNORECASE):
+            continue  # "sit with him for two hours": how long, not by when
         return when.group(0)
     return None

@@ -49,12 +49,19 @@ def _addressee(cast: Cast, segments: Sequence[Segment], index: int) -> str:
     return "the others present"
 
 
+# The service someone speaks for: "Nadia, police will …", "Karen, the school will …".
+_SERVICE = (
+    r"(?:the \w+|police|the police|health|housing|education|school|the school|nursery|"
+    r"probation|the trust|the council|\w+ (?:team|services?))"
+)
 # "Ben, you'll start ..."; "Karen, the school will ..."; "Jo, could you help ...?"
 _VOCATIVE = re.compile(
     rf"^(?P<name>(?:{TITLE} )?[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?),\s+"
     r"(?P<rest>(?:you'll|you will|you're going to|could you|can you|would you|will you|"
-    r"the \w+ will)\b.*)$"
+    rf"{_SERVICE} will)\b.*)$"
 )
+# "Win, I'll also ring your GP…": someone spoken to by name, whatever follows.
+_ADDRESSED = re.compile(rf"^(?P<name>(?:{TITLE} )?[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?),\s+")
 # "Priya will ring the bank tomorrow", said of someone present.
 _NAMED_OWNER = re.compile(
     r"^(?P<name>[A-Z][a-z'-]+)(?: (?:will|'ll|is going to|has agreed to|agreed to|said "
@@ -69,7 +76,9 @@ _VAGUE = re.compile(
     r"take (?:it|things) (?:slowly|steady|easy)|"
     r"go at (?:[\w' -]+'s|your|his|her|their|our) (?:own )?pace|"
     r"keep (?:[\w']+ ){1,3}(?:the focus|in mind|at the centre|at the heart)|"
-    r"see how (?:[\w']+ ){0,3}(?:go(?:es|ing)?|look(?:s|ing)?|get(?:s|ting)? on))\b",
+    r"see how (?:[\w']+ ){0,3}(?:go(?:es|ing)?|look(?:s|ing)?|get(?:s|ting)? on)|"
+    r"leave (?:[\w']+ ){1,2}to (?:it|get on|[\w']+ (?:cereal|breakfast|lunch|tea|dinner|"
+    r"food|game|programme|telly)))\b",
     re.IGNORECASE,
 )
 
@@ -83,7 +92,13 @@ def _owner_name(vocative: str, cast: Cast) -> str:
     for person in cast.people.values():
         if person.named and bare in {w.lower() for w in person.name.split()}:
             return person.name
-    return vocative
+    # A short form of a first name: "Win" for Winifred, "Stan" for Stanley.
+    shortened = [
+        name for name, _role in cast.participants
+        if len(bare) >= 3 and " " not in bare and name
+        and name.split()[0].lower().startswith(bare) and name.split()[0].lower() != bare
+    ]  # fmt: skip
+    return shortened[0] if len(shortened) == 1 else vocative
 
 
 def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action, Segment]]:
@@ -108,6 +123,12 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
             if not sentence or is_social_housekeeping(sentence):
                 continue
             owner = other
+            spoken_to = _ADDRESSED.match(sentence)
+            if spoken_to and _owner_name(spoken_to.group("name"), cast) != spoken_to.group("name"):
+                # "Win, I'll also ring your GP": "you" is Win, whoever spoke last.
+                owner = _owner_name(spoken_to.group("name"), cast)
+                if not _VOCATIVE.match(sentence):
+                    sentence = sentence[spoken_to.end() :]
             named = _NAMED_OWNER.match(sentence)
             if named and _owner_name(named.group("name"), cast) != named.group("name"):
                 owner = _owner_name(named.group("name"), cast)
@@ -116,6 +137,9 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
             if vocative:
                 owner = _owner_name(vocative.group("name"), cast)
                 sentence = vocative.group("rest")
+                service = re.match(rf"{_SERVICE} will\s+", sentence, re.IGNORECASE)
+                if service:  # "Nadia, police will do a welfare check": Nadia's to do
+                    sentence = "you'll " + sentence[service.end() :]
                 if _REQUEST.match(sentence):
                     if not is_task(_REQUEST.sub("", sentence)):
                         continue  # "Tyler, could you show me your bedroom?"
@@ -130,7 +154,7 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
             if sentence.endswith("?") or not is_action(sentence, intent=speaker.professional):
                 continue
             for clause in action_clauses(sentence):
-                if vocative and clause.lower().startswith("the "):
+                if vocative and re.match(rf"{_SERVICE} will\b", clause, re.IGNORECASE):
                     clause = "you'll " + clause.split(" will ", 1)[-1]
                 if not speaker.professional and idle_promise(clause):
                     continue  # "I'll have the kettle on"

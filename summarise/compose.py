@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from policies.templates import Template, TemplateSection
-from policies.topics import Topic, load_ordinary, match_topics
+from policies.topics import Topic, everyday_saying, load_ordinary, match_topics
 from summarise.agreed import agreed_actions, citation, states_action
 from summarise.grounding import (
     check_grounding,
@@ -30,10 +30,11 @@ from summarise.grounding import (
     similarities,
     topics_by_meaning,
 )
-from summarise.judge import POSSIBLE_RISK, judged_risky
+from summarise.judge import POSSIBLE_RISK, RISK_THRESHOLD, risk_likelihoods
 from summarise.people import TITLE, Cast, cast_of
 from summarise.placing import allowed, place
-from summarise.text import split_sentences
+from summarise.refusal import ALLOWED_NEW, overlap
+from summarise.text import content_words, split_sentences
 from summarise.types import Action, DraftSection, NoteDrafter, Progress, Statement
 from summarise.worth import is_social_housekeeping
 from summarise.write import Written, write_statements
@@ -51,20 +52,66 @@ _RISK_TOPICS_EXCLUDED = {"names", "dates", "numbers", "addresses"}
 
 def _quote(section: TemplateSection, template: Template, cast: Cast,
            segments: Sequence[Segment], embedder: Any) -> tuple[str, Segment] | None:  # fmt: skip
-    candidates: list[tuple[str, Segment]] = []
-    for segment in segments:
+    """The person's own words that best answer what the section asks, exactly as said.
+
+    A candidate is one sentence of theirs, or the opening of a reply ("Stopping here.
+    This flat. I'm not going in a home."), since short sentences together often say what
+    matters. A reply to a question close to the section's guidance ("What matters most
+    to you, Stan?") counts for more. Quotes are never cut mid-sentence, never start in
+    the middle of one, and are checked to be the transcript's own characters.
+    """
+    candidates: list[tuple[str, Segment, int]] = []  # (words, segment, index of segment)
+    for index, segment in enumerate(segments):
         person = cast.person(segment.speaker)
         if person.professional or not allowed(section, template, person):
             continue
-        for raw in split_sentences(segment.text):
-            if len(raw.split()) >= 6 and not raw.endswith("?") and not is_social_housekeeping(raw):
-                candidates.append((raw, segment))
+        sentences = [t.strip() for t in split_sentences(segment.text)]
+        kept = [t for t in sentences if _quotable(t)]
+        for raw in kept:
+            if len(raw.split()) >= 6:
+                candidates.append((raw, segment, index))
+        opening: list[str] = []
+        for raw in sentences:
+            if not _quotable(raw) or len(" ".join([*opening, raw]).split()) > 45:
+                break
+            opening.append(raw)
+        run = " ".join(opening)
+        if len(opening) > 1 and len(run.split()) >= 6 and run in segment.text:
+            candidates.append((run, segment, index))
     if not candidates:
         return None
-    guide = embed_fixed(embedder, (f"{section.title}. {section.guidance}",))
+    guide = embed_fixed(embedder, (f"{section.title}. {section.guidance}",))[0]
     vectors = embed(embedder, [c[0] for c in candidates])
-    best = int((vectors @ guide[0]).argmax())
-    return candidates[best]
+    asked = {i: _question(segments, i) for _t, _s, i in candidates}
+    questions = [q for q in dict.fromkeys(asked.values()) if q]
+    weight: dict[str, float] = {}
+    if questions:
+        weight = dict(zip(questions, (embed(embedder, questions) @ guide).tolist(), strict=True))
+    scores = [
+        float(vector @ guide) + 0.5 * max(0.0, float(weight.get(asked[i], 0.0)))
+        for vector, (_t, _s, i) in zip(vectors, candidates, strict=True)
+    ]
+    text, segment, _index = candidates[max(range(len(scores)), key=scores.__getitem__)]
+    return text, segment
+
+
+def _quotable(sentence: str) -> bool:
+    """Whether a sentence can stand in a quote of what the person said."""
+    return (
+        bool(sentence)
+        and sentence[0].isupper()
+        and not sentence.endswith("?")
+        and not is_social_housekeeping(sentence)
+        and not re.match(r"^(?:i'll|i will|i'm going to)\b", sentence, re.IGNORECASE)
+    )
+
+
+def _question(segments: Sequence[Segment], index: int) -> str:
+    """The question someone else asked just before ``segments[index]``, or ``""``."""
+    if index == 0 or segments[index - 1].speaker == segments[index].speaker:
+        return ""
+    asked = [t for t in split_sentences(segments[index - 1].text) if t.rstrip().endswith("?")]
+    return asked[-1].strip() if asked else ""
 
 
 def _confidence_flags(text: str, segments: Sequence[Segment]) -> tuple[str, ...]:
@@ -120,7 +167,7 @@ def compose_sections(
     by_meaning, judged = _risk_readings(written, drafter, embedder, flag_topics, report)
     placed = place(written, template, prose, embedder, flag_topics, transcript,
                     long_visit_words, by_meaning)  # fmt: skip
-    quotes = _section_quotes(prose, template, cast, segments, embedder, placed)
+    quotes, replaced = _section_quotes(prose, template, cast, segments, embedder, placed)
     report(0.9)
     actions = agreed_actions(segments, cast)
     pairs: list[tuple[str, str]] = []
@@ -138,8 +185,16 @@ def compose_sections(
             quoted = quotes.get(section.key)
             if quoted is not None:
                 text, segment = quoted
+                # The person's words, verbatim: supported by construction, but a risk in
+                # them is flagged like any other, and as the statements it replaced were.
+                named = tuple(f"high-stakes:{k}" for k in match_topics(text, flag_topics))
+                gone = replaced.get(section.key, [])
+                named += tuple(f"high-stakes:{k}" for w in gone for k in by_meaning[id(w)])
+                if not named and any(id(w) in judged for w in gone):
+                    named = (POSSIBLE_RISK,)
+                named = tuple(dict.fromkeys(named))
                 statements.append(Statement(f"{section.key}-q", text, (citation(segment),),
-                                            1.0, (), quote=True))  # fmt: skip
+                                            1.0, named, quote=True))  # fmt: skip
             if present is not None and section is prose[0]:
                 statements.append(replace(present, id=f"{section.key}-present"))
             statements += [_statement(f"{section.key}-{n}", w, checks)
@@ -205,6 +260,20 @@ def _introductions(
     return present, kept
 
 
+def _restates(written: Written, quote: str, segment: Segment) -> bool:
+    """Whether a model's sentence only says again, from the same reply, what is quoted."""
+    if written.segments[0].id != segment.id:
+        return False
+    own = content_words(written.text) - ALLOWED_NEW - content_words(written.speaker.name)
+    return overlap(own, content_words(quote)) >= 0.7
+
+
+def _within(text: str, quote: str) -> bool:
+    """Whether all the words a statement quotes are inside ``quote``."""
+    said = re.findall(r'"([^"]+)"', text)
+    return bool(said) and all(q.strip() in quote for q in said)
+
+
 def _quoted(text: str) -> list[str]:
     """The words a statement quotes, sentence by sentence."""
     return [t for q in re.findall(r'"([^"]+)"', text) for t in split_sentences(q)]
@@ -230,11 +299,13 @@ def _risk_readings(
         # risk at all. A "yes" is a flag to check, named as the model's judgement; it does
         # not move the statement, nor name a risk the words did not.
         unmatched = [
-            w for w in written if not by_meaning[id(w)] and not match_topics(w.text, flag_topics)
-        ]
-        answers = judged_risky(drafter, [w.text for w in unmatched],
-                               lambda f: report(0.85 + 0.04 * f))  # fmt: skip
-        judged = {id(w) for w, yes in zip(unmatched, answers, strict=True) if yes}
+            w for w in written
+            if not by_meaning[id(w)] and not match_topics(w.text, flag_topics)
+            and not everyday_saying(w.text)  # "I could murder a cup of tea" is asked no more
+        ]  # fmt: skip
+        likely = risk_likelihoods(drafter, [w.text for w in unmatched],
+                                  lambda f: report(0.85 + 0.04 * f))  # fmt: skip
+        judged = {id(w) for w, p in zip(unmatched, likely, strict=True) if p >= RISK_THRESHOLD}
     return by_meaning, judged
 
 
@@ -245,20 +316,28 @@ def _section_quotes(
     segments: tuple[Segment, ...],
     embedder: Any,
     placed: dict[str, list[Written]],
-) -> dict[str, tuple[str, Segment] | None]:
+) -> tuple[dict[str, tuple[str, Segment] | None], dict[str, list[Written]]]:
     """The person's own words for each section that asks for them, quoted once.
 
-    The same words are taken out of the statements placed elsewhere in the note.
+    The same words are taken out of the statements placed elsewhere in the note; those
+    taken out are returned by section, so that the quote keeps their flags.
     """
     quotes: dict[str, tuple[str, Segment] | None] = {}
+    replaced: dict[str, list[Written]] = {}
     for section in prose:
         if section.quote:
             quoted = quotes[section.key] = _quote(section, template, cast, segments, embedder)
             if quoted is not None:
                 raw = quoted[0].strip()
                 for key in placed:
-                    placed[key] = [w for w in placed[key] if w.by_model or raw not in w.text]
-    return quotes
+                    gone = [
+                        w for w in placed[key]
+                        if raw in w.text or _within(w.text, raw)
+                        or (w.by_model and _restates(w, raw, quoted[1]))
+                    ]  # fmt: skip
+                    placed[key] = [w for w in placed[key] if w not in gone]
+                    replaced.setdefault(section.key, []).extend(gone)
+    return quotes, replaced
 
 
 @dataclass

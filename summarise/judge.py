@@ -28,7 +28,13 @@ from collections.abc import Callable, Sequence
 from summarise.served import ModelServerUnavailable
 from summarise.types import NoteDrafter
 
-__all__ = ["JUDGE_PROMPT_VERSION", "POSSIBLE_RISK", "RISK_THRESHOLD", "judged_risky"]
+__all__ = [
+    "JUDGE_PROMPT_VERSION",
+    "POSSIBLE_RISK",
+    "RISK_THRESHOLD",
+    "judged_risky",
+    "risk_likelihoods",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -95,22 +101,38 @@ def judged_risky(
     Raises:
         ModelServerUnavailable: A served model cannot be reached (the job is retried).
     """
-    answers: list[bool] = []
+    return [p >= threshold for p in risk_likelihoods(drafter, texts, report)]
+
+
+def risk_likelihoods(
+    drafter: NoteDrafter,
+    texts: Sequence[str],
+    report: Callable[[float], None] | None = None,
+) -> list[float]:
+    """How likely the model's "yes" is, against "no", for each text (0 to 1).
+
+    A model that answers in words only gives 1.0 for a "yes" and 0.0 otherwise; an
+    answer that is neither, or a failed call, gives 0.0.
+
+    Raises:
+        ModelServerUnavailable: A served model cannot be reached (the job is retried).
+    """
+    likelihoods: list[float] = []
     probability = getattr(drafter, "answer_probability", None)
     for n, text in enumerate(texts, start=1):
         messages = _PROMPT + [{"role": "user", "content": text}]
         try:
             if callable(probability):
-                yes = float(probability(messages, ("yes", "no"))) >= threshold
+                yes = float(probability(messages, ("yes", "no")))
             else:
                 reply = drafter.generate(messages, max_new_tokens=3)
-                yes = isinstance(reply, str) and bool(_YES.match(reply))
+                yes = 1.0 if isinstance(reply, str) and _YES.match(reply) else 0.0
         except ModelServerUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - a broken model must not break the draft
             logger.warning("risk question failed: %s", type(exc).__name__)
-            yes = False
-        answers.append(yes)
+            yes = 0.0
+        likelihoods.append(yes)
         if report is not None:
             report(n / len(texts))
-    return answers
+    return likelihoods

@@ -17,14 +17,16 @@ from policies.templates import Template, TemplateSection
 from policies.topics import Topic, match_topics
 from summarise.grounding import embed, embed_fixed
 from summarise.people import Person
+from summarise.refusal import best_source
 from summarise.text import split_sentences
-from summarise.write import Written, _question_before
+from summarise.write import Written, _question_before, asked_in
 from transcribe.types import Transcript
 
 __all__ = ["allowed", "claim", "place"]
 
-# A statement naming a risk leans this much towards a risks section.
-_RISK_LEAN = 0.12
+# A statement naming a risk leans this much towards a risks section: enough that the
+# risks said at a visit are found there, not scattered over the note in the order said.
+_RISK_LEAN = 0.25
 # How much less close to an empty section's guidance than to its own a statement may be
 # and still be moved there.
 _NEARLY = 0.1
@@ -84,8 +86,14 @@ def place(
     leaders = _leaders(written, is_risk)
     order = sorted((i for i in range(len(written)) if leaders[i] == i),
                    key=lambda i: -float(scores[i].max()))  # fmt: skip
+    purpose = next((s for s in prose if s.key == "purpose"), None)
     for i in order:
         w = written[i]
+        if purpose is not None and w.speaker.professional and _about_purpose(w):
+            # "The reason I'm here is the call from the ambulance service": why the visit
+            # happened belongs under its purpose, even when it names a risk.
+            placed[purpose.key].append(w)
+            continue
         row = scores[i].copy()
         if risky and is_risk[i]:
             for r in risky:
@@ -146,6 +154,29 @@ def _sections_of(placed: dict[str, list[Written]]) -> dict[int, str]:
     return {id(w): key for key, ws in placed.items() for w in ws}
 
 
+# A professional saying why the visit or meeting is happening.
+_PURPOSE = re.compile(
+    r"\b(?:the reason (?:i'm|i am|we're|we are) (?:here|visiting|meeting)|"
+    r"(?:i'm|i am|we're|we are) here (?:today )?(?:to|because|about)\b|"
+    r"asked us to (?:pop in|pop round|visit|come|see|call)|rang us|called us|"
+    r"(?:we|i) (?:had|got|received) a (?:call|referral|report)\b|"
+    r"this is (?:a|an|my|the|our) [\w' -]{0,40}(?:visit|assessment|meeting|review|discussion)\b|"
+    r"the purpose of (?:the|this|today's) (?:visit|meeting))",
+    re.IGNORECASE,
+)
+
+
+def _about_purpose(written: Written) -> bool:
+    """Whether a statement says why the visit happened, in its words or in the sentence
+    it was written from ("…came for a fire safety visit, and they asked us to pop in")."""
+    if _PURPOSE.search(written.text):
+        return True
+    if not written.by_model:
+        return False
+    sentences = [t for s in written.segments[:1] for t in split_sentences(s.text)]
+    return bool(sentences) and bool(_PURPOSE.search(best_source(written.text, sentences)))
+
+
 # A sentence that leans on the one before it: "She went in 2019.", "It was the pneumonia."
 _FOLLOWS_ON = re.compile(r"^(?:he|she|they|it|that|this|these|those|there|his|her|their|"
                          r"its|then|also|but|and|so)\b", re.IGNORECASE)  # fmt: skip
@@ -172,7 +203,7 @@ def _questions_answered(written: list[Written], transcript: Transcript) -> list[
     out = []
     for w in written:
         question = _question_before(segments, where.get(w.segments[0].id, 0))
-        out.append(split_sentences(question.text)[-1] if question is not None else "")
+        out.append(asked_in(question) if question is not None else "")
     return out
 
 

@@ -105,8 +105,14 @@ def refusal(sentence: str, sources: list[str], context: str, speaker: Person, ca
         return "new-name"
     if not _FIRST_PERSON.search(best.lower()) and _speaker_as_doer(sentence, speaker):
         return "speaker-as-doer"  # "A man rang" became "Mr Mehta rang"
+    if speaker.named and _named_twice(sentence, speaker.name, reply):
+        return "speaker-twice"  # "Tyler said he did Tyler the odd favour"
     if _changed_doer(sentence, best):
         return "changed-doer"  # "he sent me a text" became "She sent a text"
+    if _two_of_one_pronoun(sentence, reply) or _speaker_as_someone_else(sentence, reply):
+        return "ambiguous-pronoun"  # "He's never frightened me": "he has never frightened him"
+    if _new_relation(sentence, said, cast):
+        return "new-relation"  # "his husband", of a boy of fourteen: nobody said husband
     if (
         speaker.professional
         and _SECOND_PERSON.search(best)
@@ -187,6 +193,74 @@ def _changed_doer(sentence: str, said: str) -> bool:
             continue
         doers = set(re.findall(rf"\b(he|she|i|we|they)\s+{re.escape(verb)}\b", said))
         if doers and pronoun not in doers and not doers & {"i", "we", "they"}:
+            return True
+    return False
+
+
+def _named_twice(sentence: str, name: str, said: str) -> bool:
+    """Whether the sentence names the speaker twice where the words named them not at all:
+    the model put the speaker's name for someone the speaker spoke of."""
+    first = name.split()[0]
+    if re.search(rf"\b{re.escape(first)}\b", said, re.IGNORECASE):
+        return False
+    return len(re.findall(rf"\b{re.escape(first)}\b", sentence)) >= 2
+
+
+def _two_of_one_pronoun(sentence: str, said: str) -> bool:
+    """Whether the sentence leaves two people as "he" (or "she") where the words told them
+    apart by "I" and "he".
+
+    "He's never frightened me", said by Mr Greaves of his son, written "Mr Greaves said
+    he has never frightened him", no longer says who frightened whom; quoted, it does.
+    """
+    said = said.lower()
+    if not _FIRST_PERSON.search(said):
+        return False
+    for pattern in _PRONOUNS.values():
+        if pattern.search(said) and len(pattern.findall(sentence)) >= 2:
+            return True
+    return False
+
+
+# Relations the model may not add: a speaker's "he" is not "her husband" unless someone
+# said so, or the participants list says it.
+_RELATIONS = {
+    "husband": {"husband"}, "wife": {"wife"}, "son": {"son", "lad", "boy"},
+    "daughter": {"daughter", "girl"}, "mother": {"mother", "mum", "mam", "mom", "mummy"},
+    "father": {"father", "dad", "daddy"}, "brother": {"brother"}, "sister": {"sister"},
+    "partner": {"partner", "boyfriend", "girlfriend"}, "grandson": {"grandson"},
+    "granddaughter": {"granddaughter"},
+}  # fmt: skip
+
+
+def _new_relation(sentence: str, said: str, cast: Cast) -> bool:
+    """Whether the sentence names a family relation that neither the words nor the
+    participants list gave."""
+    words = set(re.findall(r"[a-z]+", sentence.lower()))
+    known = set(re.findall(r"[a-z]+", said.lower()))
+    for _name, role in cast.participants:
+        known |= set(re.findall(r"[a-z]+", role.lower()))
+    for person in cast.people.values():
+        known |= set(re.findall(r"[a-z]+", person.role.lower()))
+    return any(relation in words and not (forms & known) for relation, forms in _RELATIONS.items())
+
+
+_AUX = r"(?:(?:was|is|were|am|has|had|have|'s|'m|'d|would|will|'ll|just|still|never|always)\s+)?"
+
+
+def _speaker_as_someone_else(sentence: str, said: str) -> bool:
+    """Whether the sentence gives the speaker's own act ("I was ringing and ringing") to a
+    pronoun the words use for someone else ("he's out till all sorts"): "Shanice Doyle said
+    he was ringing" no longer says who rang."""
+    said = said.lower()
+    for found in re.finditer(rf"\b(he|she)\s+{_AUX}([a-z]{{3,}})\b", sentence.lower()):
+        pronoun, verb = found.groups()
+        if verb in _REPORTING or verb in _AUXILIARY:
+            continue
+        doers = set(
+            re.findall(rf"\b(he|she|i|we|they)(?:'[a-z]+)?\s+{_AUX}{re.escape(verb)}\b", said)
+        )
+        if doers == {"i"} and _PRONOUNS[pronoun].search(said):
             return True
     return False
 

@@ -215,10 +215,15 @@ def score_social(script: dict[str, Any], draft: Draft, seconds: float = 0.0) -> 
     )
 
 
+_ASKED = re.compile(r'\basked: "[^"]*"')
+
+
 def _invented(note: str, spoken: str, must_not: list[str], draft: Draft) -> list[str]:
     found: list[str] = []
     said = critical_terms(spoken)
-    said_words = set(re.findall(r"[a-z0-9']+", spoken.lower()))
+    # Hyphenated words whole as well as in parts: "Roll-ups", "Fifty-three" were said.
+    said_words = set(re.findall(r"[a-z0-9']+(?:-[a-z0-9']+)*", spoken.lower()))
+    said_words |= set(re.findall(r"[a-z0-9']+", spoken.lower()))
     for section in draft.sections:
         for s in section.statements:
             ours = critical_terms(s.text)
@@ -227,8 +232,10 @@ def _invented(note: str, spoken: str, must_not: list[str], draft: Draft) -> list
                 f"name {n} in “{s.text}”" for n in ours["name"]
                 if n not in said["name"] and n not in said_words
             )  # fmt: skip
+            # A question asked is no claim: 'X asked: "…hurt Geoff…?" Y said: "…"'.
+            stated = _ASKED.sub(" ", s.text)
             for claim in must_not:
-                if _covered(claim, _tokens(s.text)) and not _NEGATION.search(s.text):
+                if _covered(claim, _tokens(stated)) and not _NEGATION.search(stated):
                     found.append(f"denied “{claim}” stated in “{s.text}”")
     return found
 

@@ -90,7 +90,6 @@ _UK = {
     "center": "centre",
     "fiber": "fibre",
     "liter": "litre",
-    "meter": "metre",
     "program": "programme",
     "organize": "organise",
     "organization": "organisation",
@@ -190,7 +189,16 @@ def british_spelling(text: str) -> str:
             uk = uk[:-1]
         return uk + suffix
 
-    return _UK_PATTERN.sub(swap, text)
+    text = _UK_PATTERN.sub(swap, text)
+    # A meter measures (the gas meter); a metre is a length ("two meters" is US spelling).
+    return _LENGTH.sub(lambda m: m.group(1) + ("Metre" if m.group(2)[0] == "M" else "metre"), text)
+
+
+_LENGTH = re.compile(
+    r"(\b(?:\d+(?:\.\d+)?|a|one|two|three|four|five|six|seven|eight|nine|ten|a few|"
+    r"several|hundred)\s+(?:square\s+|cubic\s+)?)([Mm]eter)(?=s?\b)",
+    re.IGNORECASE,
+)
 
 
 def is_housekeeping(sentence: str) -> bool:

@@ -25,7 +25,9 @@ _SOCIAL_HOUSEKEEPING = re.compile(
     r"seeing|coming)|nice to (?:meet|see)|call me|that's fine|(?:write|writing) (?:up )?"
     r"(?:my|the) notes|what i've written|(?:stored|kept) (?:securely|safe(?:ly)?)|"
     r"deleted once|help me write (?:things|it|this) down|is it (?:still )?(?:all right|ok"
-    r"|okay)|come in|cup of tea\?|how are you(?: today)?\?|shall we (?:start|begin))\b",
+    r"|okay)|cup of tea\?|how are you(?: today)?\?|shall we (?:start|begin)|"
+    r"instead of (?:scribbling|writing|taking notes|making notes)|(?:don't|do not) have to "
+    r"(?:write|take notes|scribble))\b",
     re.IGNORECASE,
 )
 _THANKS = re.compile(r"^(?:thank(?:s| you)\b.*|that would be \w+|that must (?:be|have been) \w+|"
@@ -34,6 +36,8 @@ _THANKS = re.compile(r"^(?:thank(?:s| you)\b.*|that would be \w+|that must (?:be
                      r"(?:can|could) you (?:tell|talk) me\b.*|"
                      r"that's (?:great|lovely|wonderful|kind|really helpful)|"
                      r"no (?:problem|bother|worries)(?: at all)?|"
+                     r"(?:can|could) you (?:imagine|believe it)|you know|mind you|"
+                     r"there you go|there we are|bless (?:him|her)|"
                      r"(?:i'm|i am|i'm all|all) (?:fine|ok|okay|good|well|alright|all right)"
                      r"(?:,? (?:thanks|thank you|love|son|dear|pet))?|"
                      r"(?:yes|yeah|no|okay|ok|right|sure|fine|great|lovely)[.!]?)[.!]?$",
@@ -44,9 +48,17 @@ _CHAT = re.compile(
     r"^(?:(?:and|so|well|oh|right)[, ]+)*(?:"
     r"(?:good (?:morning|afternoon|evening)|hello|hiya|hi)\b|"
     r"(?:morning|afternoon|evening)(?:[,!.]|\s+(?:mr|mrs|ms|miss|dr)\b|$)|"
+    r"(?:mr|mrs|ms|miss|dr)\.? (?-i:[A-Z][a-z'-]+)\W*$|"  # "Mrs Walsh...", to catch her eye
     r"(?:oh,? )?(?:i'm |i am )?(?:so |really )?sorry(?:,? (?-i:[A-Z][a-z'-]+))?[.!]?$|"
     r"(?:i'm|i am|my name is) (?-i:[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?)(?:[,.!]|$| from\b)|"
     r"(?:i'd|i would) love (?:one|a cup)|milk,? (?:no|two|one) sugar|"
+    r"(?:do )?come (?:on )?in(?:[,.!]|$)|"
+    r"here's what (?:i'm|i am|we're|i'll|we'll|i think|i'd|i'm suggesting)\b|"
+    r"(?:to|let me|can i|shall i|just to) (?:sum up|recap|run through)\b|"
+    r"(?:so,? )?to sum up\b|"
+    r"(?-i:[A-Z][a-z'-]+)(?:'s| is) fine(?:,? (?:thanks|love|dear))?[.!]?$|"
+    r"(?:it's|it is|it was) (?:(?:a bit|so|really|very) )?(?:bitter|freezing|cold|lovely|"
+    r"warm|hot|wet|grim|miserable|chilly|nippy|wild) (?:out there|outside|out|today)\b|"
     r"(?:(?:do )?(?:sit|sit yourself) down|take a seat|have a seat|make yourself "
     r"(?:comfortable|at home)|mind the (?:dog|cat|step))\b|"
     r"(?:i'm|i am) (?:so |really |very |ever so )?sorry (?:to hear|that|about|for)\b|"
@@ -58,6 +70,8 @@ _CHAT = re.compile(
     r"fault\b|(?:that's|that is|it's|it is) (?:a )?(?:big|huge|lot|hard|difficult|tough)"
     r"(?: change| thing| lot| time| to take in| to deal with)?[.!]?$|"
     r"it happens to (?:a lot of|lots of|many) people\b|"
+    r"(?:some|lots of|a lot of|many|most) (?:carers|people|parents|families|mums|dads) "
+    r"(?:find|say|feel|tell me)\b|"
     r"(?:that's|that is|that would be) (?:really |very |so )?(?:important|understandable|"
     r"helpful|useful|good|great|brilliant|lovely|fine|ok|okay|all right)(?:[.!]?$|,? thank)|"
     r"(?:brilliant|lovely|great|perfect|wonderful|excellent|fantastic)[.!]?$|"
@@ -81,16 +95,32 @@ def content_sentences(
 ) -> list[str]:
     """The sentences of a segment worth writing up: not questions, chat or actions."""
     out = []
-    for raw in split_sentences(segment.text):
+    raws = split_sentences(segment.text)
+    for n, raw in enumerate(raws):
         sentence = clean_utterance(raw)
         if not sentence or sentence.endswith("?"):
             continue
+        if professional and n + 1 < len(raws) and _leads_in(raw.strip(), raws[n + 1]):
+            continue  # "And the other phone, Tyler. Who gave you that one?": the question's
         if len(sentence.split()) < 3 and not _carries_fact(sentence):
             continue
         if is_social_housekeeping(sentence) or is_action(sentence, professional):
             continue
         out.append(sentence)
     return out
+
+
+def _leads_in(sentence: str, following: str) -> bool:
+    """Whether a short sentence only leads into the question after it ("And the other
+    phone, Tyler."), with no number, date or medicine of its own ("It says £310 overdue."
+    is a finding, whatever follows it)."""
+    terms = critical_terms(sentence)
+    return (
+        following.rstrip().endswith("?")
+        and len(sentence.split()) <= 6
+        and re.match(r"^(?:and|so|now|then|what about|how about)\b", sentence, re.I) is not None
+        and not any(terms[k] for k in ("number", "date", "medication"))
+    )
 
 
 def _carries_fact(sentence: str) -> bool:

@@ -27,7 +27,7 @@ from summarise.types import NoteDrafter
 from summarise.worth import content_sentences, is_social_housekeeping, key_terms, substantial
 from transcribe.types import Segment
 
-__all__ = ["WRITE_PROMPT_VERSION", "Written", "write_statements"]
+__all__ = ["WRITE_PROMPT_VERSION", "Written", "asked_in", "write_statements"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +76,23 @@ class Written:
 
 
 def _question_before(segments: tuple[Segment, ...], index: int) -> Segment | None:
+    """The turn just before, by someone else, when it asks a question in its last two
+    sentences ("And money? Some carers find that a worry.")."""
     if index == 0:
         return None
     before = segments[index - 1]
-    if before.speaker != segments[index].speaker and before.text.rstrip().endswith("?"):
+    if before.speaker != segments[index].speaker and asked_in(before):
         return before
     return None
+
+
+def asked_in(segment: Segment) -> str:
+    """The last question of a turn, if it is one of its last two sentences, else ``""``."""
+    sentences = [t.strip() for t in split_sentences(segment.text)]
+    for sentence in reversed(sentences[-2:]):
+        if sentence.endswith("?"):
+            return sentence
+    return ""
 
 
 def _messages(asker: Person | None, question: str, speaker: Person, reply: str) -> list[dict]:
@@ -126,7 +137,7 @@ def _quoted_reply(
 ) -> Written:
     """The speaker's words, quoted; a short reply with the question it answers."""
     if question is not None and len(raw.split()) <= _SHORT_REPLY_WORDS:
-        asked = split_sentences(question.text)[-1].strip()
+        asked = asked_in(question)
         return _question_and_answer(cast.person(question.speaker), asked, speaker, raw.strip(),
                                     (question, segment))  # fmt: skip
     return Written(_quoted(speaker, raw), (segment,), speaker, False)
@@ -199,6 +210,9 @@ def write_statements(
         sources = content_sentences(segment, is_action, cast.person(segment.speaker).professional)
         if index > 0:  # "Monday." "Ten." in reply to "…on Monday?" "…Monday at ten."
             sources = [x for x in sources if not _echoes(x, segments[index - 1].text)]
+        answered = decisions.get(segments[index - 1].id) if index > 0 else None
+        if answered is not None and _quotes_whole(answered, segment):
+            sources = []  # the whole reply is quoted with its question
         if sources:
             jobs.append((segment, _question_before(segments, index), sources))
         agreed = _agreement(segments, index, cast)
@@ -214,12 +228,15 @@ def write_statements(
         if drafter is not None:
             calls += 1
             written = _ask(drafter, segment, question, sources, speaker, cast)
+            if question is not None:
+                written = _short_answers_with_their_question(written, segment, question,
+                                                             sources, cast)  # fmt: skip
         covered = set().union(*(content_words(w.text) for w in written)) if written else set()
         said = " ".join(w.text for w in written)
         kept = key_terms(said)  # numbers as values: "three" in a reply is "3" here
         said = said.lower()
         for source in sources:
-            lost = {t for t in key_terms(source) if t not in said and t not in kept}
+            lost = {t for t in key_terms(source) if not _says(said, t) and t not in kept}
             if not lost and overlap(content_words(source) - ALLOWED_NEW, covered) >= 0.6:
                 continue
             if not lost and not substantial(source, speaker):
@@ -281,10 +298,16 @@ def _agreement(segments: tuple[Segment, ...], index: int, cast: Cast) -> Written
 # "No, love. Never." — a plain no to a yes-or-no question, such as a screening question
 # about harm: it is only a record with the question it answers.
 _DENIAL = re.compile(
-    r"^(?:(?:no|nope|never|not really|not at all|not once|definitely not|certainly not)"
-    r"(?:,? (?:love|dear|pet|duck|mate|thanks|thank you|no|never))*[.!]?\s*){1,3}$",
+    r"^(?:(?:(?:god|gosh|oh|lord),? )?(?:no|nope|never|not really|not at all|not once|"
+    r"definitely not|certainly not|nothing like that|no way)"
+    r"(?:,? (?:love|dear|pet|duck|mate|thanks|thank you|no|never|nothing like that))*[.!]?"
+    r"\s*){1,3}$",
     re.IGNORECASE,
 )
+# A denial and what the person goes on to say with it are quoted whole up to this many
+# words: "No. God, no. Nothing like that. It's not dying I want, it's... somewhere
+# quiet." is the answer to a question about ending one's life; "No." alone is not.
+_WHOLE_REPLY_WORDS = 45
 _YES_NO = re.compile(
     r"\b(?:have|has|had|do|does|did|are|is|was|were|will|would|could|can)\s+(?:you|he|she|"
     r"they|anyone|anybody)\b",
@@ -310,8 +333,40 @@ def _denial(segments: tuple[Segment, ...], index: int, cast: Cast) -> Written | 
     last = split_sentences(question.text)[-1]
     if len(last.split()) < 5 or not _YES_NO.search(last):
         return None
+    whole = reply.text.strip()
+    if len(whole.split()) <= _WHOLE_REPLY_WORDS and whole.startswith(said[0]):
+        said = [whole]
     asker, answerer = cast.person(question.speaker), cast.person(reply.speaker)
     return _question_and_answer(asker, last, answerer, " ".join(said), (question, reply))
+
+
+def _short_answers_with_their_question(
+    written: list[Written], segment: Segment, question: Segment, sources: list[str], cast: Cast
+) -> list[Written]:
+    """A short answer the model wrote up ("The cardiology, yes." as "He said the cardiology
+    was yes"; "We're all right." to "And money?") is quoted with the question it answers:
+    on its own it says little, and the model guesses the rest."""
+    out: list[Written] = []
+    for w in written:
+        source = best_source(w.text, sources)
+        raw = _raw_sentence(segment, source)
+        if len(raw.split()) <= _SHORT_REPLY_WORDS and _opens(segment, raw):
+            quoted = _quoted_reply(w.speaker, raw, segment, question, cast)
+            if all(q.text != quoted.text for q in out):
+                out.append(quoted)
+            continue
+        out.append(w)
+    return out
+
+
+def _says(text: str, term: str) -> bool:
+    """Whether ``term`` is in ``text`` as a word of its own ("30" is not in "£230")."""
+    return re.search(rf"(?<![\w.]){re.escape(term)}(?!\w)", text) is not None
+
+
+def _quotes_whole(written: Written, reply: Segment) -> bool:
+    """Whether a question-and-answer statement quotes all of ``reply``."""
+    return reply in written.segments and f'"{reply.text.strip()}"' in written.text
 
 
 def _position(written: Written, sources: list[str]) -> int:

@@ -173,6 +173,13 @@ def test_a_persons_i_will_with_no_task_and_no_time_is_no_action() -> None:
     assert idle_promise("I'll ring you back.")
     assert idle_promise("I'll tell you that now")
     assert idle_promise("I'm going to call her Biscuit.")
+    from summarise.agreed import _VAGUE
+
+    assert _VAGUE.match("Leave Tyler to Tyler's cereal")  # leaving the room, not a task
+    assert not _VAGUE.match("Leave the forms with Priya by Friday")
+    assert idle_promise("I'll think about it.")
+    assert idle_promise("I'll tell you when you come back.")
+    assert not idle_promise("I'll think about the care home and ring you on Friday.")
     assert not idle_promise("I'm going to call Biscuit's vet tomorrow.")
     assert not idle_promise("I'll ring Dylan tonight and tell him.")
     assert not idle_promise("I'll keep a diary of when he goes out")
@@ -201,6 +208,68 @@ def test_the_closing_of_a_visit_gives_its_real_actions_and_their_times() -> None
     ]
 
 
+def test_an_action_given_to_someone_for_their_service_is_theirs_with_its_time() -> None:
+    from summarise import transcript_from_turns
+    from summarise.actions import deadline
+    from summarise.agreed import agreed_actions
+    from summarise.people import cast_of
+
+    transcript = transcript_from_turns([
+        {"speaker": "chair", "text": "Let's agree actions. Kirsty, you'll see Lee on his own "
+                                     "within forty-eight hours. Nadia, police will do a welfare "
+                                     "check at the flat tonight and consider a closure order."},
+        {"speaker": "police", "text": "Yes, that's fine."},
+    ])  # fmt: skip
+    cast = cast_of(transcript, [{"name": "Helen Marsh", "role": "chair"},
+                                {"name": "Nadia Rahman", "role": "police"},
+                                {"name": "Kirsty Webb", "role": "social worker"}])  # fmt: skip
+    actions = [a for a, _segment in agreed_actions(transcript.segments, cast)]
+    assert [(a.who, a.by_when) for a in actions] == [
+        ("Kirsty Webb", "within forty-eight hours"),
+        ("Nadia Rahman", "tonight"),
+    ]
+    assert actions[1].what.startswith("Do a welfare check at the flat")
+    assert deadline("I'll sit with him for two hours on Monday") == "on Monday"
+
+
+def test_someone_spoken_to_by_a_short_name_is_the_you_of_the_action() -> None:
+    from summarise import transcript_from_turns
+    from summarise.agreed import agreed_actions
+    from summarise.people import cast_of
+
+    transcript = transcript_from_turns([
+        {"speaker": "family member", "text": "I'll ring Mum tonight and tell her."},
+        {"speaker": "social worker", "text": "Thanks, Callum. Win, I'll also ring your GP "
+                                             "surgery tomorrow. Win, you're going to keep the "
+                                             "back door shut at night."},
+    ])  # fmt: skip
+    cast = cast_of(transcript, [{"name": "Priya Chandran", "role": "social worker"},
+                                {"name": "Winifred Ashworth", "role": "person"},
+                                {"name": "Callum", "role": "family member"}])  # fmt: skip
+    actions = [a for a, _segment in agreed_actions(transcript.segments, cast)]
+    assert [(a.who, a.what) for a in actions] == [
+        ("Callum", "Ring Mum tonight and tell her"),
+        ("Priya Chandran", "Ring Winifred Ashworth's GP surgery tomorrow"),
+        ("Winifred Ashworth", "Keep the back door shut at night"),
+    ]
+
+
+def test_what_we_aim_for_agreed_is_the_persons_to_do_and_advice_to_smoke_elsewhere_too() -> None:
+    from summarise.actions import imperative_action
+
+    found = requested_action(
+        "And could we aim for a clear path in the hall, about a metre wide, by my next visit?",
+        "I can do that. Keith might help if I ask him Sunday.",
+        "Mark Jennings",
+    )
+    assert found == ("Aim for a clear path in the hall, about a metre wide, by Mark Jennings's "
+                     "next visit", "Mark Jennings's next visit")  # fmt: skip
+    assert imperative_action("Smoke at the kitchen table, by the window.") == (
+        "Smoke at the kitchen table, by the window"
+    )
+    assert imperative_action("Smoke yourself silly.") is None
+
+
 def test_a_saying_that_uses_a_risks_words_for_something_else_is_no_risk() -> None:
     from policies.topics import load_topics
 
@@ -210,6 +279,14 @@ def test_a_saying_that_uses_a_risks_words_for_something_else_is_no_risk() -> Non
     assert not topics["falls"].matches("He fell asleep in his chair after lunch.")
     assert topics["falls"].matches("He fell in the kitchen on Sunday.")
     assert not any(t.matches("Honestly, I could murder a cup of tea.") for t in topics.values())
+    assert not topics["falls"].matches("He used to watch the stock market fall every night.")
+    from policies.topics import everyday_saying
+
+    assert everyday_saying("Graham said it would kill two birds.")  # asked of no model
+    assert not everyday_saying("He fell on the ice and broke his wrist.")
+    fire = topics["fire-gas"]
+    assert not fire.matches('Mark said: "The fire service said you\'re diabetic."')  # who, not what
+    assert fire.matches("The fire service came because the chip pan caught fire.")
 
 
 def test_a_risk_said_as_not_having_happened_is_no_risk() -> None:
@@ -227,6 +304,21 @@ def test_a_risk_said_as_not_having_happened_is_no_risk() -> None:
     # Terms that carry their own negation are the risk itself.
     assert topics["missed-medication"].matches("She is not taking her tablets.")
     assert child.matches("There was no food in the house.")
+    # What the person goes on to say after a no is still read.
+    assert falls.matches('Daniel asked: "Any falls?" Irene said: "No. But I fell last year."')
+
+
+def test_the_signs_practitioners_know_are_flagged_and_an_allowance_is_not_attendance() -> None:
+    from policies.topics import load_topics
+
+    topics = {t.key: t for t in load_topics()}
+    fire, exploited = topics["fire-gas"], topics["exploitation"]
+    assert fire.matches("The bar heater in the lounge is right up against those boxes.")
+    assert fire.matches("Dennis Hale said he rolls up in his armchair.")
+    assert exploited.matches('Shanice Doyle said: "He\'s got a second phone now."')
+    assert exploited.matches("Tyler said he was just dropping stuff off for his mates.")
+    assert not topics["risk-to-child"].matches("Alan has his pension and Attendance Allowance.")
+    assert topics["risk-to-child"].matches("Her attendance has dropped to sixty per cent.")
 
 
 def test_an_action_keeps_the_condition_said_before_it() -> None:

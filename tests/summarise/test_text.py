@@ -96,3 +96,17 @@ def test_a_wish_of_the_person_is_not_an_action_but_a_professionals_plan_is():
     assert imperative_action("And report it to Action Fraud too.") == "report it to Action Fraud"
     assert imperative_action("Take a seat.") is None
     assert imperative_action("Tell me about your day.") is None
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("The gas meter ran out on Thursday.", "The gas meter ran out on Thursday."),
+        ("She walked two meters with the frame.", "She walked two metres with the frame."),
+        ("Her favorite color is blue.", "Her favourite colour is blue."),
+    ],
+)
+def test_british_spelling_keeps_a_gas_meter_and_changes_a_length(said: str, written: str) -> None:
+    from summarise.text import british_spelling
+
+    assert british_spelling(said) == written

@@ -258,6 +258,15 @@ def test_when_the_write_up_loses_a_number_the_speakers_words_replace_it() -> Non
     ]
 
 
+def test_a_number_inside_another_number_is_not_taken_as_kept() -> None:
+    written, _calls, _accepted = _write_up(
+        [("person", "About £230 a week comes in. He brings maybe £30 worth of shopping.")],
+        [("Stanley Greaves", "person")],
+        "Stanley Greaves said about £230 a week comes in.\nHe brings maybe some worth of shopping.",
+    )  # fmt: skip
+    assert any("£30 worth" in w.text for w in written), [w.text for w in written]
+
+
 def test_a_plain_no_to_a_screening_question_is_kept_with_the_question() -> None:
     written, _calls, _accepted = _write_up(
         [("social worker", "I ask everyone this: have you had any thoughts of harming yourself?"),
@@ -266,9 +275,25 @@ def test_a_plain_no_to_a_screening_question_is_kept_with_the_question() -> None:
     )  # fmt: skip
     assert written[0].text == (
         'Rachel Okafor asked: "I ask everyone this: have you had any thoughts of harming '
-        'yourself?" Edna Pearson said: "No, love. Never."'
+        'yourself?" Edna Pearson said: "No, love. Never. I\'m fed up, not daft."'
     )
     assert [s.id for s in written[0].segments] == [0, 1]
+    assert len(written) == 1  # the reply is quoted whole, not written up again
+
+
+def test_a_no_and_what_follows_it_are_quoted_whole_not_cut_to_no() -> None:
+    reply = ("No. God, no. Nothing like that. It's not dying I want, it's... somewhere "
+             "quiet. An hour where nobody needs me.")  # fmt: skip
+    written, _calls, _accepted = _write_up(
+        [("social worker", "Can I ask you straight: do you ever have thoughts of ending your "
+                           "life?"),
+         ("carer", reply)],
+        [("Aoife Brennan", "social worker"), ("Graham Pickering", "carer")], "",
+    )  # fmt: skip
+    assert [w.text for w in written] == [
+        'Aoife Brennan asked: "Can I ask you straight: do you ever have thoughts of ending '
+        f'your life?" Graham Pickering said: "{reply}"'
+    ]
 
 
 def test_a_model_sentence_with_quote_marks_or_reporting_someone_else_is_refused(
@@ -480,6 +505,53 @@ def test_an_act_given_to_the_wrong_he_or_she_is_refused() -> None:
     assert refusal("She rang 101 and gave them the screenshot.", mine, "", jade, cast) == ""
 
 
+def test_a_sentence_leaving_two_people_as_he_is_refused() -> None:
+    cast = _cast([("social worker", "Does he frighten you?"),
+                  ("person", "He's never frightened me. He's my lad.")],
+                 [{"name": "Tom Adeyemi", "role": "social worker"},
+                  {"name": "Stanley Greaves", "role": "person"}])  # fmt: skip
+    stan = cast.person("person")
+    said = ["He's never frightened me, never even raised his voice."]
+    assert refusal("Stanley Greaves said he has never frightened him.", said, "", stan,
+                   cast) == "ambiguous-pronoun"  # fmt: skip
+    assert refusal("Stanley Greaves said Jason has never frightened him.", said, "Jason?",
+                   stan, cast) == ""  # fmt: skip
+    own = ["I walk with my stick inside."]
+    assert refusal("He said he walks with his stick inside.", own, "", stan, cast) == ""
+    favour = ["I do him the odd favour, that's all."]
+    assert refusal("Stanley Greaves said he did Stanley the odd favour.", favour, "", stan,
+                   cast) == "speaker-twice"  # fmt: skip
+
+
+def test_a_workers_lead_in_to_a_question_is_not_written_up_as_a_statement() -> None:
+    from summarise.agreed import states_action
+    from summarise.worth import content_sentences
+
+    segment = transcript_from_turns([{"speaker": "social worker", "text": "Not in the canteen, "
+                                      "I promise. And the other phone, Tyler. Who gave you that "
+                                      "one?"}]).segments[0]  # fmt: skip
+    assert content_sentences(segment, states_action, True) == ["Not in the canteen, I promise."]
+    said = transcript_from_turns([{"speaker": "person", "text": "The other phone. Who knows?"}])
+    assert content_sentences(said.segments[0], states_action, False) == ["The other phone."]
+
+
+def test_the_speakers_own_act_given_to_someone_elses_he_or_an_unsaid_relation_is_refused() -> None:
+    cast = _cast([("social worker", "Where was he?"),
+                  ("parent", "He's out till all sorts. I was ringing and ringing.")],
+                 [{"name": "Daniel Mensah", "role": "social worker"},
+                  {"name": "Shanice Doyle", "role": "parent"}])  # fmt: skip
+    mum = cast.person("parent")
+    said = ["He's out till all sorts.", "I was ringing and ringing and it went to voicemail."]
+    assert refusal("Shanice Doyle said he was ringing and ringing.", said, "", mum,
+                   cast) == "ambiguous-pronoun"  # fmt: skip
+    assert refusal("Shanice Doyle said she was ringing and ringing.", said, "", mum, cast) == ""
+    kai = ["At his mate Kai's, he says."]
+    assert refusal("Shanice Doyle said her husband was at Kai's.", kai, "Where was he?", mum,
+                   cast) == "new-relation"  # fmt: skip
+    mother = ["Mum, I have to say it.", "She sat here in her coat for two days."]
+    assert refusal("Her mother sat here for two days.", mother, "", mum, cast) == ""
+
+
 def test_a_round_of_introductions_becomes_one_statement_of_who_was_there(
     scripts: dict, templates: dict, garbage: Any, embedder: Any
 ) -> None:
@@ -499,7 +571,20 @@ def test_how_the_recording_is_kept_is_not_written_up() -> None:
     from summarise.worth import is_social_housekeeping
 
     assert is_social_housekeeping("It's stored securely and deleted once the note is written.")
+    assert is_social_housekeeping("It means I can listen to you instead of scribbling.")
+    assert is_social_housekeeping("Mrs Walsh...")  # catching her eye, no content
+    assert is_social_housekeeping("Can you imagine.")
+    assert is_social_housekeeping("Come in, come in.")
+    assert is_social_housekeeping("Right, here's what I'm suggesting, and tell me if it doesn't "
+                                  "sit right.")  # fmt: skip
+    assert is_social_housekeeping("So, to sum up.")
+    assert is_social_housekeeping("Dennis is fine.")  # what to call him
+    assert not is_social_housekeeping("Dennis is fine with the plan.")
+    assert not is_social_housekeeping("Last Friday he come in at two in the morning.")
+    assert is_social_housekeeping("Some carers find that a worry.")  # putting them at ease
+    assert not is_social_housekeeping("I don't know.")  # an answer, with its question
     assert not is_social_housekeeping("She stores her tablets in the kitchen drawer.")
+    assert not is_social_housekeeping("Mr Green takes the bins out.")
 
 
 def test_chat_about_the_mess_or_turning_up_is_left_out_but_what_follows_it_is_kept() -> None:
@@ -536,3 +621,78 @@ def test_a_section_for_the_parents_words_left_empty_takes_their_nearest_statemen
     # was, and so does the one far closer to the observations.
     assert placed["parent-views"] == [said[0]]
     assert placed["observations"] == [said[1], said[2]]
+
+
+def test_the_persons_words_quoted_are_their_answer_to_what_matters(
+    templates: dict, embedder: Any
+) -> None:
+    from summarise.compose import _quote
+
+    turns = [
+        ("social worker", "Who do you call if you need help?"),
+        ("person", "I shout for Doreen next door. She's deaf as a post, mind."),
+        ("social worker", "What matters most to you, Stan, in all this?"),
+        ("person", "Stopping here. This flat. I'm not going in a home, I'll tell you that now."),
+        ("social worker", "Would you ring the bank with me?"),
+        ("person", "I'll tell you when you come back."),
+    ]
+    transcript = transcript_from_turns([{"speaker": r, "text": t} for r, t in turns])
+    cast = cast_of(transcript, [{"name": "Tom Adeyemi", "role": "social worker"},
+                                {"name": "Stanley Greaves", "role": "person"}])  # fmt: skip
+    template = templates["care-act-assessment"]
+    section = next(s for s in template.sections if s.quote)
+    quoted = _quote(section, template, cast, transcript.segments, embedder)
+    assert quoted is not None
+    text, segment = quoted
+    assert segment.id == 3 and text in segment.text  # the reply, character for character
+    assert "not going in a home" in text
+
+
+def test_why_the_visit_happened_goes_under_its_purpose_even_when_it_names_a_risk(
+    templates: dict, garbage: Any, embedder: Any
+) -> None:
+    transcript = transcript_from_turns([
+        {"speaker": "social worker", "text": "So, the reason I'm here is the call we had from "
+                                             "the ambulance service after your fall last week."},
+        {"speaker": "person", "text": "I went down by the bed and couldn't get up for two hours."},
+    ])  # fmt: skip
+    draft = draft_note(transcript, templates["home-visit"], garbage, embedder=embedder,
+                       participants=[{"name": "Rachel Okafor", "role": "social worker"},
+                                     {"name": "Edna Pearson", "role": "person"}])  # fmt: skip
+    sections = {s.key: s for s in draft.sections}
+    assert any("reason I'm here" in s.text for s in sections["purpose"].statements)
+    from summarise.people import Person
+    from summarise.placing import _about_purpose
+    from summarise.write import Written
+
+    worker = Person("SPEAKER_0", "Mark Jennings", "social worker", True)
+    text = "So, the fire service came for a safety visit, and they asked us to pop in."
+    said = transcript_from_turns([{"speaker": "social worker", "text": text}])
+    written = Written("Mark Jennings said the fire service came for a safety visit.",
+                      said.segments, worker, True)  # fmt: skip
+    assert _about_purpose(written)
+    assert not any("reason I'm here" in s.text for s in sections["risks"].statements)
+
+
+def test_the_score_counts_no_quoted_word_or_question_asked_as_invented() -> None:
+    from summarise.types import Citation, DraftSection, Statement
+
+    script = {
+        "id": "s", "template": "home-visit", "key_facts": [], "must_flag": [], "actions": [],
+        "must_not_claim": ["hurt him"],
+        "turns": [{"speaker": "social worker", "text": "I'm Ann. Den, have you ever hurt him? "
+                                                       "Do you smoke?"},
+                  {"speaker": "person", "text": "Roll-ups, in my armchair. Never hurt him."}],
+    }  # fmt: skip
+    cite = (Citation(1, 0.0, 1.0, "person"),)
+
+    def draft_of(*texts: str) -> Draft:
+        statements = tuple(Statement(f"r-{n}", t, cite, 1.0, ()) for n, t in enumerate(texts))
+        return Draft("home-visit", "1", (DraftSection("risks", "Risks", "prose", statements, (),
+                                                      ""),), "m", "", "v", "now")  # fmt: skip
+
+    faithful = draft_of('Ann asked: "Have you ever hurt him?" Den said: "Roll-ups, in my '
+                        'armchair."')  # fmt: skip
+    assert score_social(script, faithful).invented == ()
+    wrong = draft_of("Den said he hurt him.", "Den said Trevor smokes.")
+    assert len(score_social(script, wrong).invented) == 2
