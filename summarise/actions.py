@@ -200,7 +200,10 @@ _NOT_TASKS = re.compile(
     r"like|imagine|recall|understand|"
     # "Would you be happy for me to help you…?": asking leave, not giving a task
     r"be (?:happy|ok|okay|all right|alright|comfortable) (?:for|with) me\b|"
-    r"mind (?:if )?(?:me|i)\b)\b",
+    r"mind (?:if )?(?:me|i)\b|"
+    # "…ring the police and report him missing. Will you do that?": the instruction before
+    # the question is the action, found on its own; "do that" says nothing of it.
+    r"(?:do|try|manage) (?:that|this|it)$)\b",
     re.IGNORECASE,
 )
 _ACCEPTED = re.compile(

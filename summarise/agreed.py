@@ -176,7 +176,10 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
                 if _repeats(words, seen):
                     continue
                 seen.append(words)
-                action = Action(parts.who, parts.what, parts.by_when, (citation(segment),))
+                who = parts.who
+                if who == f"{speaker.name} and {owner}" and len(cast.others(segment.speaker)) > 1:
+                    who = f"{speaker.name} and the others present"  # a meeting's "we'll"
+                action = Action(who, parts.what, parts.by_when, (citation(segment),))
                 found.append((action, segment))
     return found
 
@@ -185,6 +188,9 @@ def states_action(sentence: str, professional: bool) -> bool:
     """Whether a sentence is written up as an action rather than as a statement."""
     if is_action(sentence, intent=professional):
         return True
+    service = _VOCATIVE.match(sentence.strip())
+    if service and re.match(rf"{_SERVICE} will\b", service.group("rest"), re.IGNORECASE):
+        return True  # "Nadia, police will do a welfare check at the flat tonight"
     return professional and imperative_action(sentence) is not None
 
 

@@ -87,11 +87,14 @@ def _question_before(segments: tuple[Segment, ...], index: int) -> Segment | Non
 
 
 def asked_in(segment: Segment) -> str:
-    """The last question of a turn, if it is one of its last two sentences, else ``""``."""
+    """The last question of a turn, if it is one of its last two sentences, else ``""``;
+    with the one before it when that is a question too ("And getting dressed? Meals?")."""
     sentences = [t.strip() for t in split_sentences(segment.text)]
-    for sentence in reversed(sentences[-2:]):
-        if sentence.endswith("?"):
-            return sentence
+    for n in range(len(sentences) - 1, max(-1, len(sentences) - 3), -1):
+        if sentences[n].endswith("?"):
+            if n > 0 and sentences[n - 1].endswith("?") and len(sentences[n].split()) <= 3:
+                return f"{sentences[n - 1]} {sentences[n]}"
+            return sentences[n]
     return ""
 
 
@@ -130,6 +133,9 @@ def _quoted(speaker: Person, raw: str) -> str:
 
 # A reply this short ("Two." "Three hours, maybe.") says nothing without its question.
 _SHORT_REPLY_WORDS = 5
+# An answer this short that the model wrote up ("The park by the leisure centre." as
+# "Tyler said the park by the leisure centre") is quoted with its question instead.
+_SHORT_ANSWER_WORDS = 6
 
 
 def _quoted_reply(
@@ -350,8 +356,9 @@ def _short_answers_with_their_question(
     for w in written:
         source = best_source(w.text, sources)
         raw = _raw_sentence(segment, source)
-        if len(raw.split()) <= _SHORT_REPLY_WORDS and _opens(segment, raw):
-            quoted = _quoted_reply(w.speaker, raw, segment, question, cast)
+        if len(raw.split()) <= _SHORT_ANSWER_WORDS and _opens(segment, raw):
+            quoted = _question_and_answer(cast.person(question.speaker), asked_in(question),
+                                          w.speaker, raw.strip(), (question, segment))  # fmt: skip
             if all(q.text != quoted.text for q in out):
                 out.append(quoted)
             continue

@@ -229,6 +229,19 @@ def test_an_action_given_to_someone_for_their_service_is_theirs_with_its_time() 
         ("Nadia Rahman", "tonight"),
     ]
     assert actions[1].what.startswith("Do a welfare check at the flat")
+    meeting = transcript_from_turns([
+        {"speaker": "chair", "text": "We'll reconvene on the twenty-second."},
+        {"speaker": "police", "text": "Fine."}, {"speaker": "social worker", "text": "Yes."},
+        {"speaker": "chair", "text": "Will you do that?"},
+        {"speaker": "social worker", "text": "Yes, I will."},
+    ])  # fmt: skip
+    everyone = cast_of(meeting, [{"name": "Helen Marsh", "role": "chair"},
+                                 {"name": "Nadia Rahman", "role": "police"},
+                                 {"name": "Kirsty Webb", "role": "social worker"}])  # fmt: skip
+    found = [a for a, _segment in agreed_actions(meeting.segments, everyone)]
+    assert [(a.who, a.what) for a in found] == [
+        ("Helen Marsh and the others present", "Reconvene on the twenty-second")
+    ]  # "do that" is no action of its own
     assert deadline("I'll sit with him for two hours on Monday") == "on Monday"
 
 

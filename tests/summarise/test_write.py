@@ -696,3 +696,14 @@ def test_the_score_counts_no_quoted_word_or_question_asked_as_invented() -> None
     assert score_social(script, faithful).invented == ()
     wrong = draft_of("Den said he hurt him.", "Den said Trevor smokes.")
     assert len(score_social(script, wrong).invented) == 2
+
+
+def test_the_question_a_reply_answers_is_found_at_the_end_of_the_turn_before() -> None:
+    from summarise.write import asked_in
+
+    def turn(text: str) -> Any:
+        return transcript_from_turns([{"speaker": "social worker", "text": text}]).segments[0]
+
+    assert asked_in(turn("And getting dressed? Meals?")) == "And getting dressed? Meals?"
+    assert asked_in(turn("And money? Some carers find that a worry.")) == "And money?"
+    assert asked_in(turn("How was the weekend? Right. Lovely. Let's start.")) == ""
