@@ -54,14 +54,16 @@ _SERVICE = (
     r"(?:the \w+|police|the police|health|housing|education|school|the school|nursery|"
     r"probation|the trust|the council|\w+ (?:team|services?))"
 )
+_SERVICE_WILL = re.compile(rf"{_SERVICE} will\b\s*", re.IGNORECASE)
+# Someone spoken to by name at the start of a sentence: "Win, I'll also ring your GP…".
+_NAME_FIRST = rf"^(?P<name>(?:{TITLE} )?[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?),\s+"
+_ADDRESSED = re.compile(_NAME_FIRST)
 # "Ben, you'll start ..."; "Karen, the school will ..."; "Jo, could you help ...?"
 _VOCATIVE = re.compile(
-    rf"^(?P<name>(?:{TITLE} )?[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?),\s+"
-    r"(?P<rest>(?:you'll|you will|you're going to|could you|can you|would you|will you|"
-    rf"{_SERVICE} will)\b.*)$"
+    _NAME_FIRST
+    + r"(?P<rest>(?:you'll|you will|you're going to|could you|can you|would you|will you|"
+    + rf"{_SERVICE} will)\b.*)$"
 )
-# "Win, I'll also ring your GP…": someone spoken to by name, whatever follows.
-_ADDRESSED = re.compile(rf"^(?P<name>(?:{TITLE} )?[A-Z][a-z'-]+(?: [A-Z][a-z'-]+)?),\s+")
 # "Priya will ring the bank tomorrow", said of someone present.
 _NAMED_OWNER = re.compile(
     r"^(?P<name>[A-Z][a-z'-]+)(?: (?:will|'ll|is going to|has agreed to|agreed to|said "
@@ -124,9 +126,10 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
                 continue
             owner = other
             spoken_to = _ADDRESSED.match(sentence)
-            if spoken_to and _owner_name(spoken_to.group("name"), cast) != spoken_to.group("name"):
+            addressed = _owner_name(spoken_to.group("name"), cast) if spoken_to else ""
+            if spoken_to and addressed != spoken_to.group("name"):
                 # "Win, I'll also ring your GP": "you" is Win, whoever spoke last.
-                owner = _owner_name(spoken_to.group("name"), cast)
+                owner = addressed
                 if not _VOCATIVE.match(sentence):
                     sentence = sentence[spoken_to.end() :]
             named = _NAMED_OWNER.match(sentence)
@@ -137,7 +140,7 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
             if vocative:
                 owner = _owner_name(vocative.group("name"), cast)
                 sentence = vocative.group("rest")
-                service = re.match(rf"{_SERVICE} will\s+", sentence, re.IGNORECASE)
+                service = _SERVICE_WILL.match(sentence)
                 if service:  # "Nadia, police will do a welfare check": Nadia's to do
                     sentence = "you'll " + sentence[service.end() :]
                 if _REQUEST.match(sentence):
@@ -154,7 +157,7 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
             if sentence.endswith("?") or not is_action(sentence, intent=speaker.professional):
                 continue
             for clause in action_clauses(sentence):
-                if vocative and re.match(rf"{_SERVICE} will\b", clause, re.IGNORECASE):
+                if vocative and _SERVICE_WILL.match(clause):
                     clause = "you'll " + clause.split(" will ", 1)[-1]
                 if not speaker.professional and idle_promise(clause):
                     continue  # "I'll have the kettle on"
@@ -189,7 +192,7 @@ def states_action(sentence: str, professional: bool) -> bool:
     if is_action(sentence, intent=professional):
         return True
     service = _VOCATIVE.match(sentence.strip())
-    if service and re.match(rf"{_SERVICE} will\b", service.group("rest"), re.IGNORECASE):
+    if service and _SERVICE_WILL.match(service.group("rest")):
         return True  # "Nadia, police will do a welfare check at the flat tonight"
     return professional and imperative_action(sentence) is not None
 

@@ -30,7 +30,7 @@ from summarise.grounding import (
     similarities,
     topics_by_meaning,
 )
-from summarise.judge import POSSIBLE_RISK, RISK_THRESHOLD, risk_likelihoods
+from summarise.judge import POSSIBLE_RISK, judged_risky
 from summarise.people import TITLE, Cast, cast_of
 from summarise.placing import allowed, place
 from summarise.refusal import ALLOWED_NEW, overlap
@@ -303,9 +303,9 @@ def _risk_readings(
             if not by_meaning[id(w)] and not match_topics(w.text, flag_topics)
             and not everyday_saying(w.text)  # "I could murder a cup of tea" is asked no more
         ]  # fmt: skip
-        likely = risk_likelihoods(drafter, [w.text for w in unmatched],
-                                  lambda f: report(0.85 + 0.04 * f))  # fmt: skip
-        judged = {id(w) for w, p in zip(unmatched, likely, strict=True) if p >= RISK_THRESHOLD}
+        answers = judged_risky(drafter, [w.text for w in unmatched],
+                               lambda f: report(0.85 + 0.04 * f))  # fmt: skip
+        judged = {id(w) for w, yes in zip(unmatched, answers, strict=True) if yes}
     return by_meaning, judged
 
 

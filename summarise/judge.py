@@ -28,13 +28,7 @@ from collections.abc import Callable, Sequence
 from summarise.served import ModelServerUnavailable
 from summarise.types import NoteDrafter
 
-__all__ = [
-    "JUDGE_PROMPT_VERSION",
-    "POSSIBLE_RISK",
-    "RISK_THRESHOLD",
-    "judged_risky",
-    "risk_likelihoods",
-]
+__all__ = ["JUDGE_PROMPT_VERSION", "POSSIBLE_RISK", "RISK_THRESHOLD", "judged_risky"]
 
 logger = logging.getLogger(__name__)
 
@@ -101,38 +95,22 @@ def judged_risky(
     Raises:
         ModelServerUnavailable: A served model cannot be reached (the job is retried).
     """
-    return [p >= threshold for p in risk_likelihoods(drafter, texts, report)]
-
-
-def risk_likelihoods(
-    drafter: NoteDrafter,
-    texts: Sequence[str],
-    report: Callable[[float], None] | None = None,
-) -> list[float]:
-    """How likely the model's "yes" is, against "no", for each text (0 to 1).
-
-    A model that answers in words only gives 1.0 for a "yes" and 0.0 otherwise; an
-    answer that is neither, or a failed call, gives 0.0.
-
-    Raises:
-        ModelServerUnavailable: A served model cannot be reached (the job is retried).
-    """
-    likelihoods: list[float] = []
+    answers: list[bool] = []
     probability = getattr(drafter, "answer_probability", None)
     for n, text in enumerate(texts, start=1):
         messages = _PROMPT + [{"role": "user", "content": text}]
         try:
             if callable(probability):
-                yes = float(probability(messages, ("yes", "no")))
+                yes = float(probability(messages, ("yes", "no"))) >= threshold
             else:
                 reply = drafter.generate(messages, max_new_tokens=3)
-                yes = 1.0 if isinstance(reply, str) and _YES.match(reply) else 0.0
+                yes = isinstance(reply, str) and bool(_YES.match(reply))
         except ModelServerUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - a broken model must not break the draft
             logger.warning("risk question failed: %s", type(exc).__name__)
-            yes = 0.0
-        likelihoods.append(yes)
+            yes = False
+        answers.append(yes)
         if report is not None:
             report(n / len(texts))
-    return likelihoods
+    return answers

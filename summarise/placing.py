@@ -173,7 +173,7 @@ def _about_purpose(written: Written) -> bool:
         return True
     if not written.by_model:
         return False
-    sentences = [t for s in written.segments[:1] for t in split_sentences(s.text)]
+    sentences = split_sentences(written.segments[0].text)
     return bool(sentences) and bool(_PURPOSE.search(best_source(written.text, sentences)))
 
 

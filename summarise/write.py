@@ -139,10 +139,16 @@ _SHORT_ANSWER_WORDS = 6
 
 
 def _quoted_reply(
-    speaker: Person, raw: str, segment: Segment, question: Segment | None, cast: Cast
+    speaker: Person,
+    raw: str,
+    segment: Segment,
+    question: Segment | None,
+    cast: Cast,
+    short: int = _SHORT_REPLY_WORDS,
 ) -> Written:
-    """The speaker's words, quoted; a short reply with the question it answers."""
-    if question is not None and len(raw.split()) <= _SHORT_REPLY_WORDS:
+    """The speaker's words, quoted; a reply of up to ``short`` words with the question
+    it answers."""
+    if question is not None and len(raw.split()) <= short:
         asked = asked_in(question)
         return _question_and_answer(cast.person(question.speaker), asked, speaker, raw.strip(),
                                     (question, segment))  # fmt: skip
@@ -357,8 +363,7 @@ def _short_answers_with_their_question(
         source = best_source(w.text, sources)
         raw = _raw_sentence(segment, source)
         if len(raw.split()) <= _SHORT_ANSWER_WORDS and _opens(segment, raw):
-            quoted = _question_and_answer(cast.person(question.speaker), asked_in(question),
-                                          w.speaker, raw.strip(), (question, segment))  # fmt: skip
+            quoted = _quoted_reply(w.speaker, raw, segment, question, cast, _SHORT_ANSWER_WORDS)
             if all(q.text != quoted.text for q in out):
                 out.append(quoted)
             continue
