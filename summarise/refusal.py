@@ -111,6 +111,8 @@ def refusal(sentence: str, sources: list[str], context: str, speaker: Person, ca
         return "changed-doer"  # "he sent me a text" became "She sent a text"
     if _two_of_one_pronoun(sentence, reply) or _speaker_as_someone_else(sentence, reply):
         return "ambiguous-pronoun"  # "He's never frightened me": "he has never frightened him"
+    if _own_given_to_other(sentence, best, speaker):
+        return "ambiguous-possessive"  # "Jason borrows the card to do my shop": "his shop"
     if _new_relation(sentence, said, cast):
         return "new-relation"  # "his husband", of a boy of fourteen: nobody said husband
     if (
@@ -218,6 +220,28 @@ def _two_of_one_pronoun(sentence: str, said: str) -> bool:
         return False
     for pattern in _PRONOUNS.values():
         if pattern.search(said) and len(pattern.findall(sentence)) >= 2:
+            return True
+    return False
+
+
+def _own_given_to_other(sentence: str, said: str, speaker: Person) -> bool:
+    """Whether the speaker's "my" became "his" or "her" in a sentence about someone else.
+
+    "Jason borrows the card to do my shop", said by Mr Greaves, written "Jason borrows the
+    card to do his shop", reads as Jason's shop: whose it is was lost.
+    """
+    own = set(re.findall(r"\bmy\s+([a-z]+)", said.lower()))
+    if not own:
+        return False
+    speaker_words = {w.lower() for w in re.findall(r"[A-Za-z']+", speaker.name)}
+    for found in re.finditer(r"\b(?:his|her)\s+([a-z]+)", sentence):
+        if found.group(1) not in own:
+            continue
+        before = sentence[: found.start()]
+        if any(
+            name not in _NOT_NAMES and name.lower() not in speaker_words
+            for name in _CAPITALISED.findall(before)
+        ):
             return True
     return False
 

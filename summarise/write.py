@@ -169,11 +169,11 @@ def _echoes(sentence: str, before: str) -> bool:
     return len(sentence.split()) <= 2 and bool(words) and words <= content_words(before)
 
 
-def _sentence_before(segment: Segment, raw: str) -> str | None:
+def _sentence_before(segment: Segment, raw: str, short: int = _SHORT_REPLY_WORDS) -> str | None:
     """The sentence a short one follows on from in the same reply ("…the pneumonia." before
     "Ten days."), or ``None`` for a sentence that opens the reply or says enough alone."""
     raws = [r.strip() for r in split_sentences(segment.text)]
-    if len(raw.split()) > _SHORT_REPLY_WORDS or raw.strip() not in raws:
+    if len(raw.split()) > short or raw.strip() not in raws:
         return None
     position = raws.index(raw.strip())
     if position == 0 or is_social_housekeeping(raws[position - 1]):
@@ -240,9 +240,7 @@ def write_statements(
         if drafter is not None:
             calls += 1
             written = _ask(drafter, segment, question, sources, speaker, cast)
-            if question is not None:
-                written = _short_answers_with_their_question(written, segment, question,
-                                                             sources, cast)  # fmt: skip
+            written = _short_sentences_in_context(written, segment, question, sources, cast)
         covered = set().union(*(content_words(w.text) for w in written)) if written else set()
         said = " ".join(w.text for w in written)
         kept = key_terms(said)  # numbers as values: "three" in a reply is "3" here
@@ -352,23 +350,72 @@ def _denial(segments: tuple[Segment, ...], index: int, cast: Cast) -> Written | 
     return _question_and_answer(asker, last, answerer, " ".join(said), (question, reply))
 
 
-def _short_answers_with_their_question(
-    written: list[Written], segment: Segment, question: Segment, sources: list[str], cast: Cast
+def _short_sentences_in_context(
+    written: list[Written],
+    segment: Segment,
+    question: Segment | None,
+    sources: list[str],
+    cast: Cast,
 ) -> list[Written]:
-    """A short answer the model wrote up ("The cardiology, yes." as "He said the cardiology
-    was yes"; "We're all right." to "And money?") is quoted with the question it answers:
-    on its own it says little, and the model guesses the rest."""
+    """Short sentences the model wrote up are quoted with what gives them their meaning.
+
+    A short answer ("The cardiology, yes." as "He said the cardiology was yes"; "We're
+    all right." to "And money?") is quoted with the question it answers. A short sentence
+    inside a reply that leans on the one before it ("All of it." after "…by Tuesday it's
+    gone."; "It was scary." after "I woke up in the ambulance."; "Thirteen shots to two."
+    after being "battered" at bowls) is quoted with that sentence: alone it says little,
+    and the model guesses the rest ("All of it.", "He did before the hospital.").
+    """
     out: list[Written] = []
+    leaned_on: set[str] = set()  # sentences now quoted with the short one after them
     for w in written:
         source = best_source(w.text, sources)
         raw = _raw_sentence(segment, source)
-        if len(raw.split()) <= _SHORT_ANSWER_WORDS and _opens(segment, raw):
+        quoted = None
+        short = len(raw.split()) <= _SHORT_ANSWER_WORDS
+        if question is not None and short and _opens(segment, raw):
             quoted = _quoted_reply(w.speaker, raw, segment, question, cast, _SHORT_ANSWER_WORDS)
-            if all(q.text != quoted.text for q in out):
-                out.append(quoted)
-            continue
-        out.append(w)
-    return out
+        elif w.by_model and _leans_on_before(raw):
+            before = _sentence_before(segment, raw, _SHORT_ANSWER_WORDS)
+            if before is not None and not before.endswith("?"):
+                quoted = Written(_quoted(w.speaker, f"{before} {raw.strip()}"), (segment,),
+                                 w.speaker, False)  # fmt: skip
+                leaned_on.add(best_source(before, sources))
+        if quoted is None:
+            out.append(w)
+        elif all(q.text != quoted.text for q in out):
+            out.append(quoted)
+    return [w for w in out if not (w.by_model and best_source(w.text, sources) in leaned_on)]
+
+
+# A short sentence that needs the one before it: no subject of its own ("All of it.",
+# "Worked in the end.", "Thirteen shots to two."), a subject that points back ("It was
+# scary.", "Honestly, it's nothing."), or a verb left for the sentence before to supply
+# ("I did before the hospital.").
+_OPENERS = r"(?:(?:well|honestly|oh|yeah|yes|no|and|but|so|mind|mind you|still)[,.!]?\s+)*"
+_NO_SUBJECT = re.compile(
+    rf"^{_OPENERS}(?:all|some|none|both|most|half|every|each|only|just|maybe|probably|about|"
+    r"around|at|on|in|for|with|since|after|before|until|till|from|not|never|always|"
+    r"sometimes|once|twice|mostly|nearly|almost|\d[\d,.:]*|one|two|three|four|five|six|seven|"
+    r"eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|"
+    r"nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|[a-z]+ed)\b",
+    re.IGNORECASE,
+)
+_POINTS_BACK = re.compile(rf"^{_OPENERS}(?:it|it's|that|that's|this|those|these)\b", re.IGNORECASE)
+_BARE_AUXILIARY = re.compile(
+    rf"^{_OPENERS}(?:i|he|she|we|they|you)\s+(?:did|do|does|can|could|will|would|have|had|"
+    r"was|am)(?:\s+(?:not|too|so|still|once|before|then|now|again|though|anyway|by)\b.*)?"
+    r"[.!]?$",
+    re.IGNORECASE,
+)
+
+
+def _leans_on_before(raw: str) -> bool:
+    """Whether a short sentence means little without the sentence before it."""
+    text = raw.strip()
+    if len(text.split()) > _SHORT_ANSWER_WORDS:
+        return False
+    return any(p.match(text) for p in (_POINTS_BACK, _BARE_AUXILIARY, _NO_SUBJECT))
 
 
 def _says(text: str, term: str) -> bool:

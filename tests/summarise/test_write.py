@@ -707,3 +707,54 @@ def test_the_question_a_reply_answers_is_found_at_the_end_of_the_turn_before() -
     assert asked_in(turn("And getting dressed? Meals?")) == "And getting dressed? Meals?"
     assert asked_in(turn("And money? Some carers find that a worry.")) == "And money?"
     assert asked_in(turn("How was the weekend? Right. Lovely. Let's start.")) == ""
+
+
+def test_a_short_sentence_leaning_on_the_one_before_is_quoted_with_it() -> None:
+    # The model wrote each sentence up alone; "All of it." then says nothing, and the
+    # write-up of the sentence before gave the speaker's shop to Jason.
+    written, _calls, _accepted = _write_up(
+        [("social worker", "How's money?"),
+         ("person", "My pension goes in on a Thursday. Jason borrows the card to do my shop, "
+                    "and by Tuesday it's gone. All of it.")],
+        [("Tom Adeyemi", "social worker"), ("Stanley Greaves", "person")],
+        "Stanley Greaves said his pension goes in on a Thursday.\n"
+        "Jason borrows the card to do the shop, and by Tuesday it is gone.\nAll of it.",
+    )  # fmt: skip
+    texts = [w.text for w in written]
+    assert texts == [
+        "Stanley Greaves said his pension goes in on a Thursday.",
+        'Stanley Greaves said: "Jason borrows the card to do my shop, and by Tuesday '
+        "it's gone. All of it.\"",
+    ]
+
+
+def test_a_short_sentence_with_a_subject_of_its_own_is_left_as_written() -> None:
+    from summarise.write import _leans_on_before
+
+    for fragment in ("All of it.", "Thirteen shots to two.", "Worked in the end.",
+                     "It was scary.", "Honestly, it's nothing.", "Well, I did before the "
+                     "hospital."):  # fmt: skip
+        assert _leans_on_before(fragment), fragment
+    for whole in (
+        "She's lost weight.",
+        "Craig does her shopping.",
+        "I was scared stiff.",
+        "Her eyes aren't good.",
+        "Tyler goes to school on Mondays and Fridays now.",
+    ):
+        assert not _leans_on_before(whole), whole
+
+
+def test_the_speakers_my_given_to_someone_else_is_refused() -> None:
+    cast = _cast([("social worker", "How's money?"), ("person", "Jason does my shop.")],
+                 [{"name": "Tom Adeyemi", "role": "social worker"},
+                  {"name": "Stanley Greaves", "role": "person"}])  # fmt: skip
+    stan = cast.person("person")
+    said = ["Jason borrows the card to do my shop."]
+    assert refusal("Jason borrows the card to do his shop.", said, "", stan,
+                   cast) == "ambiguous-possessive"  # fmt: skip
+    assert refusal("Stanley Greaves said Jason borrows the card to do his shop.", said, "",
+                   stan, cast) == "ambiguous-possessive"  # fmt: skip
+    own = ["My pension goes in on a Thursday."]
+    assert refusal("Stanley Greaves said his pension goes in on a Thursday.", own, "", stan,
+                   cast) == ""  # fmt: skip
