@@ -2,14 +2,15 @@
 
 Builds a conversation of a chosen length by joining real ACI-Bench dialogues from
 tests/data (``--template clinical-soap``, the default) or the scripted social-care
-visits in benchmarks/social (``--social``: their turns joined in order, each script's
-worker and person speaking as one worker and one person, so a 9,000-word visit is
-about an hour of talk). Loads the packaged language and embedding models and drafts
-it. Prints the load times, drafting time, where the time went (the model writing, the
-model's risk question, everything else), the model's acceptance and peak memory.
+visits in benchmarks/social (``--social``: the turns of the worker and the person in the
+home-visit, Care Act and carer's scripts joined in order, as one worker and one person;
+they hold about 7,000 words, 47 minutes of talk). Loads the packaged language and
+embedding models and drafts it. Prints the load times, drafting time, where the time
+went (the model writing, the model's risk question, everything else), the model's
+acceptance and peak memory.
 
     .venv/bin/python benchmarks/draft.py [--words 3000] [--template clinical-soap]
-    .venv/bin/python benchmarks/draft.py --social --words 9000
+    .venv/bin/python benchmarks/draft.py --social --words 9000   # all of them
 """
 
 from __future__ import annotations
