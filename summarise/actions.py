@@ -280,6 +280,12 @@ def requested_action(question: str, reply: str, asker: str) -> tuple[str, str | 
     for pattern, repl in (
         (r"\byourself\b", "themselves"),
         (r"\byour\b", "their"),
+        (r"\byou've\b", "they have"),
+        (r"\byou're\b", "they are"),
+        (r"\byou'd\b", "they would"),
+        (r"\byou'll\b", "they will"),
+        # "…and the car if you see it": the one who sees is "they", not "them".
+        (r"\b(if|when|whenever|unless|until|once|before|after|while|so|and|as) you\b", r"\1 they"),
         (r"\byou\b", "them"),
         (r"\bmyself\b", asker),
         (r"\bmy\b", asker + "'s"),

@@ -68,11 +68,13 @@ def _quote(section: TemplateSection, template: Template, cast: Cast,
         sentences = [t.strip() for t in split_sentences(segment.text)]
         kept = [t for t in sentences if _quotable(t)]
         for raw in kept:
-            if len(raw.split()) >= 6:
+            if len(raw.split()) >= 6 or (len(raw.split()) >= 3 and _WISH.search(raw)):
                 candidates.append((raw, segment, index))
         opening: list[str] = []
         for raw in sentences:
-            if not _quotable(raw) or len(" ".join([*opening, raw]).split()) > 45:
+            # After a trailing-off ("It's... it's not dignified") the words go on.
+            going_on = bool(opening) and opening[-1].endswith("...") and raw[:1].islower()
+            if not (_quotable(raw) or going_on) or len(" ".join([*opening, raw]).split()) > 45:
                 break
             opening.append(raw)
         run = " ".join(opening)
@@ -88,11 +90,43 @@ def _quote(section: TemplateSection, template: Template, cast: Cast,
     if questions:
         weight = dict(zip(questions, (embed(embedder, questions) @ guide).tolist(), strict=True))
     scores = [
-        float(vector @ guide) + 0.5 * max(0.0, float(weight.get(asked[i], 0.0)))
-        for vector, (_t, _s, i) in zip(vectors, candidates, strict=True)
+        float(vector @ guide)
+        + 0.5 * max(0.0, float(weight.get(asked[i], 0.0)))
+        + (_WISH_WEIGHT if _WISH.search(text) else 0.0)
+        + (_ASKED_WEIGHT if _ASKS_WISHES.search(asked[i]) else 0.0)
+        for vector, (text, _s, i) in zip(vectors, candidates, strict=True)
     ]
     text, segment, _index = candidates[max(range(len(scores)), key=scores.__getitem__)]
-    return text, segment
+    # A sentence of the opening of a reply is quoted with the rest of that opening:
+    # "I don't want people fussing." says more after "Staying in my own home. And my
+    # independence."
+    run = next((t for t, s, _i in candidates if s is segment and text in t and t != text), "")
+    return run or text, segment
+
+
+# A wish or a feeling in the person's own words: what a section asking for them is for.
+# Closeness in meaning to the section's guidance tells these apart from a disclosure
+# too weakly ("I gave him my card number" came closer to "what matters to the person"
+# than "I want to wash myself properly"), so the words count as well.
+_WISH = re.compile(
+    r"\b(?:i|we)(?: just| really| still| only)? (?:want|wish|miss|hope|long)\b|"
+    r"\b(?:i|we)(?:'d| would)(?: really| just)? (?:like|love|hate)\b|"
+    r"\b(?:i|we) (?:don't|do not|never) want\b|\b(?:i'm|i am) not (?:going|moving|leaving)\b|"
+    r"\b(?:i'm|i am|i feel|i get|i got)(?: so| really| a bit| very| quite)? "
+    r"(?:scared|frightened|worried|lonely|happy|sad|low|fed up|embarrassed|ashamed|angry)\b|"
+    r"\b(?:matters?|most important|means the world|not dignified)\b",
+    re.IGNORECASE,
+)
+# A question asking for them: "What would you like…?", "What matters most to you?"
+_ASKS_WISHES = re.compile(
+    r"\bwhat (?:would|do) you (?:like|want|wish|hope|miss)\b|\bwhat matters\b|"
+    r"\b(?:what's|what is) (?:most )?important\b|"
+    r"\bwhat (?:would|does) (?:a good day|help)\b|\bif you could\b",
+    re.IGNORECASE,
+)
+# How much each counts, beside closeness in meaning (cosine, mostly 0 to 0.3 here): the
+# answer to "What matters most to you?" is the surest.
+_WISH_WEIGHT, _ASKED_WEIGHT = 0.15, 0.25
 
 
 def _quotable(sentence: str) -> bool:
@@ -358,8 +392,22 @@ def _action_item(action: Action, segment: Segment, cast: Cast) -> Action:
     # falls clinic" needs its owner and date checked, not a falls flag of its own. Only
     # an uncertain transcription of its words is flagged.
     running = cast.running_text
-    return Action(running(action.who), running(action.what), action.by_when,
+    what = _named_once(running(action.what), [p.name for p in cast.people.values() if p.named])
+    return Action(running(action.who), what, action.by_when,
                   action.citations, _confidence_flags(action.what, [segment]))  # fmt: skip
+
+
+def _named_once(text: str, names: list[str]) -> str:
+    """An action that names someone more than once says "their" after the first time:
+    "Ring Winifred Ashworth's GP and ask them to check Winifred Ashworth's weight" reads
+    "…to check their weight"; "a carer's assessment of Priya Mehta's own", "of their own"."""
+    for name in names:
+        first = text.find(name)
+        if first < 0:
+            continue
+        head, tail = text[: first + len(name)], text[first + len(name) :]
+        text = head + re.sub(re.escape(name) + r"'s\b", "their", tail)
+    return text
 
 
 def _statement(statement_id: str, w: Written, checks: _Checks) -> Statement:

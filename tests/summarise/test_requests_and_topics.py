@@ -25,6 +25,19 @@ def test_the_reason_given_with_a_request_is_not_part_of_the_action() -> None:
     assert found == ("Text Sarah Okafor that reference number today", "today")
 
 
+def test_you_asked_to_do_something_is_they_who_do_it_and_them_it_is_done_for() -> None:
+    found = requested_action(
+        "Could you write down the times he goes out, and the car if you see it?",
+        "Yes, I can do that.", "Daniel Mensah",
+    )  # fmt: skip
+    assert found == ("Write down the times he goes out, and the car if they see it", None)
+    found = requested_action("Would you ring Harjit to see if he can take you on Sunday?",
+                             "I'll ring him tonight.", "Claire Donovan")  # fmt: skip
+    assert found == ("Ring Harjit to see if he can take them on Sunday", "tonight")
+    found = requested_action("Could you call the surgery when you're home?", "Yes.", "Jo Baker")
+    assert found == ("Call the surgery when they are home", None)
+
+
 def test_a_request_refused_or_a_question_for_information_is_no_action() -> None:
     assert requested_action("Could you move the heater?", "I can't, it's the only warm spot.",
                             "Sarah Okafor") is None  # fmt: skip
@@ -359,3 +372,15 @@ def test_a_time_said_just_before_an_action_is_when_it_is_done() -> None:
     assert bank is not None and bank.by_when == "today"
     fell = extract_action("On Sunday he fell, and I'll ring the GP", "Aisha Rahman", "Marcus")
     assert fell is not None and fell.by_when is None  # a time of something else
+
+
+def test_an_action_names_someone_once_and_says_their_after() -> None:
+    from summarise.compose import _named_once
+
+    names = ["Winifred Ashworth", "Priya Mehta"]
+    text = "Ring Winifred Ashworth's GP and ask them to check Winifred Ashworth's weight"
+    said = "Ring Winifred Ashworth's GP and ask them to check their weight"
+    assert _named_once(text, names) == said
+    text = "Offer Priya Mehta a carer's assessment of Priya Mehta's own"
+    assert _named_once(text, names) == "Offer Priya Mehta a carer's assessment of their own"
+    assert _named_once("Give Priya Mehta the number", names) == "Give Priya Mehta the number"

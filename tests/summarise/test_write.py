@@ -648,6 +648,33 @@ def test_the_persons_words_quoted_are_their_answer_to_what_matters(
     assert "not going in a home" in text
 
 
+def test_what_matters_is_quoted_from_a_wish_not_from_a_disclosure(
+    templates: dict, embedder: Any
+) -> None:
+    from summarise.compose import _quote
+
+    turns = [
+        ("social worker", "What would you like to be able to do again?"),
+        ("person", "I want to wash myself properly. It's... it's not dignified, my wife "
+                   "helping me in the shower."),
+        ("carer", "Arjun, should I tell her? There was the phone call."),
+        ("person", "A man rang from the bank. I gave him my card number and the code "
+                   "from my phone."),
+    ]  # fmt: skip
+    transcript = transcript_from_turns([{"speaker": r, "text": t} for r, t in turns])
+    cast = cast_of(transcript, [{"name": "Claire Donovan", "role": "social worker"},
+                                {"name": "Arjun Mehta", "role": "person"},
+                                {"name": "Priya Mehta", "role": "carer"}])  # fmt: skip
+    template = templates["care-act-assessment"]
+    section = next(s for s in template.sections if s.quote)
+    quoted = _quote(section, template, cast, transcript.segments, embedder)
+    assert quoted is not None
+    text, segment = quoted
+    assert segment.id == 1 and text in segment.text
+    # The words go on after the trailing-off, to the end of what he said.
+    assert text.startswith("I want to wash myself properly.") and text.endswith("shower.")
+
+
 def test_why_the_visit_happened_goes_under_its_purpose_even_when_it_names_a_risk(
     templates: dict, garbage: Any, embedder: Any
 ) -> None:
