@@ -94,6 +94,13 @@ _ASIDE = re.compile(
     r"(?:is|are|was|were|'s)\b",
     re.IGNORECASE,
 )
+# A cue inside what is asked or talked about, not promised: "where you'll live".
+_ASKED_ABOUT = re.compile(r"\b(?:where|what|how|whether|who|which|when)\s+$", re.IGNORECASE)
+_BREAK_IN_VISIT = re.compile(
+    r"^(?:i'll|i will|we'll|we will)\s+(?:come|pop|be)\s+back\s+in\s+(?:a|one|two|five|ten|"
+    r"fifteen|twenty|\d+|a few|a couple of)\s+minutes?\b",
+    re.IGNORECASE,
+)
 _COME_BACK = re.compile(r"^(?:come back|pop back|pop round again|call round again)\b", re.I)
 _FILLER_LEAD = re.compile(r"^(?:also|just|then|as well|too|definitely|probably)\s+", re.I)
 
@@ -143,7 +150,11 @@ def extract_action(text: str, speaker: str, other: str) -> ActionParts | None:
     if not cues:
         return None
     match = min(cues, key=lambda m: m.start())
+    if _ASKED_ABOUT.search(text[: match.start()]):
+        return None  # "I've come to talk about where you'll live": what is asked about
     clause = text[match.start() :]
+    if _BREAK_IN_VISIT.search(clause):
+        return None  # "I'll come back in ten minutes": a break in the visit, no action
     # Keep the clause's own subject when it starts just before the cue ("i'll", "you'll").
     who = "Not stated"
     what = clause

@@ -384,3 +384,13 @@ def test_an_action_names_someone_once_and_says_their_after() -> None:
     text = "Offer Priya Mehta a carer's assessment of Priya Mehta's own"
     assert _named_once(text, names) == "Offer Priya Mehta a carer's assessment of their own"
     assert _named_once("Give Priya Mehta the number", names) == "Give Priya Mehta the number"
+
+
+def test_what_is_talked_about_and_a_break_in_the_visit_are_no_actions() -> None:
+    from summarise.actions import extract_action
+
+    said = "I've come to talk about where you'll live when you leave hospital."
+    assert extract_action(said, "Lucy Barnes", "Joan") is None
+    assert extract_action("I'll come back in ten minutes.", "Lucy Barnes", "Joan") is None
+    found = extract_action("I'll come back in two weeks.", "Lucy Barnes", "Joan")
+    assert found is not None and found.who == "Lucy Barnes" and found.by_when == "in two weeks"
