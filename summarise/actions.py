@@ -101,6 +101,8 @@ _BREAK_IN_VISIT = re.compile(
     r"fifteen|twenty|\d+|a few|a couple of)\s+minutes?\b",
     re.IGNORECASE,
 )
+# "We'll need the boyfriend's name for police checks": something wanted, no one's task.
+_NEEDS_A_THING = re.compile(r"^need (?!to\b)", re.IGNORECASE)
 _COME_BACK = re.compile(r"^(?:come back|pop back|pop round again|call round again)\b", re.I)
 _FILLER_LEAD = re.compile(r"^(?:also|just|then|as well|too|definitely|probably)\s+", re.I)
 
@@ -179,7 +181,7 @@ def extract_action(text: str, speaker: str, other: str) -> ActionParts | None:
     what = _COME_BACK.sub("visit again", what)
     when = condition(text[: match.start()])
     what = f"{what} {when}" if when and " if " not in what else what
-    if len(what.split()) < 2:
+    if len(what.split()) < 2 or _NEEDS_A_THING.match(what):
         return None
     what = british_spelling(what[0].upper() + what[1:])
     return ActionParts(who=who[0].upper() + who[1:], what=what, by_when=by_when)

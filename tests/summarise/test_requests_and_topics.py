@@ -394,3 +394,7 @@ def test_what_is_talked_about_and_a_break_in_the_visit_are_no_actions() -> None:
     assert extract_action("I'll come back in ten minutes.", "Lucy Barnes", "Joan") is None
     found = extract_action("I'll come back in two weeks.", "Lucy Barnes", "Joan")
     assert found is not None and found.who == "Lucy Barnes" and found.by_when == "in two weeks"
+    wanted = "And we'll need the boyfriend's name for police checks."
+    assert extract_action(wanted, "Joanne Mills", "Amir Khan") is None
+    found = extract_action("We'll need to book the interpreter.", "Joanne Mills", "Amir Khan")
+    assert found is not None and found.what == "Need to book the interpreter"
