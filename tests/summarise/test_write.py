@@ -623,11 +623,24 @@ def test_a_section_for_the_parents_words_left_empty_takes_their_nearest_statemen
     assert placed["observations"] == [said[1], said[2]]
 
 
+def _care_act_quote(
+    turns: list[tuple[str, str]], people: list[tuple[str, str]], templates: dict, embedder: Any
+) -> tuple[str, Any]:
+    """The words quoted for "What matters to the person" in a Care Act assessment."""
+    from summarise.compose import _quote
+
+    transcript = transcript_from_turns([{"speaker": r, "text": t} for r, t in turns])
+    cast = cast_of(transcript, [{"name": n, "role": r} for n, r in people])
+    template = templates["care-act-assessment"]
+    section = next(s for s in template.sections if s.quote)
+    quoted = _quote(section, template, cast, transcript.segments, embedder)
+    assert quoted is not None
+    return quoted
+
+
 def test_the_persons_words_quoted_are_their_answer_to_what_matters(
     templates: dict, embedder: Any
 ) -> None:
-    from summarise.compose import _quote
-
     turns = [
         ("social worker", "Who do you call if you need help?"),
         ("person", "I shout for Doreen next door. She's deaf as a post, mind."),
@@ -636,14 +649,8 @@ def test_the_persons_words_quoted_are_their_answer_to_what_matters(
         ("social worker", "Would you ring the bank with me?"),
         ("person", "I'll tell you when you come back."),
     ]
-    transcript = transcript_from_turns([{"speaker": r, "text": t} for r, t in turns])
-    cast = cast_of(transcript, [{"name": "Tom Adeyemi", "role": "social worker"},
-                                {"name": "Stanley Greaves", "role": "person"}])  # fmt: skip
-    template = templates["care-act-assessment"]
-    section = next(s for s in template.sections if s.quote)
-    quoted = _quote(section, template, cast, transcript.segments, embedder)
-    assert quoted is not None
-    text, segment = quoted
+    people = [("Tom Adeyemi", "social worker"), ("Stanley Greaves", "person")]
+    text, segment = _care_act_quote(turns, people, templates, embedder)
     assert segment.id == 3 and text in segment.text  # the reply, character for character
     assert "not going in a home" in text
 
@@ -651,8 +658,6 @@ def test_the_persons_words_quoted_are_their_answer_to_what_matters(
 def test_what_matters_is_quoted_from_a_wish_not_from_a_disclosure(
     templates: dict, embedder: Any
 ) -> None:
-    from summarise.compose import _quote
-
     turns = [
         ("social worker", "What would you like to be able to do again?"),
         ("person", "I want to wash myself properly. It's... it's not dignified, my wife "
@@ -661,15 +666,9 @@ def test_what_matters_is_quoted_from_a_wish_not_from_a_disclosure(
         ("person", "A man rang from the bank. I gave him my card number and the code "
                    "from my phone."),
     ]  # fmt: skip
-    transcript = transcript_from_turns([{"speaker": r, "text": t} for r, t in turns])
-    cast = cast_of(transcript, [{"name": "Claire Donovan", "role": "social worker"},
-                                {"name": "Arjun Mehta", "role": "person"},
-                                {"name": "Priya Mehta", "role": "carer"}])  # fmt: skip
-    template = templates["care-act-assessment"]
-    section = next(s for s in template.sections if s.quote)
-    quoted = _quote(section, template, cast, transcript.segments, embedder)
-    assert quoted is not None
-    text, segment = quoted
+    people = [("Claire Donovan", "social worker"), ("Arjun Mehta", "person"),
+              ("Priya Mehta", "carer")]  # fmt: skip
+    text, segment = _care_act_quote(turns, people, templates, embedder)
     assert segment.id == 1 and text in segment.text
     # The words go on after the trailing-off, to the end of what he said.
     assert text.startswith("I want to wash myself properly.") and text.endswith("shower.")
