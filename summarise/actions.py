@@ -254,6 +254,17 @@ def _accepts(answer: str) -> bool:
 _CONDITION = re.compile(r"\b(?P<cond>(?:if|unless|whenever) [^,?]+?),?\s*$", re.IGNORECASE)
 
 
+# "You" said to someone, as the note says it of them: "if you've been drinking" becomes
+# "if they have been drinking". A bare "you" is left to the caller: subject or object.
+_YOU_AS_THEY = (
+    (r"\byou've\b", "they have"),
+    (r"\byou're\b", "they are"),
+    (r"\byou'd\b", "they would"),
+    (r"\byourself\b", "themselves"),
+    (r"\byour\b", "their"),
+)
+
+
 def condition(before: str) -> str:
     """The condition said before an action ("if you've been drinking"), in the third
     person ("if they have been drinking"), or ``""``."""
@@ -261,10 +272,7 @@ def condition(before: str) -> str:
     if found is None:
         return ""
     said = found.group("cond")
-    for pattern, repl in (
-        (r"\byou've\b", "they have"), (r"\byou're\b", "they are"), (r"\byou'd\b", "they would"),
-        (r"\byourself\b", "themselves"), (r"\byour\b", "their"), (r"\byou\b", "they"),
-    ):  # fmt: skip
+    for pattern, repl in (*_YOU_AS_THEY, (r"\byou\b", "they")):
         said = re.sub(pattern, repl, said, flags=re.IGNORECASE)
     return said[0].lower() + said[1:]
 
@@ -291,11 +299,7 @@ def requested_action(question: str, reply: str, asker: str) -> tuple[str, str | 
         return None
     asked_by = deadline(what)  # before "my next visit" becomes "Mark's next visit"
     for pattern, repl in (
-        (r"\byourself\b", "themselves"),
-        (r"\byour\b", "their"),
-        (r"\byou've\b", "they have"),
-        (r"\byou're\b", "they are"),
-        (r"\byou'd\b", "they would"),
+        *_YOU_AS_THEY,
         (r"\byou'll\b", "they will"),
         # "…and the car if you see it": the one who sees is "they", not "them".
         (r"\b(if|when|whenever|unless|until|once|before|after|while|so|and|as) you\b", r"\1 they"),
