@@ -117,6 +117,10 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
             if not _repeats(words, seen):
                 seen.append(words)
                 found.append((request, segment))
+            elif request.by_when:
+                # "Priya, you'll ring the bank?" "Yes, I'll ring them first thing
+                # tomorrow.": the action was found as asked; the answer gives its date.
+                _date_from_reply(found, request, words)
         asked = _accepted_request(segments, index, cast)
         if asked is not None:
             accepted[index + 1] = asked
@@ -184,7 +188,39 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
                     who = f"{speaker.name} and the others present"  # a meeting's "we'll"
                 action = Action(who, parts.what, parts.by_when, (citation(segment),))
                 found.append((action, segment))
-    return found
+    return _return_dated(found)
+
+
+# A date given as the next visit ("we'll write the plan together when I come back").
+_AT_RETURN = re.compile(
+    r"^(?:when (?:i|we) (?:come|get) back|next time|(?:at )?(?:the|my|our) next visit)$", re.I
+)
+
+
+def _return_dated(found: list[tuple[Action, Segment]]) -> list[tuple[Action, Segment]]:
+    """Actions for "when I come back" dated by the one return visit agreed: "at the
+    next visit, on the ninth of next month". With no return date, or more than one, the
+    words stay as said."""
+    visits = {
+        a.by_when for a, _ in found
+        if a.by_when and a.what.lower().startswith("visit again")
+        and not _AT_RETURN.match(a.by_when)
+    }  # fmt: skip
+    if len(visits) != 1:
+        return found
+    date = visits.pop()
+    return [
+        (replace(a, what=_SAID_RETURN.sub("", a.what), by_when=f"at the next visit, {date}"), s)
+        if a.by_when and _AT_RETURN.match(a.by_when) else (a, s)
+        for a, s in found
+    ]  # fmt: skip
+
+
+# The return said in the action's words, now in its date: "…together when they come back".
+_SAID_RETURN = re.compile(
+    r",?\s+(?:when (?:i|we|they) (?:come|get) back|next time|at (?:the|my|our|their) next visit)$",
+    re.I,
+)
 
 
 def states_action(sentence: str, professional: bool) -> bool:
@@ -195,6 +231,16 @@ def states_action(sentence: str, professional: bool) -> bool:
     if service and _SERVICE_WILL.match(service.group("rest")):
         return True  # "Nadia, police will do a welfare check at the flat tonight"
     return professional and imperative_action(sentence) is not None
+
+
+def _date_from_reply(found: list[tuple[Action, Segment]], request: Action, words: set[str]) -> None:
+    """Give the undated action ``request`` repeats, for the same person, its date."""
+    for n in range(len(found) - 1, -1, -1):
+        action, segment = found[n]
+        if action.who == request.who and _repeats(words, [content_words(action.what)]):
+            if not action.by_when:
+                found[n] = (replace(action, by_when=request.by_when), segment)
+            return
 
 
 def _repeats(words: set[str], seen: list[set[str]]) -> bool:

@@ -148,6 +148,8 @@ _FIRST_PERSON = [
     (r"\bme\b", "{them}"),
 ]
 _SECOND_PERSON = [
+    # "talk to you both": more than the one person spoken to, so not their name.
+    (r"\b(?:(both|all) of you|you (both|all))\b", "\\1\\2 of them"),
     (r"\byou are\b|\byou're\b", "{other} is"),
     (r"\byou were\b", "{other} was"),
     (r"\byou've\b|\byou have\b", "{other} has"),

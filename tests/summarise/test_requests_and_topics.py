@@ -398,3 +398,38 @@ def test_what_is_talked_about_and_a_break_in_the_visit_are_no_actions() -> None:
     assert extract_action(wanted, "Joanne Mills", "Amir Khan") is None
     found = extract_action("We'll need to book the interpreter.", "Joanne Mills", "Amir Khan")
     assert found is not None and found.what == "Need to book the interpreter"
+
+
+def test_an_answer_dates_the_action_asked_and_the_next_visit_dates_when_i_come_back() -> None:
+    from summarise import transcript_from_turns
+    from summarise.agreed import agreed_actions
+    from summarise.people import cast_of
+
+    transcript = transcript_from_turns([
+        {"speaker": "social worker", "text": "I'll arrange a review and talk to you both about "
+                                             "support. Priya, you'll ring the bank to report "
+                                             "the scam?"},
+        {"speaker": "carer", "text": "Yes, I'll ring them first thing tomorrow."},
+        {"speaker": "social worker", "text": "And we'll write an emergency plan together when "
+                                             "I come back. I'll come back on the ninth of next "
+                                             "month to go through it all."},
+    ])  # fmt: skip
+    cast = cast_of(transcript, [{"name": "Claire Donovan", "role": "social worker"},
+                                {"name": "Priya Mehta", "role": "carer"}])  # fmt: skip
+    actions = [a for a, _segment in agreed_actions(transcript.segments, cast)]
+    assert [(a.who, a.what, a.by_when) for a in actions] == [
+        ("Claire Donovan", "Arrange a review and talk to both of them about support", None),
+        ("Priya Mehta", "Ring the bank to report the scam", "tomorrow"),
+        ("Claire Donovan and Priya Mehta", "Write an emergency plan together",
+         "at the next visit, on the ninth of next month"),
+        ("Claire Donovan", "Visit again on the ninth of next month to go through it all",
+         "on the ninth of next month"),
+    ]  # fmt: skip
+    again = transcript_from_turns([
+        {"speaker": "social worker", "text": "We'll write an emergency plan together when I "
+                                             "come back. I'll come back on the ninth to see your "
+                                             "dad. I'll visit again on the twelfth to meet "
+                                             "your brother."},
+    ])  # fmt: skip
+    found = [a for a, _segment in agreed_actions(again.segments, cast)]
+    assert found[0].by_when == "when I come back"  # two dates: which one is not known
