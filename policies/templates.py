@@ -48,6 +48,9 @@ class TemplateSection:
         max_statements: Most statements the draft puts in the section.
         quote: Whether the person's own words are kept as a verbatim quote here.
         speakers: Speaker roles whose words feed this section; empty means anyone.
+        wishes: Whether the section holds only wishes, feelings and what the speaker
+            said matters to them ("What matters to the person"); their other words go
+            to the section they are about.
     """
 
     key: str
@@ -58,6 +61,7 @@ class TemplateSection:
     max_statements: int = 6
     quote: bool = False
     speakers: tuple[str, ...] = ()
+    wishes: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,7 @@ def _section(data: Any, where: str) -> TemplateSection:
         max_statements=max_statements,
         quote=_field(data, "quote", bool, where, False),
         speakers=tuple(s.strip().lower() for s in speakers),
+        wishes=_field(data, "wishes", bool, where, False),
     )
 
 

@@ -32,7 +32,7 @@ from summarise.grounding import (
 )
 from summarise.judge import POSSIBLE_RISK, judged_risky
 from summarise.people import TITLE, Cast, cast_of
-from summarise.placing import allowed, place
+from summarise.placing import ASKS_WISHES, WISH, allowed, place
 from summarise.refusal import ALLOWED_NEW, overlap
 from summarise.text import content_words, split_sentences
 from summarise.types import Action, DraftSection, NoteDrafter, Progress, Statement
@@ -68,7 +68,7 @@ def _quote(section: TemplateSection, template: Template, cast: Cast,
         sentences = [t.strip() for t in split_sentences(segment.text)]
         kept = [t for t in sentences if _quotable(t)]
         for raw in kept:
-            if len(raw.split()) >= 6 or (len(raw.split()) >= 3 and _WISH.search(raw)):
+            if len(raw.split()) >= 6 or (len(raw.split()) >= 3 and WISH.search(raw)):
                 candidates.append((raw, segment, index))
         opening: list[str] = []
         for raw in sentences:
@@ -92,8 +92,8 @@ def _quote(section: TemplateSection, template: Template, cast: Cast,
     scores = [
         float(vector @ guide)
         + 0.5 * max(0.0, float(weight.get(asked[i], 0.0)))
-        + (_WISH_WEIGHT if _WISH.search(text) else 0.0)
-        + (_ASKED_WEIGHT if _ASKS_WISHES.search(asked[i]) else 0.0)
+        + (_WISH_WEIGHT if WISH.search(text) else 0.0)
+        + (_ASKED_WEIGHT if ASKS_WISHES.search(asked[i]) else 0.0)
         for vector, (text, _s, i) in zip(vectors, candidates, strict=True)
     ]
     text, segment, _index = candidates[max(range(len(scores)), key=scores.__getitem__)]
@@ -104,26 +104,6 @@ def _quote(section: TemplateSection, template: Template, cast: Cast,
     return run or text, segment
 
 
-# A wish or a feeling in the person's own words: what a section asking for them is for.
-# Closeness in meaning to the section's guidance tells these apart from a disclosure
-# too weakly ("I gave him my card number" came closer to "what matters to the person"
-# than "I want to wash myself properly"), so the words count as well.
-_WISH = re.compile(
-    r"\b(?:i|we)(?: just| really| still| only)? (?:want|wish|miss|hope|long)\b|"
-    r"\b(?:i|we)(?:'d| would)(?: really| just)? (?:like|love|hate)\b|"
-    r"\b(?:i|we) (?:don't|do not|never) want\b|\b(?:i'm|i am) not (?:going|moving|leaving)\b|"
-    r"\b(?:i'm|i am|i feel|i get|i got)(?: so| really| a bit| very| quite)? "
-    r"(?:scared|frightened|worried|lonely|happy|sad|low|fed up|embarrassed|ashamed|angry)\b|"
-    r"\b(?:matters?|most important|means the world|not dignified)\b",
-    re.IGNORECASE,
-)
-# A question asking for them: "What would you like…?", "What matters most to you?"
-_ASKS_WISHES = re.compile(
-    r"\bwhat (?:would|do) you (?:like|want|wish|hope|miss)\b|\bwhat matters\b|"
-    r"\b(?:what's|what is) (?:most )?important\b|"
-    r"\bwhat (?:would|does) (?:a good day|help)\b|\bif you could\b",
-    re.IGNORECASE,
-)
 # How much each counts, beside closeness in meaning (cosine, mostly 0 to 0.3 here): the
 # answer to "What matters most to you?" is the surest.
 _WISH_WEIGHT, _ASKED_WEIGHT = 0.15, 0.25
@@ -303,8 +283,10 @@ def _restates(written: Written, quote: str, segment: Segment) -> bool:
 
 
 def _within(text: str, quote: str) -> bool:
-    """Whether all the words a statement quotes are inside ``quote``."""
-    said = re.findall(r'"([^"]+)"', text)
+    """Whether all the words a statement quotes are inside ``quote``; the question a
+    reply answers is not counted ('X asked: "What would you like?" Y said: "…"').
+    """
+    said = re.findall(r'"([^"]+)"', re.sub(r'\basked: "[^"]*"', "asked:", text))
     return bool(said) and all(q.strip() in quote for q in said)
 
 

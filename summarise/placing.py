@@ -22,7 +22,7 @@ from summarise.text import split_sentences
 from summarise.write import Written, _question_before, asked_in
 from transcribe.types import Transcript
 
-__all__ = ["allowed", "claim", "place"]
+__all__ = ["ASKS_WISHES", "WISH", "allowed", "claim", "place", "states_wish"]
 
 # A statement naming a risk leans this much towards a risks section: enough that the
 # risks said at a visit are found there, not scattered over the note in the order said.
@@ -34,6 +34,47 @@ _NEARLY = 0.1
 _QUESTION_WEIGHT = 0.5
 # Flagged for checking, but facts of health rather than risks: they keep their own section.
 _NOT_RISKS = {"medication", "carer-strain"}
+
+
+# A wish or a feeling in the person's own words: what a section asking for them is for.
+# Closeness in meaning to the section's guidance tells these apart from a disclosure
+# too weakly ("I gave him my card number" came closer to "what matters to the person"
+# than "I want to wash myself properly"), so the words count as well.
+WISH = re.compile(
+    r"\b(?:i|we)(?: just| really| still| only)? (?:want|wish|miss|hope|long)\b|"
+    r"\b(?:i|we)(?:'d| would)(?: really| just)? (?:like|love|hate)\b|"
+    r"\b(?:i|we) (?:don't|do not|never) want\b|\b(?:i'm|i am) not (?:going|moving|leaving)\b|"
+    r"\b(?:i'm|i am|i feel|i get|i got)(?: so| really| a bit| very| quite)? "
+    r"(?:scared|frightened|worried|lonely|happy|sad|low|fed up|embarrassed|ashamed|angry)\b|"
+    r"\b(?:matters?|most important|means the world|not dignified)\b",
+    re.IGNORECASE,
+)
+# A question asking for them: "What would you like…?", "What matters most to you?"
+ASKS_WISHES = re.compile(
+    r"\bwhat (?:would|do) you (?:like|want|wish|hope|miss)\b|\bwhat matters\b|"
+    r"\b(?:what's|what is) (?:most )?important\b|"
+    r"\bwhat (?:would|does) (?:a good day|help)\b|\bif you could\b",
+    re.IGNORECASE,
+)
+# A wish said of someone in the note's words: "She said she wants to go back to the
+# choir", "He does not want to move", "She loves the dementia café".
+_WISH_REPORTED = re.compile(
+    r"\b(?:wants?|wish(?:es)?|miss(?:es)?|hopes?|would (?:really |just )?(?:like|love)|"
+    r"(?:does|did) not want|doesn't want|didn't want|is not (?:going|moving|leaving)|"
+    r"looks? forward)\b|\b(?:matters?|important) to (?:him|her|them)\b|"
+    # "She loves the café", not "No, love."
+    r"\b(?:i|he|she|they|we)(?: really| still| just)? (?:loves?|enjoys?|likes?)\b",
+    re.IGNORECASE,
+)
+
+
+def states_wish(text: str, question: str = "") -> bool:
+    """Whether a statement says what someone wants, misses or cares about, in their own
+    words or reported, or answers a question asking for it ("What matters most to you?").
+    """
+    said = re.sub(r'\basked: "[^"]*"', "asked:", text)  # the answer, not the question
+    return bool(WISH.search(said) or _WISH_REPORTED.search(claim(said))
+                or ASKS_WISHES.search(question))  # fmt: skip
 
 
 def allowed(section: TemplateSection, template: Template, person: Person) -> bool:
@@ -99,12 +140,17 @@ def place(
             for r in risky:
                 row[r] += _RISK_LEAN
         ranked = sorted(range(len(prose)), key=lambda j: -float(row[j]))
+        # "What matters to the person" holds what they want and care about; the rest of
+        # what they said goes to the section it is about.
+        wish = states_wish(w.text, asked[i])
         fitting = [
             prose[j] for j in ranked
             if allowed(prose[j], template, w.speaker)
             and not (prose[j].quote and w.speaker.professional)
             and prose[j].key != "analysis"  # the practitioner's analysis is theirs to write
-        ] or [prose[j] for j in ranked if prose[j].key != "analysis"]  # fmt: skip
+            and (wish or not prose[j].wishes)
+        ] or [prose[j] for j in ranked if prose[j].key != "analysis"
+              and (wish or not prose[j].wishes)]  # fmt: skip
         if not fitting:
             continue
         # A section's cap spreads statements over the note; on a visit of ordinary

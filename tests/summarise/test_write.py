@@ -674,6 +674,49 @@ def test_what_matters_is_quoted_from_a_wish_not_from_a_disclosure(
     assert text.startswith("I want to wash myself properly.") and text.endswith("shower.")
 
 
+def test_the_words_quoted_for_what_matters_are_not_said_again_as_an_answer() -> None:
+    from summarise.compose import _within
+
+    quote = ("I want to wash myself properly. It's... it's not dignified, my wife helping me "
+             "in the shower.")  # fmt: skip
+    answer = ('Claire Donovan asked: "What would you like to be able to do again?" '
+              'Arjun Mehta said: "I want to wash myself properly."')  # fmt: skip
+    assert _within(answer, quote)  # the question is not part of what is quoted
+    other = ('Claire Donovan asked: "And getting dressed?" '
+             'Arjun Mehta said: "I can dress my top half."')  # fmt: skip
+    assert not _within(other, quote)
+    assert not _within('Claire Donovan asked: "What would you like?" Arjun Mehta agreed.', quote)
+
+
+def test_what_matters_holds_wishes_and_the_rest_goes_where_it_belongs(
+    templates: dict, garbage: Any, embedder: Any
+) -> None:
+    from summarise.placing import states_wish
+
+    transcript = transcript_from_turns([
+        {"speaker": "social worker", "text": "How do you feel about it?"},
+        {"speaker": "person", "text": "He's had a rough time. His marriage went, and he lost "
+                                      "his job at the depot."},
+        {"speaker": "social worker", "text": "What would you like to be able to do again?"},
+        {"speaker": "person", "text": "I want to go back to the temple on Sunday mornings "
+                                      "and see my friends at the bowls club."},
+    ])  # fmt: skip
+    template = templates["care-act-assessment"]
+    assert next(s for s in template.sections if s.key == "what-matters").wishes
+    draft = draft_note(transcript, template, garbage, embedder=embedder,
+                       participants=[{"name": "Claire Donovan", "role": "social worker"},
+                                     {"name": "Arjun Mehta", "role": "person"}])  # fmt: skip
+    where = {st.text: s.key for s in draft.sections for st in s.statements}
+    # How his son's life has gone is not what matters to him: it goes where it belongs.
+    son = [t for t in where if "marriage went" in t]
+    assert son and all(where[t] != "what-matters" for t in son), where
+    assert any("temple" in t and k == "what-matters" for t, k in where.items())
+    assert states_wish("She said she loves the dementia café.")
+    assert not states_wish('Edna Pearson said: "No, love. Never."')
+    assert not states_wish('Tom Adeyemi asked: "How long were you on the grass?" '
+                           'Stanley Greaves said: "Half an hour, maybe more."')  # fmt: skip
+
+
 def test_why_the_visit_happened_goes_under_its_purpose_even_when_it_names_a_risk(
     templates: dict, garbage: Any, embedder: Any
 ) -> None:
