@@ -115,6 +115,11 @@ def refusal(sentence: str, sources: list[str], context: str, speaker: Person, ca
         return "ambiguous-possessive"  # "Jason borrows the card to do my shop": "his shop"
     if _new_relation(sentence, said, cast):
         return "new-relation"  # "his husband", of a boy of fourteen: nobody said husband
+    if _WHETHER.match(best) and not re.search(r"\b(?:whether|if)\b", sentence, re.IGNORECASE):
+        return "lost-whether"  # "Whether I have carers in every morning" became "he has carers"
+    present = {w for p in cast.people.values() if p.named for w in p.name.split()}
+    if _vocative_as_subject(sentence, reply, present):
+        return "vocative-as-subject"  # "Joan, I'm sorry. Frank died in 2019.": "Joan had died"
     if (
         speaker.professional
         and _SECOND_PERSON.search(best)
@@ -139,6 +144,34 @@ def refusal(sentence: str, sources: list[str], context: str, speaker: Person, ca
     if overlap(own, content_words(reply)) < 0.5:
         return "not-from-reply"
     return ""
+
+
+# A sentence that opens on what is in question, not on what is so: "Whether I have
+# carers in every morning for my washing."
+_WHETHER = re.compile(r"^\W*(?:whether|if)\b", re.IGNORECASE)
+# A name said to someone, to catch their attention: "Joan, I'm sorry.", "Win, I'll ring…"
+# ("Callum, my grandson, does a shop" speaks of Callum).
+_VOCATIVE = re.compile(
+    r"(?:^|[.!?]\s+)(?:\w+,\s+)?([A-Z][a-z'-]+),\s+(?i:i|i'm|i'll|i've|we|we'll|you|you're|"
+    r"it's|that's|there's|this is)\b"
+)
+
+
+def _vocative_as_subject(sentence: str, reply: str, present: set[str]) -> bool:
+    """Whether the sentence names someone present who was only spoken to, in place of a
+    name the reply spoke of: "Joan, I'm sorry. Frank died in 2019." as "Joan had died in
+    2019"."""
+    spoken_to = {n for n in _VOCATIVE.findall(reply) if n in present}
+    if not spoken_to:
+        return False
+
+    def names(text: str) -> set[str]:
+        return {n.split("'")[0] for n in _CAPITALISED.findall(text)} - _NOT_NAMES
+
+    if not any(n in spoken_to and len(re.findall(rf"\b{n}\b", reply)) == 1
+               for n in names(sentence)):  # fmt: skip
+        return False
+    return any(n not in names(sentence) for n in names(reply) - spoken_to)
 
 
 def _names_other(sentence: str, speaker: Person, cast: Cast) -> bool:

@@ -552,6 +552,28 @@ def test_the_speakers_own_act_given_to_someone_elses_he_or_an_unsaid_relation_is
     assert refusal("Her mother sat here for two days.", mother, "", mum, cast) == ""
 
 
+def test_a_name_only_spoken_to_or_a_whether_written_as_a_fact_is_refused() -> None:
+    cast = _cast([("social worker", "Joan, I'm sorry. Frank died in 2019."),
+                  ("person", "Whether I have carers in every morning for my washing.")],
+                 [{"name": "Lucy Barnes", "role": "social worker"},
+                  {"name": "Joan", "role": "person"}])  # fmt: skip
+    lucy, joan = cast.person("social worker"), cast.person("person")
+    said = ["Joan, I'm sorry.", "Frank died in 2019."]
+    assert refusal("Lucy Barnes said Joan had died in 2019.", said, "", lucy,
+                   cast) == "vocative-as-subject"  # fmt: skip
+    assert refusal("Lucy Barnes told Joan that Frank died in 2019.", said, "", lucy, cast) == ""
+    # "Sepsis, they call it.": a word before a comma is no one spoken to.
+    sepsis = ["Worst case it gets into my blood.", "Sepsis, they call it."]
+    assert refusal("Joan said the worst case is sepsis in her blood.", sepsis, "", joan,
+                   cast) != "vocative-as-subject"  # fmt: skip
+    whether = ["Whether I have carers in every morning for my washing."]
+    asked = "What's the decision we're talking about?"
+    assert refusal("Joan said she has carers in every morning for her washing.", whether, asked,
+                   joan, cast) == "lost-whether"  # fmt: skip
+    assert refusal("Joan said it is whether she has carers in every morning for her washing.",
+                   whether, asked, joan, cast) == ""  # fmt: skip
+
+
 def test_a_round_of_introductions_becomes_one_statement_of_who_was_there(
     scripts: dict, templates: dict, garbage: Any, embedder: Any
 ) -> None:
