@@ -16,6 +16,7 @@ __all__ = [
     "requested_action",
     "restates_request",
     "is_task",
+    "task_list",
     "idle_promise",
     "condition",
     "deadline",
@@ -50,6 +51,7 @@ _WHEN = re.compile(
     r"(?:this|tomorrow) (?:morning|afternoon|evening)|(?<=see you )(?:monday|tuesday|"
     r"wednesday|thursday|friday|saturday|sunday)(?: at \w+)?|"
     r"later today|next time|straight away|right away|as soon as (?:possible|you can)|"
+    r"straight after (?:this|the (?:meeting|visit|supervision))|"
     r"(?:at )?(?:the|my|our) next visit|"
     r"when (?:i|we) (?:come|get) back|(?:once|twice) (?:a|per) (?:day|week|month))\b",
     re.IGNORECASE,
@@ -385,6 +387,32 @@ def idle_promise(clause: str) -> bool:
     if deadline(text) is not None:
         return False
     return _OWN_TASK.match(text) is None or _IDLE.search(text) is not None
+
+
+# A task in a list of them said at once: "ring Gemma…, log the incident today, and book
+# the course this week". Each begins with what is to be done.
+_LIST_BREAK = re.compile(
+    r"(?:,\s+(?:and\s+)?|\s+and\s+)(?=(?:ring|call|phone|text|email|write|book|take|talk|"
+    r"speak|ask|tell|sort|apply|fill|report|send|check|look|get|give|make|visit|contact|"
+    r"arrange|find|put|log|do|convene|refer|complete|chase|update|review|share|attend|"
+    r"move|order|fit|set|start|bring)\b)",
+    re.IGNORECASE,
+)
+
+
+def task_list(what: str) -> list[str]:
+    """The tasks in ``what`` one by one, or ``[what]`` where it is one task.
+
+    Three or more are a list; two are two tasks only when each has its own time ("…at
+    two o'clock today and move two cases to Ellie this week"): "ring the fire service
+    today and ask them to come back" is one errand.
+    """
+    parts = [p.strip(" ,") for p in _LIST_BREAK.split(what)]
+    if len(parts) < 2 or any(len(p.split()) < 3 for p in parts):
+        return [what]
+    if len(parts) == 2 and not all(deadline(p) for p in parts):
+        return [what]
+    return [p[0].upper() + p[1:] for p in parts]
 
 
 def is_task(what: str) -> bool:

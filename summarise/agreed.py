@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from summarise.actions import (
     action_clauses,
+    deadline,
     extract_action,
     idle_promise,
     imperative_action,
@@ -22,6 +23,7 @@ from summarise.actions import (
     is_task,
     requested_action,
     restates_request,
+    task_list,
 )
 from summarise.people import TITLE, Cast
 from summarise.text import clean_utterance, content_words, split_sentences
@@ -179,16 +181,45 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
                         continue
                 if _DANGLING.search(parts.what):
                     continue  # a clause cut off mid-thought is not an action
-                words = content_words(parts.what)
-                if _repeats(words, seen):
-                    continue
-                seen.append(words)
                 who = parts.who
                 if who == f"{speaker.name} and {owner}" and len(cast.others(segment.speaker)) > 1:
                     who = f"{speaker.name} and the others present"  # a meeting's "we'll"
-                action = Action(who, parts.what, parts.by_when, (citation(segment),))
-                found.append((action, segment))
+                for what in task_list(parts.what):
+                    # "You'll ring Gemma…, log the incident today and book the course this
+                    # week": one action each, with its own time.
+                    by_when = deadline(what) if what != parts.what else parts.by_when
+                    action = Action(who, what, by_when, (citation(segment),))
+                    words = content_words(what)
+                    if _repeats(words, seen):
+                        _date_from_reply(found, action, words)  # the recap gives its date
+                        continue
+                    if _said_more_fully(found, action, segment, words):
+                        continue  # "Convene it for two o'clock", said again in full
+                    seen.append(words)
+                    found.append((action, segment))
     return _return_dated(found)
+
+
+# An action that points back ("Convene it", "Ring her") says what it means when said again.
+_POINTS_BACK = re.compile(r"\b(?:it|her|him|them|that|this|those|these)\b", re.IGNORECASE)
+
+
+def _said_more_fully(
+    found: list[tuple[Action, Segment]], action: Action, segment: Segment, words: set[str]
+) -> bool:
+    """Put ``action`` in place of an earlier one of the same person's that it says in
+    full ("Convene it for two o'clock" by "Convene the strategy discussion for Lily at
+    two o'clock today"); whether one was replaced."""
+    for n, (earlier, _where) in enumerate(found):
+        before = content_words(_POINTS_BACK.sub("", earlier.what))  # "Ring her": "ring"
+        if (earlier.who == action.who and before and before <= words
+                and _POINTS_BACK.search(earlier.what)):  # fmt: skip
+            citations = tuple(dict.fromkeys(earlier.citations + action.citations))
+            fuller = replace(action, citations=citations,
+                             by_when=action.by_when or earlier.by_when)  # fmt: skip
+            found[n] = (fuller, segment)
+            return True
+    return False
 
 
 # A date given as the next visit ("we'll write the plan together when I come back").
@@ -234,7 +265,8 @@ def states_action(sentence: str, professional: bool) -> bool:
 
 
 def _date_from_reply(found: list[tuple[Action, Segment]], request: Action, words: set[str]) -> None:
-    """Give the undated action ``request`` repeats, for the same person, its date."""
+    """Give the undated action ``request`` repeats, for the same person, its date: the
+    answer to a request, or the closing recap, gives it."""
     for n in range(len(found) - 1, -1, -1):
         action, segment = found[n]
         if action.who == request.who and _repeats(words, [content_words(action.what)]):

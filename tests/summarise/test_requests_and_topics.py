@@ -433,3 +433,33 @@ def test_an_answer_dates_the_action_asked_and_the_next_visit_dates_when_i_come_b
     ])  # fmt: skip
     found = [a for a, _segment in agreed_actions(again.segments, cast)]
     assert found[0].by_when == "when I come back"  # two dates: which one is not known
+
+
+def test_a_recap_lists_each_task_once_with_its_own_time_and_says_in_full_what_was_it() -> None:
+    from summarise import transcript_from_turns
+    from summarise.actions import task_list
+    from summarise.agreed import agreed_actions
+    from summarise.people import cast_of
+
+    transcript = transcript_from_turns([
+        {"speaker": "supervisor", "text": "I'll convene it for two o'clock."},
+        {"speaker": "practitioner", "text": "I'll book it this week."},
+        {"speaker": "supervisor", "text": "So, to recap. I'll convene the strategy discussion "
+                                          "for Lily at two o'clock today and move two cases to "
+                                          "Ellie this week. You'll log the Finch incident today, "
+                                          "do the lone working risk assessment by Friday, and "
+                                          "book the court skills course this week."},
+    ])  # fmt: skip
+    cast = cast_of(transcript, [{"name": "Joanne Mills", "role": "supervisor"},
+                                {"name": "Amir Khan", "role": "practitioner"}])  # fmt: skip
+    actions = [a for a, _segment in agreed_actions(transcript.segments, cast)]
+    assert [(a.who, a.what, a.by_when) for a in actions] == [
+        ("Joanne Mills", "Convene the strategy discussion for Lily at two o'clock today", "today"),
+        ("Amir Khan", "Book the court skills course this week", "this week"),
+        ("Joanne Mills", "Move two cases to Ellie this week", "this week"),
+        ("Amir Khan", "Log the Finch incident today", "today"),
+        ("Amir Khan", "Do the lone working risk assessment by Friday", "by Friday"),
+    ]  # fmt: skip
+    assert len(actions[0].citations) == 2  # where it was first said, and where in full
+    errand = "Ring the fire service today and ask them to swap the alarm for a heat alarm"
+    assert task_list(errand) == [errand]  # one errand, not two tasks
