@@ -75,7 +75,10 @@ _CHAT = re.compile(
     r"(?:that's|that is|that would be) (?:really |very |so )?(?:important|understandable|"
     r"helpful|useful|good|great|brilliant|lovely|fine|ok|okay|all right)(?:[.!]?$|,? thank)|"
     r"(?:brilliant|lovely|great|perfect|wonderful|excellent|fantastic)[.!]?$|"
-    r"thank you for (?:telling|sharing|being|explaining|talking)\b)",
+    r"thank you for (?:telling|sharing|being|explaining|talking)\b|"
+    # The visit interrupted, or leave to write: "Hang on, that's the phone."
+    r"hang on\b.*\b(?:phone|door|kettle)\b|(?:that's|there's) the (?:phone|door(?:bell)?)[.!]?$|"
+    r"(?:write|put) (?:what|whatever) you (?:like|want|need)\b)",
     re.IGNORECASE,
 )
 
@@ -155,4 +158,27 @@ def substantial(sentence: str, speaker: Person) -> bool:
     words = content_words(sentence) - ALLOWED_NEW
     if speaker.professional:
         return len(sentence.split()) >= 10 and len(words) >= 5
-    return len(sentence.split()) >= 6 and len(words) >= 3
+    if len(sentence.split()) >= 6 and len(words) >= 3:
+        return True
+    # A short sentence of theirs with a word of substance is a finding ("Buttons are
+    # hard.", "He's got my cash card.", "We haven't got a plan."); "Aye, go on." is not.
+    return len(sentence.split()) >= 3 and bool(_substance(sentence))
+
+
+# Words of talk rather than of substance, in a short sentence ("I suppose so", "Fine by
+# me", "There's nowt to tell"); words of three letters or fewer count for nothing too.
+_CHATTY = frozenset(
+    "aye yeah fine suppose know think thinking mind right sure okay really honestly just "
+    "only like start hang grief good well said tell told thing things then though always "
+    "mostly maybe probably course lovely there what with from this that them they their "
+    "have been going come dont didnt doing does done would could should cant wont isnt "
+    "wasnt arent havent hasnt shes hes its thats theres were your youre mine ours here "
+    "where when sorry thanks thank please love dear nowt owt sort sorts else ever never "
+    "nothing something anything much many more most".split()
+)
+
+
+def _substance(sentence: str) -> list[str]:
+    """The words of substance in a sentence."""
+    words = (w.lower().replace("'", "") for w in re.findall(r"[A-Za-z][A-Za-z'-]+", sentence))
+    return [w for w in words if len(w) >= 4 and w not in _CHATTY]

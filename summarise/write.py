@@ -136,6 +136,9 @@ _SHORT_REPLY_WORDS = 5
 # An answer this short that the model wrote up ("The park by the leisure centre." as
 # "Tyler said the park by the leisure centre") is quoted with its question instead.
 _SHORT_ANSWER_WORDS = 6
+# Short sentences quoted together ("My chest, I think. Or my waterworks.") keep the
+# question they answer up to this many words.
+_SHORT_RUN_WORDS = 12
 
 
 def _quoted_reply(
@@ -179,6 +182,19 @@ def _sentence_before(segment: Segment, raw: str, short: int = _SHORT_REPLY_WORDS
     if position == 0 or is_social_housekeeping(raws[position - 1]):
         return None
     return raws[position - 1]
+
+
+def _sentences_before(segment: Segment, raw: str) -> list[str]:
+    """The sentences a short one leans on, in the order said: the one before it and, while
+    that one is short too, the one before that."""
+    out: list[str] = []
+    current = raw
+    while (before := _sentence_before(segment, current)) is not None and before not in out:
+        out.insert(0, before)
+        if len(before.split()) > _SHORT_REPLY_WORDS:
+            break
+        current = before
+    return out
 
 
 def _opens(segment: Segment, raw: str) -> bool:
@@ -255,12 +271,15 @@ def write_statements(
             if any(raw.strip() in w.text for w in written):
                 continue
             replaced = {source}
-            before = _sentence_before(segment, raw)
-            if before is not None:
-                # "Ten days." after "I was in with my chest": quoted with what it follows.
+            leaned_on = _sentences_before(segment, raw)
+            for before in leaned_on:
+                # "Ten days." after "I was in with my chest": quoted with what it follows;
+                # "I didn't reply." with "Just 'I miss you both'." and the sentence that
+                # one follows ("But he sent me a text on Friday night.").
                 replaced.add(best_source(before, sources))
                 written = [w for w in written if before.strip() not in w.text]
-                raw = f"{before.strip()} {raw.strip()}"
+            if leaned_on:
+                raw = " ".join([*(b.strip() for b in leaned_on), raw.strip()])
             # The speaker's own words replace the model's partial write-up of them.
             written = [
                 w for w in written
@@ -268,8 +287,10 @@ def write_statements(
                         and best_source(w.text, sources) in replaced)
                 and not (w.by_model and len(sources) == 1)
             ]  # fmt: skip
-            question_for = question if before is None and _opens(segment, raw) else None
-            written.append(_quoted_reply(speaker, raw, segment, question_for, cast))
+            # A reply's opening, short, is quoted with the question it answers.
+            question_for = question if _opens(segment, raw) else None
+            short = _SHORT_REPLY_WORDS if not leaned_on else _SHORT_RUN_WORDS
+            written.append(_quoted_reply(speaker, raw, segment, question_for, cast, short))
             covered |= content_words(raw)
         accepted += sum(w.by_model for w in written)  # those the speaker's words did not replace
         out.extend(sorted(written, key=lambda w: _position(w, sources)))

@@ -574,6 +574,48 @@ def test_a_name_only_spoken_to_or_a_whether_written_as_a_fact_is_refused() -> No
                    whether, asked, joan, cast) == ""  # fmt: skip
 
 
+def test_a_short_sentence_with_a_word_of_substance_is_kept_when_the_model_leaves_it_out(
+    templates: dict, garbage: Any, embedder: Any
+) -> None:
+    from summarise.people import Person
+    from summarise.worth import substantial
+
+    person = Person("SPEAKER_1", "Arjun Mehta", "person", True)
+    for said in ("Buttons are hard.", "He's got my cash card.", "We haven't got a plan."):
+        assert substantial(said, person), said
+    for chat in ("Aye, go on.", "I suppose so.", "Fine by me.", "There's nowt to tell."):
+        assert not substantial(chat, person), chat
+    transcript = transcript_from_turns([
+        {"speaker": "social worker", "text": "And getting dressed?"},
+        {"speaker": "person", "text": "I can dress my top half. Buttons are hard."},
+    ])  # fmt: skip
+    draft = draft_note(transcript, templates["care-act-assessment"], garbage, embedder=embedder,
+                       participants=[{"name": "Claire Donovan", "role": "social worker"},
+                                     {"name": "Arjun Mehta", "role": "person"}])  # fmt: skip
+    texts = [st.text for section in draft.sections for st in section.statements]
+    assert any("Buttons are hard." in t for t in texts), texts
+    # Short sentences in a row are quoted with the one they follow, and a reply's opening
+    # with the question it answers.
+    transcript = transcript_from_turns([
+        {"speaker": "social worker", "text": "Has there been any contact from Liam?"},
+        {"speaker": "parent", "text": "He hasn't been to the house. But he sent me a text on "
+                                      "Friday night. Just 'I miss you both'. I didn't reply."},
+        {"speaker": "social worker", "text": "Can you tell me why you're in hospital, Jade?"},
+        {"speaker": "parent", "text": "My chest, I think. Or my waterworks."},
+    ])  # fmt: skip
+    draft = draft_note(transcript, templates["child-family-visit"], garbage, embedder=embedder,
+                       participants=[{"name": "Owen Davies", "role": "social worker"},
+                                     {"name": "Jade", "role": "parent"}])  # fmt: skip
+    texts = [st.text for section in draft.sections for st in section.statements]
+    run = "But he sent me a text on Friday night. Just 'I miss you both'. I didn't reply."
+    assert sum(run in t for t in texts) == 1, texts
+    assert not any("I didn't reply" in t and run not in t for t in texts)
+    said = (
+        'Owen Davies asked: "Can you tell me why you\'re in hospital, Jade?" Jade said: "My chest'
+    )
+    assert any(t.startswith(said) and "Or my waterworks." in t for t in texts), texts
+
+
 def test_a_round_of_introductions_becomes_one_statement_of_who_was_there(
     scripts: dict, templates: dict, garbage: Any, embedder: Any
 ) -> None:
