@@ -16,6 +16,7 @@ __all__ = [
     "requested_action",
     "restates_request",
     "is_task",
+    "opens_on_cue",
     "task_list",
     "idle_promise",
     "condition",
@@ -346,6 +347,12 @@ _IMPERATIVE = re.compile(
     r"smoke (?=at|outside|only|by|in the (?:kitchen|garden)))\b.*)$",
     re.IGNORECASE,
 )
+
+
+def opens_on_cue(sentence: str) -> bool:
+    """Whether a sentence starts with what is to be done, with no one said to do it
+    ("Book it, and you can shadow Bev")."""
+    return _CUE.match(sentence.strip()) is not None
 
 
 def imperative_action(sentence: str) -> str | None:

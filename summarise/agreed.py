@@ -21,6 +21,7 @@ from summarise.actions import (
     imperative_action,
     is_action,
     is_task,
+    opens_on_cue,
     requested_action,
     restates_request,
     task_list,
@@ -155,7 +156,7 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
                     sentence = _REQUEST.sub("you'll ", sentence)
                 sentence = sentence.rstrip("?")
             told = imperative_action(sentence) if speaker.professional else None
-            if told is not None and not is_action(sentence):
+            if told is not None and (not is_action(sentence) or opens_on_cue(sentence)):
                 # An instruction goes to whoever the last action in this turn was for.
                 same_turn = [a for a, seg in found if seg.id == segment.id]
                 owner = same_turn[-1].who if same_turn else owner
@@ -201,7 +202,10 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
 
 
 # An action that points back ("Convene it", "Ring her") says what it means when said again.
-_POINTS_BACK = re.compile(r"\b(?:it|her|him|them|that|this|those|these)\b", re.IGNORECASE)
+_POINTS_BACK = re.compile(r"^\w+ (?:it|her|him|them|that|this|those|these)\b", re.IGNORECASE)
+
+
+_BACK_WORDS = content_words("it her him them that this those these")
 
 
 def _said_more_fully(
@@ -211,7 +215,7 @@ def _said_more_fully(
     full ("Convene it for two o'clock" by "Convene the strategy discussion for Lily at
     two o'clock today"); whether one was replaced."""
     for n, (earlier, _where) in enumerate(found):
-        before = content_words(_POINTS_BACK.sub("", earlier.what))  # "Ring her": "ring"
+        before = content_words(earlier.what) - _BACK_WORDS  # "Ring her": "ring"
         if (earlier.who == action.who and before and before <= words
                 and _POINTS_BACK.search(earlier.what)):  # fmt: skip
             citations = tuple(dict.fromkeys(earlier.citations + action.citations))

@@ -463,3 +463,21 @@ def test_a_recap_lists_each_task_once_with_its_own_time_and_says_in_full_what_wa
     assert len(actions[0].citations) == 2  # where it was first said, and where in full
     errand = "Ring the fire service today and ask them to swap the alarm for a heat alarm"
     assert task_list(errand) == [errand]  # one errand, not two tasks
+
+
+def test_what_to_do_said_first_is_for_the_one_spoken_to() -> None:
+    from summarise import transcript_from_turns
+    from summarise.agreed import agreed_actions
+    from summarise.people import cast_of
+
+    transcript = transcript_from_turns([
+        {"speaker": "practitioner", "text": "Court. I'm nervous about giving evidence."},
+        {"speaker": "supervisor", "text": "There's a court skills course on the fourteenth of "
+                                          "October. Book it, and you can shadow Bev at court "
+                                          "next month."},
+    ])  # fmt: skip
+    cast = cast_of(transcript, [{"name": "Joanne Mills", "role": "supervisor"},
+                                {"name": "Amir Khan", "role": "practitioner"}])  # fmt: skip
+    actions = [a for a, _segment in agreed_actions(transcript.segments, cast)]
+    assert [a.who for a in actions] == ["Amir Khan"]
+    assert actions[0].what.startswith("Book it")
