@@ -128,8 +128,14 @@ def place(
     order = sorted((i for i in range(len(written)) if leaders[i] == i),
                    key=lambda i: -float(scores[i].max()))  # fmt: skip
     purpose = next((s for s in prose if s.key == "purpose"), None)
+    decisions = next((s for s in prose if s.key == "decisions"), None)
     for i in order:
         w = written[i]
+        if decisions is not None and _AGREED.search(w.text):
+            # 'Helen Price asked: "Are we agreed that the threshold is met?" Sam Oduya and
+            # Karen Lloyd agreed.': what the meeting decided, whatever risk it names.
+            placed[decisions.key].append(w)
+            continue
         if purpose is not None and w.speaker.professional and _about_purpose(w):
             # "The reason I'm here is the call from the ambulance service": why the visit
             # happened belongs under its purpose, even when it names a risk.
@@ -199,6 +205,9 @@ def _sections_of(placed: dict[str, list[Written]]) -> dict[int, str]:
     """The section each placed statement is in, by ``id()`` of the statement."""
     return {id(w): key for key, ws in placed.items() for w in ws}
 
+
+# A question everyone else answered by agreeing: a decision of the meeting.
+_AGREED = re.compile(r'\basked: "[^"]*\?" [^"]+ agreed\.$')
 
 # A professional saying why the visit or meeting is happening.
 _PURPOSE = re.compile(

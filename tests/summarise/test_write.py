@@ -781,6 +781,28 @@ def test_what_matters_holds_wishes_and_the_rest_goes_where_it_belongs(
                            'Stanley Greaves said: "Half an hour, maybe more."')  # fmt: skip
 
 
+def test_a_question_the_meeting_agreed_goes_under_its_decisions(
+    templates: dict, garbage: Any, embedder: Any
+) -> None:
+    transcript = transcript_from_turns([
+        {"speaker": "police", "text": "She was found at two in the morning in a car with a "
+                                      "man of twenty-three."},
+        {"speaker": "chair", "text": "Are we agreed that the threshold for a section "
+                                     "forty-seven enquiry is met, given the risk of child "
+                                     "sexual exploitation?"},
+        {"speaker": "police", "text": "Agreed."},
+        {"speaker": "school nurse", "text": "Yes."},
+    ])  # fmt: skip
+    draft = draft_note(transcript, templates["multi-agency-meeting"], garbage, embedder=embedder,
+                       participants=[{"name": "Helen Price", "role": "chair"},
+                                     {"name": "Sam Oduya", "role": "police"},
+                                     {"name": "Priti Shah", "role": "school nurse"}])  # fmt: skip
+    where = {st.text: s.key for s in draft.sections for st in s.statements}
+    agreed = [t for t in where if t.endswith("agreed.")]
+    assert agreed and where[agreed[0]] == "decisions", where
+    assert any("man of twenty-three" in t and k == "risks" for t, k in where.items()), where
+
+
 def test_why_the_visit_happened_goes_under_its_purpose_even_when_it_names_a_risk(
     templates: dict, garbage: Any, embedder: Any
 ) -> None:
