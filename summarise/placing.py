@@ -191,6 +191,8 @@ def _fill_empty(
     for j, section in enumerate(prose):
         if not section.speakers or placed[section.key] or section.quote:
             continue
+        if section.key == "analysis":
+            continue  # the practitioner's analysis is theirs to write
         theirs = [i for i, w in enumerate(written)
                   if w.speaker.role in section.speakers and id(w) in where and not is_risk[i]
                   and len(placed[where[id(w)]]) > 1 and where[id(w)] in column

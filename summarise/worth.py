@@ -45,7 +45,7 @@ _THANKS = re.compile(r"^(?:thank(?:s| you)\b.*|that would be \w+|that must (?:be
 # Greetings, introductions, the tea and the worker's words of support: how the visit
 # went, not what it found. The note's heading records who was present.
 _CHAT = re.compile(
-    r"^(?:(?:and|so|well|oh|right)[, ]+)*(?:"
+    r"^(?:(?:and|so|well|oh|ooh|gosh|goodness|blimey|crikey|right)[, ]+)*(?:"
     r"(?:good (?:morning|afternoon|evening)|hello|hiya|hi)\b|"
     r"(?:morning|afternoon|evening)(?:[,!.]|\s+(?:mr|mrs|ms|miss|dr)\b|$)|"
     r"(?:mr|mrs|ms|miss|dr)\.? (?-i:[A-Z][a-z'-]+)\W*$|"  # "Mrs Walsh...", to catch her eye
@@ -72,6 +72,12 @@ _CHAT = re.compile(
     r"it happens to (?:a lot of|lots of|many) people\b|"
     r"(?:some|lots of|a lot of|many|most) (?:carers|people|parents|families|mums|dads) "
     r"(?:find|say|feel|tell me)\b|"
+    r"(?:sometimes|often)(?: after [\w' ]+?)?,? (?:people|carers|parents|families) "
+    r"(?:feel|find it) (?:quite |really |a bit |very )?(?:low|down|fed up|tired|guilty|angry|"
+    r"overwhelmed|isolated|lonely|anxious|frustrated|hard|difficult)\b|"
+    # The worker saying who they are: the note's heading records who was there.
+    r"(?:i'm|i am) (?:a|the|your) [\w' -]{0,30}?(?:social worker|practitioner|nurse|"
+    r"officer|coordinator|support worker|team manager)\b(?! (?:and|but) )|"
     r"(?:that's|that is|that would be) (?:really |very |so )?(?:important|understandable|"
     r"helpful|useful|good|great|brilliant|lovely|fine|ok|okay|all right)(?:[.!]?$|,? thank)|"
     r"(?:brilliant|lovely|great|perfect|wonderful|excellent|fantastic)[.!]?$|"

@@ -616,6 +616,34 @@ def test_a_short_sentence_with_a_word_of_substance_is_kept_when_the_model_leaves
     assert any(t.startswith(said) and "Or my waterworks." in t for t in texts), texts
 
 
+def test_the_analysis_is_left_to_the_practitioner_and_small_talk_is_not_a_finding(
+    templates: dict, garbage: Any, embedder: Any
+) -> None:
+    transcript = transcript_from_turns([
+        {"speaker": "social worker", "text": "Hello, Mrs Pearson, it's Rachel Okafor. I'm a "
+                                             "social worker with the Northfield community "
+                                             "team, we spoke on the phone on Monday."},
+        {"speaker": "person", "text": "Come in, love. And it's Edna."},
+        {"speaker": "social worker", "text": "Gosh, it's bitter out there today. So, the "
+                                             "reason I'm here is the call we had from the "
+                                             "ambulance service after your fall last week."},
+        {"speaker": "person", "text": "I got up in the night and my legs just went. I was on "
+                                      "the floor by the bed till the carer came."},
+        {"speaker": "social worker", "text": "Sometimes after a fall people feel quite low. "
+                                             "I noticed the rug in the hall is curling up at "
+                                             "the edge, and the bedroom is very dark at night."},
+        {"speaker": "person", "text": "I keep meaning to get rid of that rug."},
+    ])  # fmt: skip
+    draft = draft_note(transcript, templates["home-visit"], garbage, embedder=embedder,
+                       participants=[{"name": "Rachel Okafor", "role": "social worker"},
+                                     {"name": "Edna Pearson", "role": "person"}])  # fmt: skip
+    sections = {s.key: s for s in draft.sections}
+    assert sections["analysis"].statements == ()
+    texts = [st.text for s in draft.sections for st in s.statements]
+    for chat in ("bitter out there", "Northfield community team", "people feel quite low"):
+        assert not any(chat in t for t in texts), chat
+
+
 def test_a_round_of_introductions_becomes_one_statement_of_who_was_there(
     scripts: dict, templates: dict, garbage: Any, embedder: Any
 ) -> None:
