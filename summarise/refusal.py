@@ -168,10 +168,17 @@ def _vocative_as_subject(sentence: str, reply: str, present: set[str]) -> bool:
     def names(text: str) -> set[str]:
         return {n.split("'")[0] for n in _CAPITALISED.findall(text)} - _NOT_NAMES
 
-    if not any(n in spoken_to and len(re.findall(rf"\b{n}\b", reply)) == 1
-               for n in names(sentence)):  # fmt: skip
+    only_spoken_to = [n for n in names(sentence)
+                      if n in spoken_to and len(re.findall(rf"\b{n}\b", reply)) == 1]  # fmt: skip
+    if not only_spoken_to:
         return False
-    return any(n not in names(sentence) for n in names(reply) - spoken_to)
+    if any(n not in names(sentence) for n in names(reply) - spoken_to):
+        return True
+    # "Jade, this is the planned visit" as "Owen Davies said Jade is the planned visit":
+    # the one spoken to made what the sentence is about, with no "you" said of them.
+    return not _SECOND_PERSON.search(reply) and any(
+        re.search(rf"\bsaid (?:that )?{n}\b(?!')", sentence) for n in only_spoken_to
+    )
 
 
 def _names_other(sentence: str, speaker: Person, cast: Cast) -> bool:

@@ -562,6 +562,12 @@ def test_a_name_only_spoken_to_or_a_whether_written_as_a_fact_is_refused() -> No
     assert refusal("Lucy Barnes said Joan had died in 2019.", said, "", lucy,
                    cast) == "vocative-as-subject"  # fmt: skip
     assert refusal("Lucy Barnes told Joan that Frank died in 2019.", said, "", lucy, cast) == ""
+    visit = ["Joan, this is the planned review under Peter's care plan."]
+    wrong = "Lucy Barnes said Joan is the planned review under Peter's care plan."
+    assert refusal(wrong, visit, "", lucy, cast) == "vocative-as-subject"
+    praised = ["Joan, you've done really well with the exercises."]
+    assert refusal("Lucy Barnes said Joan had done really well with the exercises.", praised,
+                   "", lucy, cast) == ""  # fmt: skip
     # "Sepsis, they call it.": a word before a comma is no one spoken to.
     sepsis = ["Worst case it gets into my blood.", "Sepsis, they call it."]
     assert refusal("Joan said the worst case is sepsis in her blood.", sepsis, "", joan,
