@@ -83,7 +83,10 @@ _VAGUE = re.compile(
     r"keep (?:[\w']+ ){1,3}(?:the focus|in mind|at the centre|at the heart)|"
     r"see how (?:[\w']+ ){0,3}(?:go(?:es|ing)?|look(?:s|ing)?|get(?:s|ting)? on)|"
     r"leave (?:[\w']+ ){1,2}to (?:it|get on|[\w']+ (?:cereal|breakfast|lunch|tea|dinner|"
-    r"food|game|programme|telly)))\b",
+    r"food|game|programme|telly))|"
+    # What the visit is for ("today I'd like to talk about whether to have carers"): its
+    # subject, not something to be done after it.
+    r"(?:talk|chat|speak) about (?:whether|what|how|why|where|who)\b)\b",
     re.IGNORECASE,
 )
 

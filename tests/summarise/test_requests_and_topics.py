@@ -481,3 +481,22 @@ def test_what_to_do_said_first_is_for_the_one_spoken_to() -> None:
     actions = [a for a, _segment in agreed_actions(transcript.segments, cast)]
     assert [a.who for a in actions] == ["Amir Khan"]
     assert actions[0].what.startswith("Book it")
+
+
+def test_what_the_visit_is_to_talk_about_is_no_action() -> None:
+    from summarise import transcript_from_turns
+    from summarise.agreed import agreed_actions
+    from summarise.people import cast_of
+
+    transcript = transcript_from_turns([
+        {"speaker": "social worker", "text": "Leonard, today I'd like to talk about whether to "
+                                             "have carers coming in to help you wash. I'll talk "
+                                             "to the district nurse about your dressings."},
+        {"speaker": "person", "text": "Go on then."},
+    ])  # fmt: skip
+    cast = cast_of(transcript, [{"name": "Naomi Fraser", "role": "social worker"},
+                                {"name": "Leonard Shaw", "role": "person"}])  # fmt: skip
+    actions = [a for a, _segment in agreed_actions(transcript.segments, cast)]
+    assert [a.what for a in actions] == [
+        "Talk to the district nurse about Leonard Shaw's dressings"
+    ]
