@@ -428,6 +428,12 @@ def is_task(what: str) -> bool:
     return _NOT_TASKS.match(what.strip()) is None
 
 
+# A day naming what happens on it: "the Tuesday club", "the Friday group".
+_NAMED_BY_DAY = re.compile(
+    r"^\s+(?:lunch |luncheon |coffee |drop-in |social )?(?:club|group|class|session|"
+    r"café|cafe|service|clinic|market|meeting)s?\b",
+    re.IGNORECASE,
+)
 _RECURRING = re.compile(r"^s?\s*(?:evenings?|mornings?|nights?|afternoons?)\b", re.IGNORECASE)
 
 
@@ -442,5 +448,7 @@ def deadline(text: str) -> str | None:
             continue
         if re.match(r"for .*\bhours?$", when.group(0), re.IGNORECASE):
             continue  # "sit with him for two hours": how long, not by when
+        if _NAMED_BY_DAY.match(text[when.end() :]):
+            continue  # "transport for the Tuesday club": which club, not when
         return when.group(0)
     return None

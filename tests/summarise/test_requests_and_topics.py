@@ -500,3 +500,11 @@ def test_what_the_visit_is_to_talk_about_is_no_action() -> None:
     assert [a.what for a in actions] == [
         "Talk to the district nurse about Leonard Shaw's dressings"
     ]
+
+
+def test_a_day_that_names_a_club_is_not_when_something_is_done() -> None:
+    from summarise.actions import deadline
+
+    assert deadline("Look into community transport for the Tuesday club") is None
+    assert deadline("Book her into the Friday group next week") == "next week"
+    assert deadline("Ring the club on Tuesday") == "on Tuesday"
