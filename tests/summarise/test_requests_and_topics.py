@@ -9,6 +9,17 @@ from summarise.actions import requested_action, restates_request
 from summarise.grounding import topics_by_meaning
 
 
+def _agreed(turns: list[tuple[str, str]], people: list[tuple[str, str]]) -> list[Any]:
+    """The actions agreed in ``turns`` (role, words), with ``people`` (name, role) present."""
+    from summarise import transcript_from_turns
+    from summarise.agreed import agreed_actions
+    from summarise.people import cast_of
+
+    transcript = transcript_from_turns([{"speaker": r, "text": t} for r, t in turns])
+    cast = cast_of(transcript, [{"name": n, "role": r} for n, r in people])
+    return [a for a, _segment in agreed_actions(transcript.segments, cast)]
+
+
 def test_a_request_accepted_becomes_the_action_of_whoever_accepted_it() -> None:
     found = requested_action(
         "Could you move the heater away from the boxes?", "No problem, I'll do it tonight.",
@@ -401,22 +412,14 @@ def test_what_is_talked_about_and_a_break_in_the_visit_are_no_actions() -> None:
 
 
 def test_an_answer_dates_the_action_asked_and_the_next_visit_dates_when_i_come_back() -> None:
-    from summarise import transcript_from_turns
-    from summarise.agreed import agreed_actions
-    from summarise.people import cast_of
-
-    transcript = transcript_from_turns([
-        {"speaker": "social worker", "text": "I'll arrange a review and talk to you both about "
-                                             "support. Priya, you'll ring the bank to report "
-                                             "the scam?"},
-        {"speaker": "carer", "text": "Yes, I'll ring them first thing tomorrow."},
-        {"speaker": "social worker", "text": "And we'll write an emergency plan together when "
-                                             "I come back. I'll come back on the ninth of next "
-                                             "month to go through it all."},
-    ])  # fmt: skip
-    cast = cast_of(transcript, [{"name": "Claire Donovan", "role": "social worker"},
-                                {"name": "Priya Mehta", "role": "carer"}])  # fmt: skip
-    actions = [a for a, _segment in agreed_actions(transcript.segments, cast)]
+    people = [("Claire Donovan", "social worker"), ("Priya Mehta", "carer")]
+    actions = _agreed([
+        ("social worker", "I'll arrange a review and talk to you both about support. Priya, "
+                          "you'll ring the bank to report the scam?"),
+        ("carer", "Yes, I'll ring them first thing tomorrow."),
+        ("social worker", "And we'll write an emergency plan together when I come back. I'll "
+                          "come back on the ninth of next month to go through it all."),
+    ], people)  # fmt: skip
     assert [(a.who, a.what, a.by_when) for a in actions] == [
         ("Claire Donovan", "Arrange a review and talk to both of them about support", None),
         ("Priya Mehta", "Ring the bank to report the scam", "tomorrow"),
@@ -425,34 +428,25 @@ def test_an_answer_dates_the_action_asked_and_the_next_visit_dates_when_i_come_b
         ("Claire Donovan", "Visit again on the ninth of next month to go through it all",
          "on the ninth of next month"),
     ]  # fmt: skip
-    again = transcript_from_turns([
-        {"speaker": "social worker", "text": "We'll write an emergency plan together when I "
-                                             "come back. I'll come back on the ninth to see your "
-                                             "dad. I'll visit again on the twelfth to meet "
-                                             "your brother."},
-    ])  # fmt: skip
-    found = [a for a, _segment in agreed_actions(again.segments, cast)]
+    found = _agreed([
+        ("social worker", "We'll write an emergency plan together when I come back. I'll come "
+                          "back on the ninth to see your dad. I'll visit again on the twelfth "
+                          "to meet your brother."),
+    ], people)  # fmt: skip
     assert found[0].by_when == "when I come back"  # two dates: which one is not known
 
 
 def test_a_recap_lists_each_task_once_with_its_own_time_and_says_in_full_what_was_it() -> None:
-    from summarise import transcript_from_turns
     from summarise.actions import task_list
-    from summarise.agreed import agreed_actions
-    from summarise.people import cast_of
 
-    transcript = transcript_from_turns([
-        {"speaker": "supervisor", "text": "I'll convene it for two o'clock."},
-        {"speaker": "practitioner", "text": "I'll book it this week."},
-        {"speaker": "supervisor", "text": "So, to recap. I'll convene the strategy discussion "
-                                          "for Lily at two o'clock today and move two cases to "
-                                          "Ellie this week. You'll log the Finch incident today, "
-                                          "do the lone working risk assessment by Friday, and "
-                                          "book the court skills course this week."},
-    ])  # fmt: skip
-    cast = cast_of(transcript, [{"name": "Joanne Mills", "role": "supervisor"},
-                                {"name": "Amir Khan", "role": "practitioner"}])  # fmt: skip
-    actions = [a for a, _segment in agreed_actions(transcript.segments, cast)]
+    actions = _agreed([
+        ("supervisor", "I'll convene it for two o'clock."),
+        ("practitioner", "I'll book it this week."),
+        ("supervisor", "So, to recap. I'll convene the strategy discussion for Lily at two "
+                       "o'clock today and move two cases to Ellie this week. You'll log the "
+                       "Finch incident today, do the lone working risk assessment by Friday, "
+                       "and book the court skills course this week."),
+    ], [("Joanne Mills", "supervisor"), ("Amir Khan", "practitioner")])  # fmt: skip
     assert [(a.who, a.what, a.by_when) for a in actions] == [
         ("Joanne Mills", "Convene the strategy discussion for Lily at two o'clock today", "today"),
         ("Amir Khan", "Book the court skills course this week", "this week"),
@@ -466,37 +460,22 @@ def test_a_recap_lists_each_task_once_with_its_own_time_and_says_in_full_what_wa
 
 
 def test_what_to_do_said_first_is_for_the_one_spoken_to() -> None:
-    from summarise import transcript_from_turns
-    from summarise.agreed import agreed_actions
-    from summarise.people import cast_of
-
-    transcript = transcript_from_turns([
-        {"speaker": "practitioner", "text": "Court. I'm nervous about giving evidence."},
-        {"speaker": "supervisor", "text": "There's a court skills course on the fourteenth of "
-                                          "October. Book it, and you can shadow Bev at court "
-                                          "next month."},
-    ])  # fmt: skip
-    cast = cast_of(transcript, [{"name": "Joanne Mills", "role": "supervisor"},
-                                {"name": "Amir Khan", "role": "practitioner"}])  # fmt: skip
-    actions = [a for a, _segment in agreed_actions(transcript.segments, cast)]
+    actions = _agreed([
+        ("practitioner", "Court. I'm nervous about giving evidence."),
+        ("supervisor", "There's a court skills course on the fourteenth of October. Book it, "
+                       "and you can shadow Bev at court next month."),
+    ], [("Joanne Mills", "supervisor"), ("Amir Khan", "practitioner")])  # fmt: skip
     assert [a.who for a in actions] == ["Amir Khan"]
     assert actions[0].what.startswith("Book it")
 
 
 def test_what_the_visit_is_to_talk_about_is_no_action() -> None:
-    from summarise import transcript_from_turns
-    from summarise.agreed import agreed_actions
-    from summarise.people import cast_of
-
-    transcript = transcript_from_turns([
-        {"speaker": "social worker", "text": "Leonard, today I'd like to talk about whether to "
-                                             "have carers coming in to help you wash. I'll talk "
-                                             "to the district nurse about your dressings."},
-        {"speaker": "person", "text": "Go on then."},
-    ])  # fmt: skip
-    cast = cast_of(transcript, [{"name": "Naomi Fraser", "role": "social worker"},
-                                {"name": "Leonard Shaw", "role": "person"}])  # fmt: skip
-    actions = [a for a, _segment in agreed_actions(transcript.segments, cast)]
+    actions = _agreed([
+        ("social worker", "Leonard, today I'd like to talk about whether to have carers coming "
+                          "in to help you wash. I'll talk to the district nurse about your "
+                          "dressings."),
+        ("person", "Go on then."),
+    ], [("Naomi Fraser", "social worker"), ("Leonard Shaw", "person")])  # fmt: skip
     assert [a.what for a in actions] == [
         "Talk to the district nurse about Leonard Shaw's dressings"
     ]

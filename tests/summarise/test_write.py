@@ -30,6 +30,15 @@ def _draft(script: dict[str, Any], templates: dict[str, Template], drafter: Any,
                       options=DraftOptions(**options))  # fmt: skip
 
 
+def _placed(turns: list[tuple[str, str]], template: Template, people: list[tuple[str, str]],
+            drafter: Any, embedder: Any) -> dict[str, str]:  # fmt: skip
+    """Each statement of a draft of ``turns`` (role, words), by text, with its section."""
+    transcript = transcript_from_turns([{"speaker": r, "text": t} for r, t in turns])
+    draft = draft_note(transcript, template, drafter, embedder=embedder,
+                       participants=[{"name": n, "role": r} for n, r in people])  # fmt: skip
+    return {st.text: s.key for s in draft.sections for st in s.statements}
+
+
 @pytest.fixture(scope="module")
 def carer_draft(scripts: dict, templates: dict, writer: Any, embedder: Any) -> Draft:
     return _draft(scripts[CARER], templates, writer, embedder)
@@ -591,28 +600,22 @@ def test_a_short_sentence_with_a_word_of_substance_is_kept_when_the_model_leaves
         assert substantial(said, person), said
     for chat in ("Aye, go on.", "I suppose so.", "Fine by me.", "There's nowt to tell."):
         assert not substantial(chat, person), chat
-    transcript = transcript_from_turns([
-        {"speaker": "social worker", "text": "And getting dressed?"},
-        {"speaker": "person", "text": "I can dress my top half. Buttons are hard."},
-    ])  # fmt: skip
-    draft = draft_note(transcript, templates["care-act-assessment"], garbage, embedder=embedder,
-                       participants=[{"name": "Claire Donovan", "role": "social worker"},
-                                     {"name": "Arjun Mehta", "role": "person"}])  # fmt: skip
-    texts = [st.text for section in draft.sections for st in section.statements]
+    texts = _placed([("social worker", "And getting dressed?"),
+                     ("person", "I can dress my top half. Buttons are hard.")],
+                    templates["care-act-assessment"],
+                    [("Claire Donovan", "social worker"), ("Arjun Mehta", "person")],
+                    garbage, embedder)  # fmt: skip
     assert any("Buttons are hard." in t for t in texts), texts
     # Short sentences in a row are quoted with the one they follow, and a reply's opening
     # with the question it answers.
-    transcript = transcript_from_turns([
-        {"speaker": "social worker", "text": "Has there been any contact from Liam?"},
-        {"speaker": "parent", "text": "He hasn't been to the house. But he sent me a text on "
-                                      "Friday night. Just 'I miss you both'. I didn't reply."},
-        {"speaker": "social worker", "text": "Can you tell me why you're in hospital, Jade?"},
-        {"speaker": "parent", "text": "My chest, I think. Or my waterworks."},
-    ])  # fmt: skip
-    draft = draft_note(transcript, templates["child-family-visit"], garbage, embedder=embedder,
-                       participants=[{"name": "Owen Davies", "role": "social worker"},
-                                     {"name": "Jade", "role": "parent"}])  # fmt: skip
-    texts = [st.text for section in draft.sections for st in section.statements]
+    texts = _placed([
+        ("social worker", "Has there been any contact from Liam?"),
+        ("parent", "He hasn't been to the house. But he sent me a text on Friday night. Just "
+                   "'I miss you both'. I didn't reply."),
+        ("social worker", "Can you tell me why you're in hospital, Jade?"),
+        ("parent", "My chest, I think. Or my waterworks."),
+    ], templates["child-family-visit"], [("Owen Davies", "social worker"), ("Jade", "parent")],
+       garbage, embedder)  # fmt: skip
     run = "But he sent me a text on Friday night. Just 'I miss you both'. I didn't reply."
     assert sum(run in t for t in texts) == 1, texts
     assert not any("I didn't reply" in t and run not in t for t in texts)
@@ -625,27 +628,22 @@ def test_a_short_sentence_with_a_word_of_substance_is_kept_when_the_model_leaves
 def test_the_analysis_is_left_to_the_practitioner_and_small_talk_is_not_a_finding(
     templates: dict, garbage: Any, embedder: Any
 ) -> None:
-    transcript = transcript_from_turns([
-        {"speaker": "social worker", "text": "Hello, Mrs Pearson, it's Rachel Okafor. I'm a "
-                                             "social worker with the Northfield community "
-                                             "team, we spoke on the phone on Monday."},
-        {"speaker": "person", "text": "Come in, love. And it's Edna."},
-        {"speaker": "social worker", "text": "Gosh, it's bitter out there today. So, the "
-                                             "reason I'm here is the call we had from the "
-                                             "ambulance service after your fall last week."},
-        {"speaker": "person", "text": "I got up in the night and my legs just went. I was on "
-                                      "the floor by the bed till the carer came."},
-        {"speaker": "social worker", "text": "Sometimes after a fall people feel quite low. "
-                                             "I noticed the rug in the hall is curling up at "
-                                             "the edge, and the bedroom is very dark at night."},
-        {"speaker": "person", "text": "I keep meaning to get rid of that rug."},
-    ])  # fmt: skip
-    draft = draft_note(transcript, templates["home-visit"], garbage, embedder=embedder,
-                       participants=[{"name": "Rachel Okafor", "role": "social worker"},
-                                     {"name": "Edna Pearson", "role": "person"}])  # fmt: skip
-    sections = {s.key: s for s in draft.sections}
-    assert sections["analysis"].statements == ()
-    texts = [st.text for s in draft.sections for st in s.statements]
+    where = _placed([
+        ("social worker", "Hello, Mrs Pearson, it's Rachel Okafor. I'm a social worker with the "
+                          "Northfield community team, we spoke on the phone on Monday."),
+        ("person", "Come in, love. And it's Edna."),
+        ("social worker", "Gosh, it's bitter out there today. So, the reason I'm here is the "
+                          "call we had from the ambulance service after your fall last week."),
+        ("person", "I got up in the night and my legs just went. I was on the floor by the bed "
+                   "till the carer came."),
+        ("social worker", "Sometimes after a fall people feel quite low. I noticed the rug in "
+                          "the hall is curling up at the edge, and the bedroom is very dark at "
+                          "night."),
+        ("person", "I keep meaning to get rid of that rug."),
+    ], templates["home-visit"], [("Rachel Okafor", "social worker"), ("Edna Pearson", "person")],
+       garbage, embedder)  # fmt: skip
+    assert "analysis" not in where.values()
+    texts = list(where)
     for chat in ("bitter out there", "Northfield community team", "people feel quite low"):
         assert not any(chat in t for t in texts), chat
 
@@ -791,20 +789,17 @@ def test_what_matters_holds_wishes_and_the_rest_goes_where_it_belongs(
 ) -> None:
     from summarise.placing import states_wish
 
-    transcript = transcript_from_turns([
-        {"speaker": "social worker", "text": "How do you feel about it?"},
-        {"speaker": "person", "text": "He's had a rough time. His marriage went, and he lost "
-                                      "his job at the depot."},
-        {"speaker": "social worker", "text": "What would you like to be able to do again?"},
-        {"speaker": "person", "text": "I want to go back to the temple on Sunday mornings "
-                                      "and see my friends at the bowls club."},
-    ])  # fmt: skip
     template = templates["care-act-assessment"]
     assert next(s for s in template.sections if s.key == "what-matters").wishes
-    draft = draft_note(transcript, template, garbage, embedder=embedder,
-                       participants=[{"name": "Claire Donovan", "role": "social worker"},
-                                     {"name": "Arjun Mehta", "role": "person"}])  # fmt: skip
-    where = {st.text: s.key for s in draft.sections for st in s.statements}
+    where = _placed([
+        ("social worker", "How do you feel about it?"),
+        ("person", "He's had a rough time. His marriage went, and he lost his job at the "
+                   "depot."),
+        ("social worker", "What would you like to be able to do again?"),
+        ("person", "I want to go back to the temple on Sunday mornings and see my friends at "
+                   "the bowls club."),
+    ], template, [("Claire Donovan", "social worker"), ("Arjun Mehta", "person")], garbage,
+       embedder)  # fmt: skip
     # How his son's life has gone is not what matters to him: it goes where it belongs.
     son = [t for t in where if "marriage went" in t]
     assert son and all(where[t] != "what-matters" for t in son), where
@@ -818,20 +813,15 @@ def test_what_matters_holds_wishes_and_the_rest_goes_where_it_belongs(
 def test_a_question_the_meeting_agreed_goes_under_its_decisions(
     templates: dict, garbage: Any, embedder: Any
 ) -> None:
-    transcript = transcript_from_turns([
-        {"speaker": "police", "text": "She was found at two in the morning in a car with a "
-                                      "man of twenty-three."},
-        {"speaker": "chair", "text": "Are we agreed that the threshold for a section "
-                                     "forty-seven enquiry is met, given the risk of child "
-                                     "sexual exploitation?"},
-        {"speaker": "police", "text": "Agreed."},
-        {"speaker": "school nurse", "text": "Yes."},
-    ])  # fmt: skip
-    draft = draft_note(transcript, templates["multi-agency-meeting"], garbage, embedder=embedder,
-                       participants=[{"name": "Helen Price", "role": "chair"},
-                                     {"name": "Sam Oduya", "role": "police"},
-                                     {"name": "Priti Shah", "role": "school nurse"}])  # fmt: skip
-    where = {st.text: s.key for s in draft.sections for st in s.statements}
+    where = _placed([
+        ("police", "She was found at two in the morning in a car with a man of twenty-three."),
+        ("chair", "Are we agreed that the threshold for a section forty-seven enquiry is met, "
+                  "given the risk of child sexual exploitation?"),
+        ("police", "Agreed."),
+        ("school nurse", "Yes."),
+    ], templates["multi-agency-meeting"], [("Helen Price", "chair"), ("Sam Oduya", "police"),
+                                           ("Priti Shah", "school nurse")],
+       garbage, embedder)  # fmt: skip
     agreed = [t for t in where if t.endswith("agreed.")]
     assert agreed and where[agreed[0]] == "decisions", where
     assert any("man of twenty-three" in t and k == "risks" for t, k in where.items()), where
