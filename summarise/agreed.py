@@ -126,7 +126,7 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
             elif request.by_when:
                 # "Priya, you'll ring the bank?" "Yes, I'll ring them first thing
                 # tomorrow.": the action was found as asked; the answer gives its date.
-                _date_from_reply(found, request, words)
+                _date_undated(found, request, words)
         asked = _accepted_request(segments, index, cast)
         if asked is not None:
             accepted[index + 1] = asked
@@ -195,7 +195,7 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
                     action = Action(who, what, by_when, (citation(segment),))
                     words = content_words(what)
                     if _repeats(words, seen):
-                        _date_from_reply(found, action, words)  # the recap gives its date
+                        _date_undated(found, action, words)  # the recap gives its date
                         continue
                     if _said_more_fully(found, action, segment, words):
                         continue  # "Convene it for two o'clock", said again in full
@@ -205,10 +205,9 @@ def agreed_actions(segments: Sequence[Segment], cast: Cast) -> list[tuple[Action
 
 
 # An action that points back ("Convene it", "Ring her") says what it means when said again.
-_POINTS_BACK = re.compile(r"^\w+ (?:it|her|him|them|that|this|those|these)\b", re.IGNORECASE)
-
-
-_BACK_WORDS = content_words("it her him them that this those these")
+_BACK = ("it", "her", "him", "them", "that", "this", "those", "these")
+_POINTS_BACK = re.compile(rf"^\w+ (?:{'|'.join(_BACK)})\b", re.IGNORECASE)
+_BACK_WORDS = content_words(" ".join(_BACK))
 
 
 def _said_more_fully(
@@ -271,14 +270,14 @@ def states_action(sentence: str, professional: bool) -> bool:
     return professional and imperative_action(sentence) is not None
 
 
-def _date_from_reply(found: list[tuple[Action, Segment]], request: Action, words: set[str]) -> None:
-    """Give the undated action ``request`` repeats, for the same person, its date: the
+def _date_undated(found: list[tuple[Action, Segment]], again: Action, words: set[str]) -> None:
+    """Give the undated action that ``again`` repeats, for the same person, its date: the
     answer to a request, or the closing recap, gives it."""
     for n in range(len(found) - 1, -1, -1):
         action, segment = found[n]
-        if action.who == request.who and _repeats(words, [content_words(action.what)]):
+        if action.who == again.who and _repeats(words, [content_words(action.what)]):
             if not action.by_when:
-                found[n] = (replace(action, by_when=request.by_when), segment)
+                found[n] = (replace(action, by_when=again.by_when), segment)
             return
 
 

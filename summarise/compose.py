@@ -37,7 +37,7 @@ from summarise.refusal import ALLOWED_NEW, overlap
 from summarise.text import content_words, split_sentences
 from summarise.types import Action, DraftSection, NoteDrafter, Progress, Statement
 from summarise.worth import is_social_housekeeping
-from summarise.write import Written, write_statements
+from summarise.write import Written, answer_only, write_statements
 from transcribe.speakers import CHECK_SPEAKER
 from transcribe.types import Segment, Transcript
 
@@ -286,7 +286,7 @@ def _within(text: str, quote: str) -> bool:
     """Whether all the words a statement quotes are inside ``quote``; the question a
     reply answers is not counted ('X asked: "What would you like?" Y said: "…"').
     """
-    said = re.findall(r'"([^"]+)"', re.sub(r'\basked: "[^"]*"', "asked:", text))
+    said = re.findall(r'"([^"]+)"', answer_only(text))
     return bool(said) and all(q.strip() in quote for q in said)
 
 

@@ -19,7 +19,7 @@ from summarise.grounding import embed, embed_fixed
 from summarise.people import Person
 from summarise.refusal import best_source
 from summarise.text import split_sentences
-from summarise.write import Written, _question_before, asked_in
+from summarise.write import Written, _question_before, answer_only, asked_in, is_agreement
 from transcribe.types import Transcript
 
 __all__ = ["ASKS_WISHES", "WISH", "allowed", "claim", "place", "states_wish"]
@@ -72,7 +72,7 @@ def states_wish(text: str, question: str = "") -> bool:
     """Whether a statement says what someone wants, misses or cares about, in their own
     words or reported, or answers a question asking for it ("What matters most to you?").
     """
-    said = re.sub(r'\basked: "[^"]*"', "asked:", text)  # the answer, not the question
+    said = answer_only(text)
     return bool(WISH.search(said) or _WISH_REPORTED.search(claim(said))
                 or ASKS_WISHES.search(question))  # fmt: skip
 
@@ -131,7 +131,7 @@ def place(
     decisions = next((s for s in prose if s.key == "decisions"), None)
     for i in order:
         w = written[i]
-        if decisions is not None and _AGREED.search(w.text):
+        if decisions is not None and is_agreement(w.text):
             # 'Helen Price asked: "Are we agreed that the threshold is met?" Sam Oduya and
             # Karen Lloyd agreed.': what the meeting decided, whatever risk it names.
             placed[decisions.key].append(w)
@@ -149,14 +149,11 @@ def place(
         # "What matters to the person" holds what they want and care about; the rest of
         # what they said goes to the section it is about.
         wish = states_wish(w.text, asked[i])
+        open_to = [prose[j] for j in ranked if _takes(prose[j], wish)]
         fitting = [
-            prose[j] for j in ranked
-            if allowed(prose[j], template, w.speaker)
-            and not (prose[j].quote and w.speaker.professional)
-            and prose[j].key != "analysis"  # the practitioner's analysis is theirs to write
-            and (wish or not prose[j].wishes)
-        ] or [prose[j] for j in ranked if prose[j].key != "analysis"
-              and (wish or not prose[j].wishes)]  # fmt: skip
+            s for s in open_to
+            if allowed(s, template, w.speaker) and not (s.quote and w.speaker.professional)
+        ] or open_to  # fmt: skip
         if not fitting:
             continue
         # A section's cap spreads statements over the note; on a visit of ordinary
@@ -191,8 +188,8 @@ def _fill_empty(
     for j, section in enumerate(prose):
         if not section.speakers or placed[section.key] or section.quote:
             continue
-        if section.key == "analysis":
-            continue  # the practitioner's analysis is theirs to write
+        if section.key == _ANALYSIS:
+            continue
         theirs = [i for i, w in enumerate(written)
                   if w.speaker.role in section.speakers and id(w) in where and not is_risk[i]
                   and len(placed[where[id(w)]]) > 1 and where[id(w)] in column
@@ -203,13 +200,20 @@ def _fill_empty(
             where[id(written[i])] = section.key
 
 
+# The practitioner's analysis is theirs to write: no one's words are placed there.
+_ANALYSIS = "analysis"
+
+
+def _takes(section: TemplateSection, wish: bool) -> bool:
+    """Whether a section can take a statement at all: never the analysis, and a section
+    for wishes only a statement of one."""
+    return section.key != _ANALYSIS and (wish or not section.wishes)
+
+
 def _sections_of(placed: dict[str, list[Written]]) -> dict[int, str]:
     """The section each placed statement is in, by ``id()`` of the statement."""
     return {id(w): key for key, ws in placed.items() for w in ws}
 
-
-# A question everyone else answered by agreeing: a decision of the meeting.
-_AGREED = re.compile(r'\basked: "[^"]*\?" [^"]+ agreed\.$')
 
 # A professional saying why the visit or meeting is happening.
 _PURPOSE = re.compile(

@@ -27,6 +27,7 @@ from summarise.render import render_text
 from summarise.text import CARDINALS, COMPOUND_NUMBER, ORDINALS, _stem, content_words
 from summarise.turns import transcript_from_turns
 from summarise.types import Draft, NoteDrafter
+from summarise.write import answer_only
 
 __all__ = ["SocialScore", "read_scripts", "score_social", "evaluate_social"]
 
@@ -215,9 +216,6 @@ def score_social(script: dict[str, Any], draft: Draft, seconds: float = 0.0) -> 
     )
 
 
-_ASKED = re.compile(r'\basked: "[^"]*"')
-
-
 def _invented(note: str, spoken: str, must_not: list[str], draft: Draft) -> list[str]:
     found: list[str] = []
     said = critical_terms(spoken)
@@ -233,7 +231,7 @@ def _invented(note: str, spoken: str, must_not: list[str], draft: Draft) -> list
                 if n not in said["name"] and n not in said_words
             )  # fmt: skip
             # A question asked is no claim: 'X asked: "…hurt Geoff…?" Y said: "…"'.
-            stated = _ASKED.sub(" ", s.text)
+            stated = answer_only(s.text)
             for claim in must_not:
                 if _covered(claim, _tokens(stated)) and not _NEGATION.search(stated):
                     found.append(f"denied “{claim}” stated in “{s.text}”")

@@ -27,7 +27,14 @@ from summarise.types import NoteDrafter
 from summarise.worth import content_sentences, is_social_housekeeping, key_terms, substantial
 from transcribe.types import Segment
 
-__all__ = ["WRITE_PROMPT_VERSION", "Written", "asked_in", "write_statements"]
+__all__ = [
+    "WRITE_PROMPT_VERSION",
+    "Written",
+    "answer_only",
+    "asked_in",
+    "is_agreement",
+    "write_statements",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +163,22 @@ def _quoted_reply(
         return _question_and_answer(cast.person(question.speaker), asked, speaker, raw.strip(),
                                     (question, segment))  # fmt: skip
     return Written(_quoted(speaker, raw), (segment,), speaker, False)
+
+
+# The question of a question-and-answer statement, and of an agreement, as written below.
+_ASKED_PART = re.compile(r'\basked: "[^"]*"')
+_AGREED = re.compile(r'\basked: "[^"]*\?" [^"]+ agreed\.$')
+
+
+def answer_only(text: str) -> str:
+    """A statement without the question it quotes ('X asked: "…?" Y said: "…"'): what
+    was said in answer, not what was asked."""
+    return _ASKED_PART.sub("asked:", text)
+
+
+def is_agreement(text: str) -> bool:
+    """Whether a statement is a question the others answered by agreeing."""
+    return _AGREED.search(text) is not None
 
 
 def _question_and_answer(
